@@ -1,0 +1,42 @@
+"""Run pitlane services as nameko containers in this process: `python -m pitlane.serve booking`."""
+import eventlet
+
+eventlet.monkey_patch()  # before anything imports socket, threading or psycopg
+
+import logging  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+
+from nameko.runners import ServiceRunner  # noqa: E402
+
+from pitlane import SERVICE_CLASSES, service_class  # noqa: E402
+from shared import config  # noqa: E402
+
+
+def main(argv=None):
+    names = (argv if argv is not None else sys.argv[1:]) or list(SERVICE_CLASSES)
+    logging.basicConfig(
+        level=os.environ.get("PITLANE_LOG_LEVEL", "INFO"),
+        format=f"%(asctime)s {'+'.join(names)} %(levelname)s %(name)s: %(message)s",
+    )
+    unknown = [n for n in names if n not in SERVICE_CLASSES]
+    if unknown:
+        sys.exit(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(SERVICE_CLASSES)}")
+    runner = ServiceRunner(config.nameko_config())
+    for name in names:
+        runner.add_service(service_class(name))
+
+    def shut_down(signum, frame):
+        # Finish the workers in flight; unacked messages go back to their queues.
+        eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, shut_down)
+    signal.signal(signal.SIGINT, shut_down)
+    runner.start()
+    logging.getLogger("pitlane").info("serving %s", ", ".join(names))
+    runner.wait()
+
+
+if __name__ == "__main__":
+    main()

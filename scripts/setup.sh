@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Prepare this machine for pitlane: RabbitMQ (with plugins) and PostgreSQL running, venv installed.
+# Installs Debian packages only when run as root with apt-get; otherwise prints the commands.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[setup] %s\n' "$*"; }
+as_root() { [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; }
+
+missing=()
+command -v rabbitmq-server >/dev/null || [ -x /usr/sbin/rabbitmq-server ] || missing+=(rabbitmq-server)
+command -v pg_ctlcluster >/dev/null || missing+=(postgresql)
+command -v promtool >/dev/null || missing+=(prometheus)
+if [ ${#missing[@]} -gt 0 ]; then
+  if as_root; then
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  elif [[ " ${missing[*]} " == *" rabbitmq-server "* || " ${missing[*]} " == *" postgresql "* ]]; then
+    say "missing: ${missing[*]}. Install them with:"
+    echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}"
+    exit 1
+  else
+    say "promtool missing: alert-rule tests will be skipped (sudo apt-get install -y prometheus)"
+  fi
+fi
+
+# PostgreSQL: start the cluster if it is down.
+if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
+  say "starting PostgreSQL"
+  if [ "$(id -u)" -eq 0 ]; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start
+  else
+    sudo pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start
+  fi
+  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1 -p 5432 -q || { say "PostgreSQL did not come up on 127.0.0.1:5432"; exit 1; }
+
+# RabbitMQ: start it if down, then make sure the management, shovel and prometheus plugins are on.
+rabbit_up() { rabbitmq-diagnostics -q check_port_connectivity >/dev/null 2>&1; }
+if ! rabbit_up; then
+  say "starting RabbitMQ"
+  rabbitmq-server -detached >/dev/null 2>&1 || true
+  for _ in $(seq 1 60); do rabbit_up && break; sleep 1; done
+fi
+rabbit_up || { say "RabbitMQ did not come up on 127.0.0.1:5672"; exit 1; }
+plugins="rabbitmq_management rabbitmq_shovel rabbitmq_shovel_management rabbitmq_prometheus"
+enabled=$(rabbitmq-plugins list -e -m 2>/dev/null || true)
+for p in $plugins; do
+  if ! grep -qx "$p" <<<"$enabled"; then
+    say "enabling RabbitMQ plugins"
+    rabbitmq-plugins enable $plugins >/dev/null
+    break
+  fi
+done
+for _ in $(seq 1 30); do
+  curl -fs -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null 2>&1 && break; sleep 1
+done
+
+# Python: a venv with pitlane and its test tools, reinstalled when pyproject.toml changes.
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.pitlane-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  say "installing Python packages"
+  .venv/bin/pip install -q --upgrade pip >/dev/null
+  .venv/bin/pip install -q -e '.[test]'
+  touch "$stamp"
+fi
+say "ready"

@@ -1,0 +1,148 @@
+"""The booking schema's SQL; nothing else touches these tables."""
+from shared import paging
+
+BOOKING_COLUMNS = (
+    "booking_id, branch_id, customer_id, vehicle_id, slot_start, slot_end, service_type, priority,"
+    " channel, symptoms, status, advisor, odometer_km, fault_description, requested_at,"
+    " confirmed_at, checked_in_at, cancelled_at, created_at, updated_at"
+)
+
+
+def save_capacity(tx, branch_id: str, bays: int, slot_minutes: int):
+    tx.execute(
+        "INSERT INTO branch_capacity (branch_id, bays, slot_minutes) VALUES (%s, %s, %s)"
+        " ON CONFLICT (branch_id) DO UPDATE SET bays = EXCLUDED.bays, slot_minutes = EXCLUDED.slot_minutes",
+        (branch_id, bays, slot_minutes),
+    )
+
+
+def branch_with_capacity(tx, branch_id: str) -> dict | None:
+    return tx.one(
+        "SELECT b.*, c.bays, c.slot_minutes FROM branches b JOIN branch_capacity c USING (branch_id)"
+        " WHERE b.branch_id = %s",
+        (branch_id,),
+    )
+
+
+def list_branches(tx) -> list[dict]:
+    return tx.all(
+        "SELECT b.*, c.bays, c.slot_minutes FROM branches b JOIN branch_capacity c USING (branch_id)"
+        " ORDER BY b.region_id, b.branch_id"
+    )
+
+
+def set_slot_override(tx, branch_id, slot_start, capacity):
+    tx.execute(
+        "INSERT INTO slot_overrides (branch_id, slot_start, capacity) VALUES (%s, %s, %s)"
+        " ON CONFLICT (branch_id, slot_start) DO UPDATE SET capacity = EXCLUDED.capacity",
+        (branch_id, slot_start, capacity),
+    )
+
+
+def slot_overrides(tx, branch_id, starts) -> dict:
+    rows = tx.all(
+        "SELECT slot_start, capacity FROM slot_overrides WHERE branch_id = %s AND slot_start = ANY(%s)",
+        (branch_id, list(starts)),
+    )
+    return {r["slot_start"]: r["capacity"] for r in rows}
+
+
+def slot_loads(tx, branch_id, starts) -> dict:
+    rows = tx.all(
+        "SELECT slot_start, booked FROM slot_load WHERE branch_id = %s AND slot_start = ANY(%s)",
+        (branch_id, list(starts)),
+    )
+    return {r["slot_start"]: r["booked"] for r in rows}
+
+
+def take_slot(tx, branch_id, slot_start, capacity: int) -> bool:
+    """Count one more booking in the slot if it has room; atomic under concurrent bookings."""
+    if capacity <= 0:
+        return False
+    row = tx.one(
+        "INSERT INTO slot_load AS s (branch_id, slot_start, booked) VALUES (%s, %s, 1)"
+        " ON CONFLICT (branch_id, slot_start) DO UPDATE SET booked = s.booked + 1"
+        " WHERE s.booked < %s RETURNING booked",
+        (branch_id, slot_start, capacity),
+    )
+    return row is not None
+
+
+def free_slot(tx, branch_id, slot_start):
+    tx.execute(
+        "UPDATE slot_load SET booked = booked - 1 WHERE branch_id = %s AND slot_start = %s AND booked > 0",
+        (branch_id, slot_start),
+    )
+
+
+def save_vehicle(tx, vehicle_id, customer_id, plate):
+    tx.execute(
+        "INSERT INTO vehicles (vehicle_id, customer_id, plate) VALUES (%s, %s, %s)"
+        " ON CONFLICT (vehicle_id) DO UPDATE SET customer_id = EXCLUDED.customer_id, plate = EXCLUDED.plate",
+        (vehicle_id, customer_id, plate),
+    )
+
+
+def vehicle(tx, vehicle_id) -> dict | None:
+    return tx.one("SELECT * FROM vehicles WHERE vehicle_id = %s", (vehicle_id,))
+
+
+def insert_booking(tx, booking: dict):
+    tx.execute(
+        "INSERT INTO bookings (booking_id, branch_id, customer_id, vehicle_id, slot_start, slot_end,"
+        " service_type, priority, channel, symptoms, status, requested_at)"
+        " VALUES (%(booking_id)s, %(branch_id)s, %(customer_id)s, %(vehicle_id)s, %(slot_start)s,"
+        " %(slot_end)s, %(service_type)s, %(priority)s, %(channel)s, %(symptoms)s, %(status)s,"
+        " %(requested_at)s)",
+        booking,
+    )
+    add_history(tx, booking["booking_id"], None, booking["status"], booking["slot_start"], "requested")
+
+
+def booking(tx, booking_id, lock: bool = False) -> dict | None:
+    sql = f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE booking_id = %s"
+    return tx.one(sql + (" FOR UPDATE" if lock else ""), (booking_id,))
+
+
+def update_booking(tx, booking_id, **changes) -> dict:
+    sets = ", ".join(f"{column} = %({column})s" for column in changes)
+    return tx.one(
+        f"UPDATE bookings SET {sets}, updated_at = clock_timestamp() WHERE booking_id = %(booking_id)s"
+        f" RETURNING {BOOKING_COLUMNS}",
+        {**changes, "booking_id": booking_id},
+    )
+
+
+def add_history(tx, booking_id, from_status, to_status, slot_start, note=""):
+    tx.execute(
+        "INSERT INTO booking_history (booking_id, from_status, to_status, slot_start, note)"
+        " VALUES (%s, %s, %s, %s, %s)",
+        (booking_id, from_status, to_status, slot_start, note),
+    )
+
+
+def history(tx, booking_id) -> list[dict]:
+    return tx.all(
+        "SELECT at, from_status, to_status, slot_start, note FROM booking_history"
+        " WHERE booking_id = %s ORDER BY id",
+        (booking_id,),
+    )
+
+
+def page_bookings(tx, filters: dict, cursor, limit) -> dict:
+    sql = f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE true"
+    params = []
+    for column in ("branch_id", "status", "customer_id", "vehicle_id"):
+        if filters.get(column) is not None:
+            sql += f" AND {column} = %s"
+            params.append(filters[column])
+    if filters.get("branch_ids") is not None:
+        sql += " AND branch_id = ANY(%s)"
+        params.append(list(filters["branch_ids"]))
+    if filters.get("from") is not None:
+        sql += " AND slot_start >= %s"
+        params.append(filters["from"])
+    if filters.get("to") is not None:
+        sql += " AND slot_start < %s"
+        params.append(filters["to"])
+    return paging.page(tx, sql, params, "booking_id", cursor, limit)

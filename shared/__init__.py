@@ -1,0 +1,1 @@
+"""Code every pitlane service uses: configuration, database, events, SLA clocks, errors."""

@@ -1,0 +1,120 @@
+"""The broker's names and a publisher that pipelines messages and waits for the broker's confirms."""
+import json
+import logging
+import threading
+import time
+from urllib.parse import unquote, urlparse
+
+import amqp
+
+log = logging.getLogger(__name__)
+
+EVENTS_EXCHANGE = "pitlane.events"
+DEAD_LETTER_QUEUE = "pitlane.dead_letters"
+RETRY_PREFIX = "pitlane.retry"
+
+
+def retry_queue(delay: float) -> str:
+    return f"{RETRY_PREFIX}.{int(delay * 1000)}ms"
+
+
+def connection_params(uri: str) -> dict:
+    url = urlparse(uri)
+    vhost = unquote(url.path[1:]) if url.path and url.path != "/" else "/"
+    return {
+        "host": f"{url.hostname or '127.0.0.1'}:{url.port or 5672}",
+        "userid": unquote(url.username or "guest"),
+        "password": unquote(url.password or "guest"),
+        "virtual_host": vhost,
+    }
+
+
+class PublishFailed(Exception):
+    """The broker refused (nack) or did not confirm the batch in time; nothing may be marked sent."""
+
+
+class ConfirmingPublisher:
+    """Publishes a batch, then waits for the broker's acks of the whole batch.
+
+    One persistent publish waited on at a time runs near 900 msg/s here; a pipelined batch
+    confirmed together runs an order of magnitude faster. Not thread-safe: one per relay.
+    """
+
+    def __init__(self, uri: str, confirm_timeout: float = 10.0):
+        self.uri = uri
+        self.confirm_timeout = confirm_timeout
+        self._conn = None
+        self._channel = None
+        self._pending: set[int] = set()
+        self._nacked = False
+        self._next_tag = 1
+        self._lock = threading.Lock()
+
+    def _connect(self):
+        conn = amqp.Connection(**connection_params(self.uri), heartbeat=0, connect_timeout=5)
+        conn.connect()
+        channel = conn.channel()
+        channel.confirm_select()
+        channel.events["basic_ack"].add(self._on_ack)
+        channel.events["basic_nack"].add(self._on_nack)
+        channel.exchange_declare(EVENTS_EXCHANGE, "topic", durable=True, auto_delete=False)
+        self._conn, self._channel, self._next_tag = conn, channel, 1
+        self._pending.clear()
+
+    def _on_ack(self, delivery_tag, multiple):
+        if multiple:
+            self._pending = {t for t in self._pending if t > delivery_tag}
+        else:
+            self._pending.discard(delivery_tag)
+
+    def _on_nack(self, delivery_tag, multiple):
+        self._nacked = True
+        self._on_ack(delivery_tag, multiple)
+
+    def close(self):
+        conn, self._conn, self._channel = self._conn, None, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # the connection is already gone; nothing to release
+                pass
+
+    def publish(self, messages: list[tuple[str, str, dict, dict]]):
+        """Publish (exchange, routing_key, body, headers) tuples; return once all are confirmed."""
+        with self._lock:
+            try:
+                self._publish(messages)
+            except PublishFailed:
+                self.close()
+                raise
+            except Exception as exc:
+                self.close()
+                raise PublishFailed(f"{exc.__class__.__name__}: {exc}") from exc
+
+    def _publish(self, messages):
+        if self._conn is None:
+            self._connect()
+        self._nacked = False
+        for exchange, routing_key, body, headers in messages:
+            msg = amqp.Message(
+                json.dumps(body),
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                application_headers=headers or {},
+                message_id=body.get("event_id") if isinstance(body, dict) else None,
+            )
+            self._channel.basic_publish(msg, exchange=exchange, routing_key=routing_key)
+            self._pending.add(self._next_tag)
+            self._next_tag += 1
+        deadline = time.monotonic() + self.confirm_timeout
+        while self._pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PublishFailed(f"{len(self._pending)} messages unconfirmed")
+            try:
+                self._conn.drain_events(timeout=remaining)
+            except TimeoutError:
+                continue
+        if self._nacked:
+            raise PublishFailed("broker refused a message")

@@ -1,0 +1,55 @@
+"""Configuration from the environment, with defaults that work on a local development machine."""
+import os
+
+SERVICES = ("booking", "workshop", "parts", "billing", "crm")
+
+
+def amqp_uri() -> str:
+    return os.environ.get("PITLANE_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def management_uri() -> str:
+    """RabbitMQ management API, used for vhosts in tests and dead-letter tooling."""
+    return os.environ.get("PITLANE_RABBIT_API", "http://guest:guest@127.0.0.1:15672")
+
+
+def dsn(service: str | None = None) -> str:
+    """PostgreSQL DSN of a service: PITLANE_<SERVICE>_DSN, else the shared PITLANE_DSN."""
+    if service:
+        own = os.environ.get(f"PITLANE_{service.upper()}_DSN")
+        if own:
+            return own
+    return os.environ.get("PITLANE_DSN", "postgresql://postgres@127.0.0.1:5432/pitlane")
+
+
+def rpc_timeout() -> float:
+    return float(os.environ.get("PITLANE_RPC_TIMEOUT", "5"))
+
+
+def nameko_config(service: str | None = None) -> dict:
+    """The config dict nameko containers and RPC proxies are built with."""
+    return {
+        "AMQP_URI": amqp_uri(),
+        "max_workers": int(os.environ.get("PITLANE_MAX_WORKERS", "16")),
+        "PREFETCH_COUNT": int(os.environ.get("PITLANE_PREFETCH", "16")),
+        "serializer": "json",
+        "HEARTBEAT": 30,
+    }
+
+
+def db_pool_size() -> int:
+    return int(os.environ.get("PITLANE_DB_POOL", "8"))
+
+
+def retry_delays() -> list[float]:
+    """Seconds to wait before each redelivery of a failing event; then it is dead-lettered."""
+    raw = os.environ.get("PITLANE_RETRY_DELAYS", "1,5,30")
+    return [float(x) for x in raw.split(",") if x.strip()]
+
+
+def sla_check_interval() -> float:
+    return float(os.environ.get("PITLANE_SLA_CHECK_INTERVAL", "5"))
+
+
+def jwt_secret() -> str:
+    return os.environ.get("PITLANE_JWT_SECRET", "pitlane-local-development-secret-change-me")

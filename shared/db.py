@@ -1,0 +1,163 @@
+"""PostgreSQL access: a pool that cooperates with eventlet, and transactions that carry an outbox."""
+import os
+
+# psycopg's C wait blocks the eventlet hub; the select-based wait yields to other green threads.
+os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+
+import json  # noqa: E402
+import logging  # noqa: E402
+import queue  # noqa: E402
+import threading  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+
+import psycopg  # noqa: E402
+from psycopg.rows import dict_row  # noqa: E402
+from psycopg.types.json import Jsonb, set_json_dumps  # noqa: E402
+
+from shared import errors  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+def _json_default(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+set_json_dumps(lambda obj: json.dumps(obj, default=_json_default))
+
+
+class Pool:
+    """A bounded pool of connections whose search_path is one service's schema.
+
+    Connections are made on demand up to `size`; a caller beyond that waits. A connection
+    that failed (server restarted) is thrown away, and so are the idle ones made before it,
+    so the pool heals after one failed unit of work instead of one per stale connection.
+    """
+
+    def __init__(self, dsn: str, schema: str, size: int = 8, connect_timeout: int = 5):
+        self.dsn = dsn
+        self.schema = schema
+        self.size = size
+        self.connect_timeout = connect_timeout
+        self._idle: queue.LifoQueue = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(size)
+        self._generation = 0
+
+    def _connect(self) -> psycopg.Connection:
+        conn = psycopg.connect(
+            self.dsn,
+            row_factory=dict_row,
+            connect_timeout=self.connect_timeout,
+            options=f"-c search_path={self.schema},public",
+        )
+        conn._pitlane_generation = self._generation
+        return conn
+
+    @contextmanager
+    def connection(self):
+        if not self._slots.acquire(timeout=30):
+            raise errors.Unavailable("database pool exhausted")
+        conn = None
+        try:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                conn = self._connect()
+            yield conn
+        except psycopg.OperationalError as exc:
+            self._discard_all()
+            if conn is not None:
+                conn.close()
+                conn = None
+            raise errors.Unavailable(f"database unavailable: {exc.__class__.__name__}") from exc
+        except BaseException:
+            if conn is not None and (conn.broken or conn.closed):
+                conn = None
+            raise
+        finally:
+            if conn is not None:
+                if conn.closed or conn.broken or conn._pitlane_generation != self._generation:
+                    conn.close()
+                else:
+                    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                        conn.rollback()
+                    self._idle.put(conn)
+            self._slots.release()
+
+    def _discard_all(self):
+        self._generation += 1
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return
+
+    def close(self):
+        self._discard_all()
+
+
+class Transaction:
+    """One unit of work: the state change, the events that announce it, the inbox mark."""
+
+    def __init__(self, conn: psycopg.Connection, source: str):
+        self.conn = conn
+        self.source = source
+        self.published: list[dict] = []
+
+    def execute(self, sql, params=None):
+        return self.conn.execute(sql, params)
+
+    def one(self, sql, params=None) -> dict | None:
+        return self.conn.execute(sql, params).fetchone()
+
+    def all(self, sql, params=None) -> list[dict]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def publish(self, event_type: str, branch_id: str, **facts) -> dict:
+        """Record an event in the outbox; it leaves for the broker only if this transaction commits."""
+        from shared import events
+
+        event = events.build(event_type, branch_id, source=self.source, **facts)
+        self.conn.execute(
+            "INSERT INTO outbox (event_id, event_type, payload) VALUES (%s, %s, %s)",
+            (event["event_id"], event_type, Jsonb(event)),
+        )
+        self.published.append(event)
+        return event
+
+    def first_delivery(self, event_id: str, consumer: str) -> bool:
+        """Mark an event applied by `consumer`; False when it already was (a redelivery)."""
+        row = self.conn.execute(
+            "INSERT INTO inbox (consumer, event_id) VALUES (%s, %s) "
+            "ON CONFLICT DO NOTHING RETURNING event_id",
+            (consumer, event_id),
+        ).fetchone()
+        return row is not None
+
+
+class UnitOfWork:
+    """Opens transactions on a pool and wakes the outbox relay after each commit that published."""
+
+    def __init__(self, pool: Pool, source: str, on_commit=None):
+        self.pool = pool
+        self.source = source
+        self.on_commit = on_commit
+
+    @contextmanager
+    def transaction(self):
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                tx = Transaction(conn, self.source)
+                yield tx
+            if tx.published and self.on_commit:
+                self.on_commit()
+
+    @contextmanager
+    def read(self):
+        """A read-only transaction for queries."""
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION READ ONLY")
+                yield Transaction(conn, self.source)

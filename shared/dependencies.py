@@ -1,0 +1,45 @@
+"""nameko dependencies every service declares: its database, with outbox relay and inbox."""
+import sys
+from pathlib import Path
+
+from nameko.extensions import DependencyProvider
+
+from shared import config
+from shared.db import Pool, UnitOfWork
+from shared.migrate import ensure_database, migrate
+from shared.outbox import Relay
+
+
+class Database(DependencyProvider):
+    """Gives each worker a UnitOfWork on the service's own schema.
+
+    At set-up it brings the schema up to date (the shared migrations, then the service's),
+    and while the service runs it keeps an outbox relay publishing what commits announce.
+    """
+
+    def __init__(self, pool_size: int | None = None):
+        self.pool_size = pool_size
+
+    def setup(self):
+        name = self.container.service_name
+        dsn = config.dsn(name)
+        module = sys.modules[self.container.service_cls.__module__]
+        ensure_database(dsn)
+        migrate(dsn, name, Path(module.__file__).parent / "migrations")
+        self.pool = Pool(dsn, name, size=self.pool_size or config.db_pool_size())
+        self.relay = Relay(self.pool, self.container.config["AMQP_URI"])
+        self.unit_of_work = UnitOfWork(self.pool, name, on_commit=self.relay.wake)
+
+    def start(self):
+        self.container.spawn_managed_thread(self.relay.run, identifier="outbox-relay")
+        self.relay.wake()
+
+    def stop(self):
+        self.relay.stop()
+
+    def kill(self):
+        self.relay.stop()
+        self.pool.close()
+
+    def get_dependency(self, worker_ctx):
+        return self.unit_of_work

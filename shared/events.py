@@ -1,0 +1,301 @@
+"""The event catalogue: every event pitlane publishes, who publishes it, and its payload schema.
+
+This module is the contract between services and with integrators. Every payload carries the
+envelope (`event_id`, `occurred_at`, `version`, `branch_id`, `source`) and the facts below.
+A change that breaks consumers is a new `version`; adding an optional fact is not.
+"""
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from shared import errors
+
+ANY_SOURCE = "*"
+
+
+class Envelope(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    event_id = fields.UUID(required=True)
+    occurred_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    branch_id = fields.String(required=True, validate=validate.Length(min=1))
+    source = fields.String(required=True)
+
+
+PAY_TYPES = ("customer", "warranty", "internal", "goodwill")
+LINE_KINDS = ("labour", "part", "consumable")
+LINE_GROUPS = ("must", "recommended", "watch")
+
+
+class QuoteLine(Schema):
+    line_id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(LINE_KINDS))
+    group = fields.String(required=True, validate=validate.OneOf(LINE_GROUPS))
+    description = fields.String(required=True)
+    part_number = fields.String(allow_none=True, load_default=None)
+    quantity = fields.Decimal(required=True, as_string=True)
+    unit_price_cents = fields.Integer(required=True)
+    net_cents = fields.Integer(required=True)
+    pay_type = fields.String(required=True, validate=validate.OneOf(PAY_TYPES))
+
+
+class PartQuantity(Schema):
+    part_number = fields.String(required=True)
+    quantity = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class PartShortage(Schema):
+    part_number = fields.String(required=True)
+    requested = fields.Integer(required=True)
+    available = fields.Integer(required=True)
+
+
+class Finding(Schema):
+    code = fields.String(load_default=None, allow_none=True)
+    description = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("red", "amber", "green")))
+
+
+def _facts(**declared):
+    return Schema.from_dict(declared)
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    name: str
+    source: str
+    facts: type
+    version: int = 1
+    description: str = ""
+
+    def schema(self) -> Schema:
+        return type(f"{self.facts.__name__}Event", (Envelope, self.facts), {})()
+
+
+_CATALOGUE = [
+    # booking: branches, appointments, arrivals
+    EventSpec("branch.configured", "booking", _facts(
+        region_id=fields.String(required=True), name=fields.String(required=True),
+        timezone=fields.String(required=True), business_hours=fields.Dict(required=True),
+        holidays=fields.List(fields.Date(), required=True),
+        labour_rate_cents=fields.Integer(required=True), tax_rate_bp=fields.Integer(required=True),
+        bays=fields.Integer(required=True), slot_minutes=fields.Integer(required=True),
+    ), description="A branch was set up or its settings changed; every service keeps a copy."),
+    EventSpec("booking.created", "booking", _facts(
+        booking_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+        vehicle_id=fields.UUID(required=True), slot_start=fields.AwareDateTime(required=True),
+        slot_end=fields.AwareDateTime(required=True), service_type=fields.String(required=True),
+        priority=fields.String(required=True), channel=fields.String(required=True),
+        requested_at=fields.AwareDateTime(required=True),
+    ), description="A customer asked for an appointment and a slot was held for it."),
+    EventSpec("booking.confirmed", "booking", _facts(
+        booking_id=fields.UUID(required=True), slot_start=fields.AwareDateTime(required=True),
+    )),
+    EventSpec("booking.rescheduled", "booking", _facts(
+        booking_id=fields.UUID(required=True), previous_slot_start=fields.AwareDateTime(required=True),
+        slot_start=fields.AwareDateTime(required=True),
+    )),
+    EventSpec("booking.cancelled", "booking", _facts(
+        booking_id=fields.UUID(required=True), reason=fields.String(required=True),
+    )),
+    EventSpec("booking.checked_in", "booking", _facts(
+        booking_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+        vehicle_id=fields.UUID(required=True), priority=fields.String(required=True),
+        service_type=fields.String(required=True), odometer_km=fields.Integer(required=True),
+        fault_description=fields.String(required=True), checked_in_at=fields.AwareDateTime(required=True),
+        advisor=fields.String(required=True),
+    ), description="The car arrived and was received; the workshop opens a repair order."),
+    # crm: customers and vehicles, follow-ups
+    EventSpec("customer.registered", "crm", _facts(
+        customer_id=fields.UUID(required=True), name=fields.String(required=True),
+    )),
+    EventSpec("vehicle.registered", "crm", _facts(
+        vehicle_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+        vin=fields.String(required=True), plate=fields.String(required=True),
+        model=fields.String(required=True),
+    )),
+    EventSpec("follow_up.scheduled", "crm", _facts(
+        follow_up_id=fields.UUID(required=True), repair_order_id=fields.UUID(required=True),
+        customer_id=fields.UUID(required=True), due_at=fields.AwareDateTime(required=True),
+    )),
+    EventSpec("follow_up.completed", "crm", _facts(
+        follow_up_id=fields.UUID(required=True), repair_order_id=fields.UUID(required=True),
+        outcome=fields.String(required=True),
+    )),
+    # workshop: the repair order from check-in to hand-over
+    EventSpec("repair_order.opened", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), number=fields.String(required=True),
+        booking_id=fields.UUID(allow_none=True, load_default=None),
+        customer_id=fields.UUID(required=True), vehicle_id=fields.UUID(required=True),
+        priority=fields.String(required=True),
+    )),
+    EventSpec("diagnosis.recorded", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True),
+        findings=fields.List(fields.Nested(Finding), required=True),
+    )),
+    EventSpec("quote.issued", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), quote_id=fields.UUID(required=True),
+        lines=fields.List(fields.Nested(QuoteLine), required=True),
+        total_cents=fields.Integer(required=True),
+    )),
+    EventSpec("quote.approved", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), quote_id=fields.UUID(required=True),
+        approved_lines=fields.List(fields.Nested(QuoteLine), required=True),
+        declined_line_ids=fields.List(fields.UUID(), required=True),
+        approved_total_cents=fields.Integer(required=True),
+    ), description="The customer approved these lines; parts reserves the part lines."),
+    EventSpec("quote.declined", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), quote_id=fields.UUID(required=True),
+        declined_line_ids=fields.List(fields.UUID(), required=True),
+    )),
+    EventSpec("job.started", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), job_id=fields.UUID(required=True),
+        technician_id=fields.String(required=True), started_at=fields.AwareDateTime(required=True),
+    )),
+    EventSpec("job.finished", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), job_id=fields.UUID(required=True),
+        technician_id=fields.String(required=True), finished_at=fields.AwareDateTime(required=True),
+        clocked_seconds=fields.Integer(required=True),
+    )),
+    EventSpec("repair_order.on_hold", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True),
+        reason=fields.String(required=True, validate=validate.OneOf(("parts", "approval", "sublet"))),
+    )),
+    EventSpec("repair_order.resumed", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), reason=fields.String(required=True),
+    )),
+    EventSpec("qc.passed", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), checked_by=fields.String(required=True),
+    )),
+    EventSpec("qc.failed", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), checked_by=fields.String(required=True),
+        reason=fields.String(required=True),
+    )),
+    EventSpec("repair_order.ready", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True),
+    )),
+    EventSpec("repair_order.delivered", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), number=fields.String(required=True),
+        customer_id=fields.UUID(required=True), vehicle_id=fields.UUID(required=True),
+        delivered_at=fields.AwareDateTime(required=True),
+        lines=fields.List(fields.Nested(QuoteLine), required=True),
+    ), description="The car was handed back; billing invoices the lines, crm schedules the follow-up."),
+    EventSpec("repair_order.cancelled", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), reason=fields.String(required=True),
+    )),
+    # parts: reservations and thresholds
+    EventSpec("parts.reserved", "parts", _facts(
+        repair_order_id=fields.UUID(required=True),
+        lines=fields.List(fields.Nested(PartQuantity), required=True),
+    )),
+    EventSpec("parts.shortage", "parts", _facts(
+        repair_order_id=fields.UUID(required=True),
+        lines=fields.List(fields.Nested(PartShortage), required=True),
+    ), description="Not all approved parts could be reserved; nothing was reserved for the order."),
+    EventSpec("parts.released", "parts", _facts(
+        repair_order_id=fields.UUID(required=True),
+        lines=fields.List(fields.Nested(PartQuantity), required=True),
+    )),
+    EventSpec("parts.consumed", "parts", _facts(
+        repair_order_id=fields.UUID(required=True),
+        lines=fields.List(fields.Nested(PartQuantity), required=True),
+    )),
+    EventSpec("stock.below_threshold", "parts", _facts(
+        part_number=fields.String(required=True), available=fields.Integer(required=True),
+        reorder_point=fields.Integer(required=True), safety_stock=fields.Integer(required=True),
+        region_id=fields.String(required=True),
+    ), description="Available stock fell below the reorder point (once per crossing)."),
+    EventSpec("stock.recovered", "parts", _facts(
+        part_number=fields.String(required=True), available=fields.Integer(required=True),
+        region_id=fields.String(required=True),
+    )),
+    # billing: invoices and payments
+    EventSpec("invoice.issued", "billing", _facts(
+        invoice_id=fields.UUID(required=True), number=fields.String(required=True),
+        repair_order_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+        subtotal_cents=fields.Integer(required=True), tax_cents=fields.Integer(required=True),
+        total_cents=fields.Integer(required=True),
+    )),
+    EventSpec("invoice.paid", "billing", _facts(
+        invoice_id=fields.UUID(required=True), repair_order_id=fields.UUID(required=True),
+        customer_id=fields.UUID(required=True), amount_cents=fields.Integer(required=True),
+        paid_at=fields.AwareDateTime(required=True),
+    )),
+    # SLA clocks, published by whichever service owns the clock
+    *[
+        EventSpec(f"sla.{outcome}", ANY_SOURCE, _facts(
+            clock_id=fields.UUID(required=True), policy=fields.String(required=True),
+            subject_type=fields.String(required=True), subject_id=fields.String(required=True),
+            region_id=fields.String(allow_none=True, load_default=None),
+            started_at=fields.AwareDateTime(required=True), deadline=fields.AwareDateTime(required=True),
+            elapsed_seconds=fields.Integer(required=True), target_seconds=fields.Integer(required=True),
+        ))
+        for outcome in ("at_risk", "breached", "met")
+    ],
+]
+
+CATALOGUE: dict[str, EventSpec] = {spec.name: spec for spec in _CATALOGUE}
+_SCHEMAS = {name: spec.schema() for name, spec in CATALOGUE.items()}
+
+
+def _json_default(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def spec(event_type: str) -> EventSpec:
+    try:
+        return CATALOGUE[event_type]
+    except KeyError:
+        raise LookupError(f"{event_type!r} is not in the event catalogue") from None
+
+
+def build(event_type: str, branch_id: str, source: str, **facts) -> dict:
+    """A JSON-safe event with its envelope; raises if the facts do not match the catalogue."""
+    entry = spec(event_type)
+    if entry.source not in (ANY_SOURCE, source):
+        raise ValueError(f"{source} may not publish {event_type} (published by {entry.source})")
+    schema = _SCHEMAS[event_type]
+    raw = {
+        "event_id": facts.pop("event_id", None) or uuid.uuid4(),
+        "occurred_at": facts.pop("occurred_at", None) or datetime.now(timezone.utc),
+        "version": entry.version,
+        "branch_id": branch_id,
+        "source": source,
+        **facts,
+    }
+    unknown = set(raw) - set(schema.fields)
+    if unknown:
+        raise ValueError(f"{event_type} has no facts named {sorted(unknown)}")
+    try:
+        typed = schema.load(json.loads(json.dumps(raw, default=_json_default)))
+    except ValidationError as exc:
+        raise ValueError(f"{event_type} payload does not match the catalogue: {exc.messages}") from exc
+    return schema.dump(typed)
+
+
+def load(event_type: str, payload: dict) -> dict:
+    """A received event, validated and typed; an invalid one raises ValidationFailed."""
+    try:
+        return _SCHEMAS[event_type].load(payload)
+    except ValidationError as exc:
+        raise errors.from_marshmallow(exc) from exc
+
+
+def json_schema_like() -> dict:
+    """The catalogue as plain data, for docs and the API's event listing."""
+    out = {}
+    for name, entry in CATALOGUE.items():
+        out[name] = {
+            "source": entry.source,
+            "version": entry.version,
+            "description": entry.description,
+            "fields": sorted(_SCHEMAS[name].fields),
+        }
+    return out

@@ -1,0 +1,148 @@
+"""Event handling: one exchange, durable queues, inbox per handler, retries with backoff, dead letters."""
+import functools
+import inspect
+import logging
+from datetime import datetime, timezone
+
+import kombu
+from nameko.events import EventHandler
+from nameko.extensions import SharedExtension
+
+from shared import config, errors, events
+from shared.broker import (
+    DEAD_LETTER_QUEUE,
+    EVENTS_EXCHANGE,
+    ConfirmingPublisher,
+    retry_queue,
+)
+
+log = logging.getLogger(__name__)
+
+EXCHANGE_OWNER = EVENTS_EXCHANGE.split(".")[0]  # nameko names the exchange "<owner>.events"
+
+
+def handler_queue(event_type: str, service: str, method: str) -> str:
+    """The durable queue of one handler; the same name nameko gives it."""
+    return f"evt-{EXCHANGE_OWNER}-{event_type}--{service}.{method}"
+
+
+class Redelivery(SharedExtension):
+    """Sends a failed message to wait in a retry queue, or, out of retries, to the dead letters."""
+
+    def setup(self):
+        self.delays = config.retry_delays()
+        self.publisher = ConfirmingPublisher(self.container.config["AMQP_URI"])
+        with kombu.Connection(self.container.config["AMQP_URI"]) as conn:
+            declare_broker_plumbing(conn, self.delays)
+
+    def stop(self):
+        self.publisher.close()
+
+    def reroute(self, message, queue: str, exc: BaseException):
+        headers = dict(message.headers or {})
+        attempts = int(headers.get("x-pitlane-attempts", 0)) + 1
+        headers.update({
+            "x-pitlane-attempts": attempts,
+            "x-pitlane-queue": queue,
+            "x-pitlane-error": f"{exc.__class__.__name__}: {exc}"[:1000],
+            "x-pitlane-event-type": message.delivery_info.get("routing_key", ""),
+        })
+        headers.pop("x-death", None)
+        poisoned = isinstance(exc, errors.ValidationFailed)  # it would fail the same way again
+        if attempts <= len(self.delays) and not poisoned:
+            delay = self.delays[attempts - 1]
+            target = (retry_queue(delay), queue)
+            log.warning("%s failed on %s (attempt %d), retrying in %ss", queue, exc, attempts, delay)
+        else:
+            headers["x-pitlane-failed-at"] = datetime.now(timezone.utc).isoformat()
+            target = ("", DEAD_LETTER_QUEUE)
+            log.error("%s failed on %s after %d attempts: dead-lettered", queue, exc, attempts)
+        self.publisher.publish([(target[0], target[1], message.payload, headers)])
+
+
+class EventConsumer(EventHandler):
+    """nameko's event handler, but a failure is retried with backoff and then dead-lettered.
+
+    The failed message is acked only after its copy is confirmed in the retry or dead-letter
+    queue; if that publish fails, the message goes back to its own queue instead.
+    """
+
+    redelivery = Redelivery()
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return result, exc_info
+        try:
+            self.redelivery.reroute(message, self.queue.name, exc_info[1])
+        except Exception:
+            log.exception("could not reroute a failed message; requeueing it")
+            self.queue_consumer.requeue_message(message)
+        else:
+            self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
+def on_event(event_type: str):
+    """Declare a handler of one catalogued event: `def handler(self, tx, event)`.
+
+    The payload is validated against the catalogue; the handler runs inside a transaction of
+    the service's `db` that also records the event in the inbox, so a redelivered event has no
+    second effect and a failed handler leaves neither effect nor mark.
+    """
+    events.spec(event_type)
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def handler(self, payload):
+            event = events.load(event_type, payload)
+            consumer = f"{self.name}.{fn.__name__}"
+            with self.db.transaction() as tx:
+                if not tx.first_delivery(str(event["event_id"]), consumer):
+                    log.info("%s: %s already applied", consumer, event["event_id"])
+                    return None
+                return fn(self, tx, event)
+
+        handler.pitlane_event_type = event_type
+        return EventConsumer.decorator(EXCHANGE_OWNER, event_type)(handler)
+
+    return decorate
+
+
+def subscriptions(service_cls) -> list[tuple[str, str]]:
+    """(event type, queue name) of every event handler a service class declares."""
+    found = []
+    for method_name, method in inspect.getmembers(service_cls, inspect.isfunction):
+        event_type = getattr(method, "pitlane_event_type", None)
+        if event_type:
+            found.append((event_type, handler_queue(event_type, service_cls.name, method_name)))
+    return found
+
+
+def declare_broker_plumbing(conn: kombu.Connection, delays=None):
+    """The events exchange, the retry queues and the dead-letter queue."""
+    channel = conn.default_channel
+    kombu.Exchange(EVENTS_EXCHANGE, "topic", durable=True)(channel).declare()
+    for delay in delays if delays is not None else config.retry_delays():
+        name = retry_queue(delay)
+        exchange = kombu.Exchange(name, "fanout", durable=True)
+        kombu.Queue(
+            name, exchange, durable=True,
+            queue_arguments={"x-message-ttl": int(delay * 1000), "x-dead-letter-exchange": ""},
+        )(channel).declare()
+    kombu.Queue(DEAD_LETTER_QUEUE, durable=True)(channel).declare()
+
+
+def declare_topology(amqp_uri: str, service_classes) -> list[str]:
+    """Declare every handler queue before any service starts, so no early event is dropped."""
+    declared = []
+    with kombu.Connection(amqp_uri) as conn:
+        declare_broker_plumbing(conn)
+        exchange = kombu.Exchange(EVENTS_EXCHANGE, "topic", durable=True)
+        for cls in service_classes:
+            for event_type, queue_name in subscriptions(cls):
+                kombu.Queue(queue_name, exchange, routing_key=event_type, durable=True)(
+                    conn.default_channel
+                ).declare()
+                declared.append(queue_name)
+    return declared

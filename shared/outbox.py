@@ -1,0 +1,73 @@
+"""The outbox relay: publishes committed events to the broker, in order, confirmed in batches."""
+import logging
+import threading
+
+from shared import errors
+from shared.broker import EVENTS_EXCHANGE, ConfirmingPublisher, PublishFailed
+
+log = logging.getLogger(__name__)
+
+
+class Relay:
+    """Claims unpublished outbox rows (FOR UPDATE SKIP LOCKED), publishes them, marks them sent.
+
+    Woken at once after a commit that published, and every `sweep_interval` seconds regardless,
+    so an event committed by a process that died before publishing is still sent. A row is
+    marked only after the broker confirmed it: a crash in between sends it again, and the
+    consumers' inbox makes the second copy harmless.
+    """
+
+    def __init__(self, pool, amqp_uri: str, batch_size: int = 500, sweep_interval: float = 1.0):
+        self.pool = pool
+        self.publisher = ConfirmingPublisher(amqp_uri)
+        self.batch_size = batch_size
+        self.sweep_interval = sweep_interval
+        self._wake = threading.Event()
+        self._running = False
+
+    def wake(self):
+        self._wake.set()
+
+    def stop(self):
+        self._running = False
+        self._wake.set()
+
+    def run(self):
+        self._running = True
+        failures = 0
+        while self._running:
+            self._wake.wait(self.sweep_interval)
+            self._wake.clear()
+            try:
+                while self._running and self.publish_batch() == self.batch_size:
+                    pass
+                failures = 0
+            except (PublishFailed, errors.Unavailable) as exc:
+                failures += 1
+                delay = min(0.2 * 2 ** failures, 5.0)
+                log.warning("outbox relay: %s; retrying in %.1fs", exc, delay)
+                threading.Event().wait(delay)
+                self._wake.set()
+            except Exception:
+                log.exception("outbox relay failed")
+                threading.Event().wait(1.0)
+        self.publisher.close()
+
+    def publish_batch(self) -> int:
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                rows = conn.execute(
+                    "SELECT id, event_type, payload FROM outbox WHERE published_at IS NULL "
+                    "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                    (self.batch_size,),
+                ).fetchall()
+                if not rows:
+                    return 0
+                self.publisher.publish(
+                    [(EVENTS_EXCHANGE, r["event_type"], r["payload"], {}) for r in rows]
+                )
+                conn.execute(
+                    "UPDATE outbox SET published_at = now() WHERE id = ANY(%s)",
+                    ([r["id"] for r in rows],),
+                )
+        return len(rows)

@@ -1,0 +1,42 @@
+"""Keyset (cursor) pagination: stable while rows are added or removed, no skipped or repeated rows."""
+import base64
+import json
+from datetime import datetime
+
+from shared import errors
+
+MAX_LIMIT = 200
+
+
+def encode(row: dict, key: str) -> str:
+    raw = json.dumps([row["created_at"].isoformat(), str(row[key])])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(created_at), key
+    except Exception:
+        raise errors.ValidationFailed("invalid cursor", {"cursor": ["not a cursor this API issued"]}) from None
+
+
+def page(tx, sql: str, params: list, key: str, cursor: str | None, limit: int) -> dict:
+    """Run `sql` (a SELECT with a WHERE clause, no ORDER BY) one page at a time.
+
+    Rows come newest-last in (created_at, key) order; the cursor is the last row's sort key,
+    so rows inserted later land after it and rows deleted meanwhile cannot shift the page.
+    """
+    limit = max(1, min(int(limit or 50), MAX_LIMIT))
+    params = list(params)
+    if cursor:
+        created_at, last = decode(cursor)
+        sql += f" AND (created_at, {key}) > (%s, %s)"
+        params += [created_at, last]
+    sql += f" ORDER BY created_at, {key} LIMIT %s"
+    params.append(limit + 1)
+    rows = tx.all(sql, params)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": rows, "next_cursor": encode(rows[-1], key) if more else None}

@@ -1,0 +1,64 @@
+"""Test isolation: every test run gets its own RabbitMQ vhost and its own PostgreSQL database."""
+import os
+import uuid
+
+import pytest
+
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def pytest_configure(config):
+    # Set before any test module imports shared.config, and inherited by service processes.
+    base_dsn = os.environ.get("PITLANE_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+    os.environ["PITLANE_DSN"] = f"{base_dsn}/pitlane_test_{RUN_ID}"
+    os.environ["PITLANE_TEST_VHOST"] = f"pitlane-test-{RUN_ID}"
+    os.environ["PITLANE_AMQP_URI"] = f"amqp://guest:guest@127.0.0.1:5672/pitlane-test-{RUN_ID}"
+    os.environ.setdefault("PITLANE_RETRY_DELAYS", "0.2,0.5")
+    os.environ.setdefault("PITLANE_SLA_CHECK_INTERVAL", "1")
+
+
+@pytest.fixture(scope="session")
+def run_env():
+    """The vhost and database of this run, created on first use and removed at the end."""
+    from tests.support import infra
+
+    infra.create_vhost(os.environ["PITLANE_TEST_VHOST"])
+    from shared.migrate import ensure_database
+
+    ensure_database(os.environ["PITLANE_DSN"])
+    yield {"dsn": os.environ["PITLANE_DSN"], "amqp": os.environ["PITLANE_AMQP_URI"]}
+    infra.delete_vhost(os.environ["PITLANE_TEST_VHOST"])
+    from shared.migrate import drop_database
+
+    drop_database(os.environ["PITLANE_DSN"])
+
+
+@pytest.fixture(scope="session")
+def stack(run_env):
+    """Start services as real processes, once per run: `stack("booking", "crm")`."""
+    from pitlane import all_service_classes
+    from shared.messaging import declare_topology
+    from tests.support.infra import ServiceProcess
+
+    declare_topology(run_env["amqp"], all_service_classes())
+    running = {}
+
+    def start(*names):
+        for name in names:
+            if name not in running:
+                running[name] = ServiceProcess(name).start()
+        for name in names:
+            running[name].wait_ready()
+        return running
+
+    yield start
+    for process in running.values():
+        process.stop()
+
+
+@pytest.fixture
+def rpc(run_env):
+    from tests.support.bus import rpc_proxy
+
+    with rpc_proxy() as proxy:
+        yield proxy
