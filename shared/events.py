@@ -108,7 +108,7 @@ _CATALOGUE = [
         vehicle_id=fields.UUID(required=True), priority=fields.String(required=True),
         service_type=fields.String(required=True), odometer_km=fields.Integer(required=True),
         fault_description=fields.String(required=True), checked_in_at=fields.AwareDateTime(required=True),
-        advisor=fields.String(required=True),
+        advisor=fields.String(required=True), plate=fields.String(required=True),
     ), description="The car arrived and was received; the workshop opens a repair order."),
     # crm: customers and vehicles, follow-ups
     EventSpec("customer.registered", "crm", _facts(
@@ -132,7 +132,7 @@ _CATALOGUE = [
         repair_order_id=fields.UUID(required=True), number=fields.String(required=True),
         booking_id=fields.UUID(allow_none=True, load_default=None),
         customer_id=fields.UUID(required=True), vehicle_id=fields.UUID(required=True),
-        priority=fields.String(required=True),
+        priority=fields.String(required=True), plate=fields.String(required=True),
     )),
     EventSpec("diagnosis.recorded", "workshop", _facts(
         repair_order_id=fields.UUID(required=True),
@@ -188,7 +188,13 @@ _CATALOGUE = [
     EventSpec("repair_order.cancelled", "workshop", _facts(
         repair_order_id=fields.UUID(required=True), reason=fields.String(required=True),
     )),
-    # parts: reservations and thresholds
+    # parts: catalogue, reservations and thresholds
+    EventSpec("part.catalogued", "parts", _facts(
+        part_number=fields.String(required=True), description=fields.String(required=True),
+        origin=fields.String(required=True, validate=validate.OneOf(("oem", "alternative"))),
+        price_cents=fields.Integer(required=True), warranty_months=fields.Integer(required=True),
+        warranty_km=fields.Integer(allow_none=True, load_default=None),
+    ), description="A part was added to the catalogue or its price changed (branch_id: the group's HQ)."),
     EventSpec("parts.reserved", "parts", _facts(
         repair_order_id=fields.UUID(required=True),
         lines=fields.List(fields.Nested(PartQuantity), required=True),

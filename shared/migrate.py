@@ -42,7 +42,7 @@ def _files(folder: Path):
         yield int(match.group(1)), path
 
 
-def migrate(dsn: str, schema: str, service_migrations: Path) -> list[str]:
+def migrate(dsn: str, schema: str, service_migrations: Path, include_shared: bool = True) -> list[str]:
     """Bring `schema` up to date; safe to run from several processes at once. Returns what ran."""
     ran = []
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -58,7 +58,8 @@ def migrate(dsn: str, schema: str, service_migrations: Path) -> list[str]:
             applied = {
                 (r[0], r[1]) for r in conn.execute("SELECT source, version FROM schema_migrations")
             }
-            for source, folder in (("shared", SHARED_MIGRATIONS), (schema, service_migrations)):
+            sources = [("shared", SHARED_MIGRATIONS)] if include_shared else []
+            for source, folder in sources + [(schema, service_migrations)]:
                 for version, path in _files(folder):
                     if (source, version) in applied:
                         continue

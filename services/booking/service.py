@@ -160,7 +160,7 @@ class BookingService:
                 "booking.checked_in", booking["branch_id"], booking_id=booking["booking_id"],
                 customer_id=booking["customer_id"], vehicle_id=booking["vehicle_id"],
                 priority=booking["priority"], service_type=booking["service_type"],
-                checked_in_at=at, **arrival,
+                checked_in_at=at, plate=self._plate(tx, booking["vehicle_id"]), **arrival,
             )
             return self._dump(tx, booking["booking_id"])
 
@@ -206,6 +206,10 @@ class BookingService:
         if booking is None:
             raise errors.NotFound("no such booking", {"booking_id": ["unknown booking"]})
         return booking
+
+    def _plate(self, tx, vehicle_id):
+        known = store.vehicle(tx, vehicle_id)
+        return known["plate"] if known else ""
 
     def _dump(self, tx, booking_id):
         booking = store.booking(tx, booking_id)
