@@ -23,12 +23,19 @@ class Database(DependencyProvider):
     def setup(self):
         name = self.container.service_name
         dsn = config.dsn(name)
-        module = sys.modules[self.container.service_cls.__module__]
         ensure_database(dsn)
-        migrate(dsn, name, Path(module.__file__).parent / "migrations")
+        migrate(dsn, name, self._migrations())
         self.pool = Pool(dsn, name, size=self.pool_size or config.db_pool_size())
         self.relay = Relay(self.pool, self.container.config["AMQP_URI"])
         self.unit_of_work = UnitOfWork(self.pool, name, on_commit=self.relay.wake)
+
+    def _migrations(self) -> Path:
+        """The service's migrations/ folder beside its module, unless the class names another."""
+        cls = self.container.service_cls
+        explicit = getattr(cls, "migrations", None)
+        if explicit:
+            return Path(explicit)
+        return Path(sys.modules[cls.__module__].__file__).parent / "migrations"
 
     def start(self):
         self.container.spawn_managed_thread(self.relay.run, identifier="outbox-relay")

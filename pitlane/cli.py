@@ -1,0 +1,124 @@
+"""The `pitlane` command: run the stack, migrate, declare the broker topology, tokens, dead letters."""
+import json
+import sys
+
+import click
+
+from pitlane import SERVICE_CLASSES
+from shared import config
+
+
+@click.group()
+def main():
+    """pitlane operator commands."""
+
+
+@main.command()
+def migrate():
+    """Create the database if missing and bring every service schema up to date."""
+    from pathlib import Path
+
+    import importlib
+
+    from shared.migrate import ensure_database, migrate as run
+
+    for name in SERVICE_CLASSES:
+        dsn = config.dsn(name)
+        ensure_database(dsn)
+        folder = Path(importlib.import_module(f"services.{name}").__file__).parent / "migrations"
+        ran = run(dsn, name, folder)
+        click.echo(f"{name}: {len(ran)} migration(s) applied" + (f" ({', '.join(ran)})" if ran else ""))
+
+
+@main.command()
+def topology():
+    """Declare the events exchange, every handler queue, retry and dead-letter queues."""
+    from pitlane import all_service_classes
+    from shared.messaging import declare_topology
+
+    queues = declare_topology(config.amqp_uri(), all_service_classes())
+    click.echo(f"declared {len(queues)} handler queues")
+
+
+@main.command()
+@click.option("--demo/--no-demo", default=True, help="Load the demo dealer group once the stack is up.")
+def run(demo):
+    """Start every service and the gateway, supervise them, stop them all on Ctrl-C."""
+    from pitlane import stack
+
+    sys.exit(stack.run(load_demo=demo))
+
+
+@main.command("demo")
+def demo_cmd():
+    """Load the demo dealer group into a running stack (safe to run twice)."""
+    from pitlane import demo
+
+    demo.main()
+
+
+@main.group()
+def token():
+    """Bearer tokens for the API."""
+
+
+@token.command("create")
+@click.option("--role", required=True,
+              type=click.Choice(["advisor", "technician", "parts_coordinator", "operations", "admin"]))
+@click.option("--branch", "branch_id", help="Branch of an advisor or technician.")
+@click.option("--region", "region_id", help="Region of a parts coordinator.")
+@click.option("--subject", help="Who the token is for (default: role@branch/region).")
+@click.option("--ttl", "ttl_hours", default=12, show_default=True, help="Hours until it expires.")
+def token_create(role, branch_id, region_id, subject, ttl_hours):
+    """Issue a signed token and print it."""
+    from gateway.auth import issue_token
+
+    if role in ("advisor", "technician") and not branch_id:
+        raise click.UsageError(f"a {role} token needs --branch")
+    if role == "parts_coordinator" and not region_id:
+        raise click.UsageError("a parts_coordinator token needs --region")
+    subject = subject or f"{role}@{branch_id or region_id or 'group'}"
+    click.echo(issue_token(role, subject, branch_id=branch_id, region_id=region_id,
+                           ttl_seconds=ttl_hours * 3600))
+
+
+@main.group()
+def dlq():
+    """Dead letters: events a handler kept failing on."""
+
+
+@dlq.command("list")
+@click.option("--limit", default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print full records as JSON.")
+def dlq_list(limit, as_json):
+    """Show dead letters with the queue and error they failed on."""
+    from pitlane import dlq as dead_letters
+
+    found = dead_letters.list_dead_letters(config.amqp_uri(), limit)
+    if as_json:
+        click.echo(json.dumps(found, indent=2, default=str))
+        return
+    if not found:
+        click.echo("no dead letters")
+    for item in found:
+        click.echo(f"{item['id']}  {item['event_type']}  attempts={item['attempts']}  "
+                   f"queue={item['queue']}\n    {item['error']}")
+
+
+@dlq.command("replay")
+@click.argument("message_id", required=False)
+@click.option("--all", "replay_all", is_flag=True, help="Replay every dead letter.")
+def dlq_replay(message_id, replay_all):
+    """Send a dead letter (by id, or --all) back to the queue it failed on."""
+    from pitlane import dlq as dead_letters
+
+    if not message_id and not replay_all:
+        raise click.UsageError("give a message id, or --all")
+    replayed = dead_letters.replay(config.amqp_uri(), None if replay_all else message_id)
+    if message_id and not replayed:
+        raise click.ClickException(f"no dead letter with id {message_id}")
+    click.echo(f"replayed {len(replayed)}: {' '.join(replayed)}")
+
+
+if __name__ == "__main__":
+    main()

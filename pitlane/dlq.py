@@ -1,0 +1,69 @@
+"""The dead-letter queue: list what failed and why, replay a message to the queue it came from."""
+import json
+
+import amqp
+
+from shared.broker import DEAD_LETTER_QUEUE, ConfirmingPublisher, connection_params
+
+
+def _messages(channel, limit=None):
+    """Take every dead letter without acking it; they return to the queue when the channel closes."""
+    taken = []
+    while limit is None or len(taken) < limit:
+        message = channel.basic_get(DEAD_LETTER_QUEUE, no_ack=False)
+        if message is None:
+            break
+        taken.append(message)
+    return taken
+
+
+def _describe(message) -> dict:
+    headers = message.application_headers or {}
+    body = json.loads(message.body)
+    return {
+        "id": message.properties.get("message_id") or body.get("event_id"),
+        "event_type": headers.get("x-pitlane-event-type"),
+        "queue": headers.get("x-pitlane-queue"),
+        "attempts": headers.get("x-pitlane-attempts"),
+        "error": headers.get("x-pitlane-error"),
+        "failed_at": headers.get("x-pitlane-failed-at"),
+        "payload": body,
+    }
+
+
+def list_dead_letters(amqp_uri: str, limit: int = 100) -> list[dict]:
+    with amqp.Connection(**connection_params(amqp_uri)) as conn:
+        channel = conn.channel()
+        found = [_describe(m) for m in _messages(channel, limit)]
+        channel.close()  # unacked messages go back to the queue, in order
+    return found
+
+
+def count(amqp_uri: str) -> int:
+    with amqp.Connection(**connection_params(amqp_uri)) as conn:
+        channel = conn.channel()
+        _, messages, _ = channel.queue_declare(DEAD_LETTER_QUEUE, durable=True, auto_delete=False)
+        return messages
+
+
+def replay(amqp_uri: str, message_id: str | None = None) -> list[str]:
+    """Send dead letters (one by id, or all) back to the queue they failed on, attempts reset."""
+    publisher = ConfirmingPublisher(amqp_uri)
+    replayed = []
+    try:
+        with amqp.Connection(**connection_params(amqp_uri)) as conn:
+            channel = conn.channel()
+            for message in _messages(channel):
+                info = _describe(message)
+                if message_id and info["id"] != message_id:
+                    continue
+                headers = {k: v for k, v in (message.application_headers or {}).items()
+                           if not k.startswith("x-pitlane-")}
+                # Confirmed in the original queue before the dead letter is acked: never lost.
+                publisher.publish([("", info["queue"], info["payload"], headers)])
+                channel.basic_ack(message.delivery_tag)
+                replayed.append(info["id"])
+            channel.close()
+    finally:
+        publisher.close()
+    return replayed

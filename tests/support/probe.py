@@ -1,0 +1,51 @@
+"""A service used only by tests of the shared machinery: it counts the effects of events it handles.
+
+It fails on purpose when asked to (a switch row, or a reason of "poison"), so tests can watch
+retries, dead letters and replays happen on the real broker.
+"""
+from pathlib import Path
+
+from nameko.rpc import rpc
+
+from shared.dependencies import Database
+from shared.messaging import on_event
+
+
+class ProbeService:
+    name = "probe"
+    migrations = Path(__file__).parent / "probe_migrations"
+
+    db = Database()
+
+    @on_event("booking.cancelled")
+    def count_cancellation(self, tx, event):
+        switch = tx.one("SELECT failing FROM probe_switch WHERE name = 'cancellations'")
+        if event["reason"] == "poison" or (switch and switch["failing"]):
+            raise RuntimeError(f"cannot apply {event['event_id']}")
+        tx.execute(
+            "INSERT INTO probe_effects (event_id, booking_id) VALUES (%s, %s)"
+            " ON CONFLICT (event_id) DO UPDATE SET applied = probe_effects.applied + 1",
+            (event["event_id"], event["booking_id"]),
+        )
+
+    @rpc
+    def effects(self, booking_id):
+        with self.db.read() as tx:
+            row = tx.one("SELECT applied FROM probe_effects WHERE booking_id = %s", (booking_id,))
+        return row["applied"] if row else 0
+
+    @rpc
+    def set_failing(self, failing: bool):
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO probe_switch (name, failing) VALUES ('cancellations', %s)"
+                " ON CONFLICT (name) DO UPDATE SET failing = EXCLUDED.failing",
+                (failing,),
+            )
+
+    @rpc
+    def announce(self, booking_id, reason):
+        """Publish through the outbox like any service would."""
+        with self.db.transaction() as tx:
+            tx.source = "booking"  # the probe stands in for booking as the event's publisher
+            return tx.publish("booking.cancelled", "PROBE", booking_id=booking_id, reason=reason)["event_id"]
