@@ -1,0 +1,1 @@
+"""pitlane benchmarks: `python -m bench` (or `make bench`) prints a table and writes JSON."""

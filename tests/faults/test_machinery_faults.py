@@ -1,0 +1,69 @@
+"""The shared machinery under broker and database restarts, with the probe service."""
+import uuid
+
+import pytest
+
+from shared.messaging import declare_topology
+from tests.support import faults
+from tests.support.bus import rpc_proxy
+from tests.support.infra import ServiceProcess, wait_for
+from tests.support.probe import ProbeService
+
+PROBE = "tests.support.probe:ProbeService"
+
+
+@pytest.fixture
+def probe(run_env):
+    declare_topology(run_env["amqp"], [ProbeService])
+    process = ServiceProcess(PROBE).start().wait_ready()
+    yield process
+    process.stop()
+
+
+def _effects(booking_id):
+    with rpc_proxy(timeout=5) as proxy:
+        return proxy.probe.effects(str(booking_id))
+
+
+def test_outbox_and_consumers_resume_after_a_broker_restart(probe):
+    before = [str(uuid.uuid4()) for _ in range(20)]
+    with rpc_proxy() as proxy:
+        for booking_id in before:
+            proxy.probe.announce(booking_id, "before restart")
+    faults.restart_rabbitmq()
+    after = [str(uuid.uuid4()) for _ in range(20)]
+    pending = list(after)
+    wait_for(lambda: _announce_all(pending), timeout=60, interval=1, message="RPC to work again")
+    for booking_id in before + after:
+        wait_for(lambda: _effects(booking_id) == 1, timeout=60, interval=0.5,
+                 message=f"effect of {booking_id}")
+    assert all(_effects(b) == 1 for b in before + after)
+    assert probe.proc.poll() is None, "the service had to be restarted: " + probe.log()[-2000:]
+
+
+def _announce_all(ids):
+    try:
+        with rpc_proxy(timeout=5) as proxy:
+            while ids:
+                proxy.probe.announce(ids[0], "after restart")
+                ids.pop(0)  # only once it is committed
+        return True
+    except Exception:
+        return False
+
+
+def test_service_recovers_from_a_database_restart_without_a_restart_of_its_own(probe):
+    booking_id = str(uuid.uuid4())
+    faults.restart_postgres()
+    wait_for(lambda: _try_announce(booking_id), timeout=30, interval=0.5, message="writes to work again")
+    wait_for(lambda: _effects(booking_id) == 1, timeout=30, message="the effect")
+    assert probe.proc.poll() is None
+
+
+def _try_announce(booking_id):
+    try:
+        with rpc_proxy(timeout=5) as proxy:
+            proxy.probe.announce(booking_id, "after db restart")
+        return True
+    except Exception:
+        return False
