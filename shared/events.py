@@ -33,6 +33,9 @@ LINE_GROUPS = ("must", "recommended", "watch")
 
 
 class QuoteLine(Schema):
+    class Meta:
+        unknown = EXCLUDE  # consumers ignore facts added in later minor versions
+
     line_id = fields.UUID(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(LINE_KINDS))
     group = fields.String(required=True, validate=validate.OneOf(LINE_GROUPS))
@@ -45,17 +48,26 @@ class QuoteLine(Schema):
 
 
 class PartQuantity(Schema):
+    class Meta:
+        unknown = EXCLUDE  # consumers ignore facts added in later minor versions
+
     part_number = fields.String(required=True)
     quantity = fields.Integer(required=True, validate=validate.Range(min=1))
 
 
 class PartShortage(Schema):
+    class Meta:
+        unknown = EXCLUDE  # consumers ignore facts added in later minor versions
+
     part_number = fields.String(required=True)
     requested = fields.Integer(required=True)
     available = fields.Integer(required=True)
 
 
 class Finding(Schema):
+    class Meta:
+        unknown = EXCLUDE  # consumers ignore facts added in later minor versions
+
     code = fields.String(load_default=None, allow_none=True)
     description = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(("red", "amber", "green")))
@@ -126,6 +138,16 @@ _CATALOGUE = [
     EventSpec("follow_up.completed", "crm", _facts(
         follow_up_id=fields.UUID(required=True), repair_order_id=fields.UUID(required=True),
         outcome=fields.String(required=True),
+    )),
+    EventSpec("survey.answered", "crm", _facts(
+        survey_id=fields.UUID(required=True), repair_order_id=fields.UUID(required=True),
+        customer_id=fields.UUID(required=True), score=fields.Integer(required=True),
+    )),
+    EventSpec("complaint.opened", "crm", _facts(
+        complaint_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+        repair_order_id=fields.UUID(allow_none=True, load_default=None),
+        category=fields.String(required=True), severity=fields.String(required=True),
+        level=fields.Integer(required=True),
     )),
     # workshop: the repair order from check-in to hand-over
     EventSpec("repair_order.opened", "workshop", _facts(
@@ -220,6 +242,15 @@ _CATALOGUE = [
         part_number=fields.String(required=True), available=fields.Integer(required=True),
         region_id=fields.String(required=True),
     )),
+    *[
+        EventSpec(f"transfer.{step}", "parts", _facts(
+            transfer_id=fields.UUID(required=True), from_branch_id=fields.String(required=True),
+            part_number=fields.String(required=True), quantity=fields.Integer(required=True),
+            repair_order_id=fields.UUID(allow_none=True, load_default=None),
+            tracking_reference=fields.String(allow_none=True, load_default=None),
+        ), description=f"A transfer of stock between branches was {step} (branch_id: the receiving branch).")
+        for step in ("requested", "dispatched", "received", "cancelled")
+    ],
     # billing: invoices and payments
     EventSpec("invoice.issued", "billing", _facts(
         invoice_id=fields.UUID(required=True), number=fields.String(required=True),

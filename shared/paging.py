@@ -40,3 +40,32 @@ def page(tx, sql: str, params: list, key: str, cursor: str | None, limit: int) -
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": rows, "next_cursor": encode(rows[-1], key) if more else None}
+
+
+def where(filters: dict, columns=(), time_column: str = "created_at") -> tuple[str, list]:
+    """The WHERE clause of a list: scope (branch, branches, region), status, a time window, and
+    equality on the named extra columns. Starts with `WHERE true` so more can be ANDed on."""
+    sql, params = " WHERE true", []
+    for column in ("branch_id", "status", *columns):
+        if filters.get(column) is not None:
+            sql += f" AND {column} = %s"
+            params.append(filters[column])
+    if filters.get("branch_ids") is not None:
+        sql += " AND branch_id = ANY(%s)"
+        params.append(list(filters["branch_ids"]))
+    if filters.get("region_id") is not None:
+        sql += " AND branch_id IN (SELECT branch_id FROM branches WHERE region_id = %s)"
+        params.append(filters["region_id"])
+    if filters.get("from") is not None:
+        sql += f" AND {time_column} >= %s"
+        params.append(filters["from"])
+    if filters.get("to") is not None:
+        sql += f" AND {time_column} < %s"
+        params.append(filters["to"])
+    return sql, params
+
+
+def list_page(tx, select: str, key: str, filters: dict, columns=(), time_column="created_at") -> dict:
+    """`select` (no WHERE) filtered by `where(...)`, one keyset page at a time."""
+    sql, params = where(filters, columns, time_column)
+    return page(tx, select + sql, params, key, filters.get("cursor"), filters.get("limit", 50))

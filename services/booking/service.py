@@ -173,7 +173,7 @@ class BookingService:
     def list_bookings(self, query):
         filters = load(schemas.BookingQuery(), query or {})
         with self.db.read() as tx:
-            return page_of(BOOKING, store.page_bookings(tx, filters, filters["cursor"], filters["limit"]))
+            return page_of(BOOKING, store.page_bookings(tx, filters))
 
     # -- what other services announce --------------------------------------------------------------
     @on_event("vehicle.registered")

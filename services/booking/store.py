@@ -129,20 +129,6 @@ def history(tx, booking_id) -> list[dict]:
     )
 
 
-def page_bookings(tx, filters: dict, cursor, limit) -> dict:
-    sql = f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE true"
-    params = []
-    for column in ("branch_id", "status", "customer_id", "vehicle_id"):
-        if filters.get(column) is not None:
-            sql += f" AND {column} = %s"
-            params.append(filters[column])
-    if filters.get("branch_ids") is not None:
-        sql += " AND branch_id = ANY(%s)"
-        params.append(list(filters["branch_ids"]))
-    if filters.get("from") is not None:
-        sql += " AND slot_start >= %s"
-        params.append(filters["from"])
-    if filters.get("to") is not None:
-        sql += " AND slot_start < %s"
-        params.append(filters["to"])
-    return paging.page(tx, sql, params, "booking_id", cursor, limit)
+def page_bookings(tx, filters: dict) -> dict:
+    return paging.list_page(tx, f"SELECT {BOOKING_COLUMNS} FROM bookings", "booking_id", filters,
+                            columns=("customer_id", "vehicle_id"), time_column="slot_start")

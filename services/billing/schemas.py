@@ -1,0 +1,77 @@
+"""What billing takes and gives."""
+from marshmallow import fields, validate
+
+from services.billing import domain
+from shared.schemas import ListQuery, Out, Strict, aware_datetime
+
+
+class Payment(Strict):
+    amount_cents = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10**11))
+    method = fields.String(required=True, validate=validate.OneOf(domain.PAYMENT_METHODS))
+    reference = fields.String(load_default="", validate=validate.Length(max=120))
+
+
+class InvoiceQuery(ListQuery):
+    customer_id = fields.UUID()
+    repair_order_id = fields.UUID()
+
+
+class PaymentQuery(ListQuery):
+    invoice_id = fields.UUID()
+
+
+class ClaimQuery(ListQuery):
+    repair_order_id = fields.UUID()
+
+
+class InvoiceLine(Out):
+    line_id = fields.UUID()
+    kind = fields.String()
+    description = fields.String()
+    part_number = fields.String(allow_none=True)
+    quantity = fields.Decimal(as_string=True)
+    unit_price_cents = fields.Integer()
+    net_cents = fields.Integer()
+    pay_type = fields.String()
+    charged_cents = fields.Integer()
+
+
+class Invoice(Out):
+    invoice_id = fields.UUID()
+    number = fields.String()
+    repair_order_id = fields.UUID()
+    branch_id = fields.String()
+    customer_id = fields.UUID()
+    subtotal_cents = fields.Integer()
+    tax_rate_bp = fields.Integer()
+    tax_cents = fields.Integer()
+    total_cents = fields.Integer()
+    covered_cents = fields.Integer()
+    paid_cents = fields.Integer()
+    balance_cents = fields.Function(lambda i: i["total_cents"] - i["paid_cents"])
+    status = fields.String()
+    issued_at = aware_datetime()
+    paid_at = aware_datetime(allow_none=True)
+    created_at = aware_datetime()
+    lines = fields.List(fields.Nested(InvoiceLine))
+
+
+class PaymentOut(Out):
+    payment_id = fields.UUID()
+    invoice_id = fields.UUID()
+    branch_id = fields.String()
+    amount_cents = fields.Integer()
+    method = fields.String()
+    reference = fields.String()
+    created_at = aware_datetime()
+
+
+class WarrantyClaim(Out):
+    claim_id = fields.UUID()
+    repair_order_id = fields.UUID()
+    invoice_id = fields.UUID()
+    branch_id = fields.String()
+    status = fields.String()
+    value_cents = fields.Integer()
+    lines = fields.List(fields.Dict())
+    created_at = aware_datetime()

@@ -1,0 +1,113 @@
+"""billing: invoices from delivered repair orders, payments, warranty claims."""
+import uuid
+from datetime import datetime, timezone
+
+from services.billing import domain, schemas, store
+from shared import errors, org
+from shared.dependencies import Database
+from shared.messaging import on_event
+from shared.org import BranchDirectory
+from shared.rpc import load, rpc
+from shared.schemas import page_of
+
+INVOICE, PAYMENT, CLAIM = schemas.Invoice(), schemas.PaymentOut(), schemas.WarrantyClaim()
+
+
+class BillingService(BranchDirectory):
+    name = "billing"
+
+    db = Database()
+
+    @on_event("repair_order.delivered")
+    def issue_invoice(self, tx, event):
+        if store.invoice_for_repair_order(tx, event["repair_order_id"]):
+            return
+        branch = org.get_branch(tx, event["branch_id"])
+        lines = domain.invoice_lines(event["lines"])
+        sums = domain.totals(lines, branch["tax_rate_bp"])
+        invoice = store.insert_invoice(tx, {
+            "invoice_id": uuid.uuid4(), "number": store.next_number(tx, event["branch_id"]),
+            "repair_order_id": event["repair_order_id"], "branch_id": event["branch_id"],
+            "customer_id": event["customer_id"], "tax_rate_bp": branch["tax_rate_bp"],
+            "issued_at": datetime.now(timezone.utc), **sums,
+        }, lines)
+        if invoice is None:
+            return
+        warranty = [line for line in lines if line["pay_type"] == "warranty"]
+        if warranty:
+            store.insert_claim(tx, {
+                "claim_id": uuid.uuid4(), "repair_order_id": invoice["repair_order_id"],
+                "invoice_id": invoice["invoice_id"], "branch_id": invoice["branch_id"],
+                "value_cents": sum(line["net_cents"] for line in warranty),
+                "lines": [{k: str(v) if k in ("line_id", "quantity") else v for k, v in line.items()}
+                          for line in warranty],
+            })
+        tx.publish("invoice.issued", invoice["branch_id"], **{k: invoice[k] for k in (
+            "invoice_id", "number", "repair_order_id", "customer_id", "subtotal_cents", "tax_cents",
+            "total_cents")})
+
+    @rpc
+    def record_payment(self, invoice_id, data):
+        payment = load(schemas.Payment(), data)
+        with self.db.transaction() as tx:
+            invoice = self._invoice(tx, invoice_id, lock=True)  # concurrent payments queue here
+            paid = domain.apply_payment(invoice["total_cents"], invoice["paid_cents"], payment["amount_cents"])
+            store.insert_payment(tx, {**payment, "payment_id": uuid.uuid4(), "invoice_id": invoice["invoice_id"],
+                                      "branch_id": invoice["branch_id"]})
+            fully = paid == invoice["total_cents"]
+            invoice = store.set_paid(tx, invoice["invoice_id"], paid, fully)
+            if fully:
+                tx.publish("invoice.paid", invoice["branch_id"], invoice_id=invoice["invoice_id"],
+                           repair_order_id=invoice["repair_order_id"], customer_id=invoice["customer_id"],
+                           amount_cents=invoice["total_cents"], paid_at=invoice["paid_at"])
+            return self._dump(tx, invoice)
+
+    @rpc
+    def get_invoice(self, invoice_id):
+        with self.db.read() as tx:
+            return self._dump(tx, self._invoice(tx, invoice_id))
+
+    @rpc
+    def invoice_for_repair_order(self, repair_order_id):
+        with self.db.read() as tx:
+            try:
+                key = uuid.UUID(str(repair_order_id))
+            except ValueError:
+                key = None
+            invoice = store.invoice_for_repair_order(tx, key) if key else None
+            if invoice is None:
+                raise errors.NotFound("no invoice for that repair order", {"repair_order_id": ["not invoiced"]})
+            return self._dump(tx, invoice)
+
+    @rpc
+    def list_invoices(self, query):
+        filters = load(schemas.InvoiceQuery(), query or {})
+        with self.db.read() as tx:
+            page = store.page_invoices(tx, filters)
+            page["items"] = [{**i, "lines": store.lines(tx, i["invoice_id"])} for i in page["items"]]
+            return page_of(INVOICE, page)
+
+    @rpc
+    def list_payments(self, query):
+        filters = load(schemas.PaymentQuery(), query or {})
+        with self.db.read() as tx:
+            return page_of(PAYMENT, store.page_payments(tx, filters))
+
+    @rpc
+    def list_warranty_claims(self, query):
+        filters = load(schemas.ClaimQuery(), query or {})
+        with self.db.read() as tx:
+            return page_of(CLAIM, store.page_claims(tx, filters))
+
+    def _invoice(self, tx, invoice_id, lock=False):
+        try:
+            key = uuid.UUID(str(invoice_id))
+        except ValueError:
+            raise errors.NotFound("no such invoice", {"invoice_id": ["not an invoice id"]}) from None
+        invoice = store.invoice(tx, key, lock=lock)
+        if invoice is None:
+            raise errors.NotFound("no such invoice", {"invoice_id": ["unknown invoice"]})
+        return invoice
+
+    def _dump(self, tx, invoice):
+        return INVOICE.dump({**invoice, "lines": store.lines(tx, invoice["invoice_id"])})

@@ -1,0 +1,102 @@
+"""The crm schema's SQL; nothing else touches these tables."""
+from shared import paging
+
+
+def insert_customer(tx, c):
+    return tx.one(
+        "INSERT INTO customers (customer_id, branch_id, name, email, phone, consent_marketing)"
+        " VALUES (%(customer_id)s, %(branch_id)s, %(name)s, %(email)s, %(phone)s, %(consent_marketing)s)"
+        " RETURNING *", c)
+
+
+def customer(tx, customer_id):
+    return tx.one("SELECT * FROM customers WHERE customer_id = %s", (customer_id,))
+
+
+def insert_vehicle(tx, v):
+    return tx.one(
+        "INSERT INTO vehicles (vehicle_id, customer_id, branch_id, vin, plate, model, year, odometer_km)"
+        " VALUES (%(vehicle_id)s, %(customer_id)s, %(branch_id)s, %(vin)s, %(plate)s, %(model)s,"
+        " %(year)s, %(odometer_km)s) ON CONFLICT (vin) DO NOTHING RETURNING *", v)
+
+
+def vehicle(tx, vehicle_id):
+    return tx.one("SELECT * FROM vehicles WHERE vehicle_id = %s", (vehicle_id,))
+
+
+def follow_up_hours(tx, branch_id):
+    row = tx.one("SELECT hours FROM follow_up_settings WHERE branch_id = %s", (branch_id,))
+    return row["hours"] if row else None
+
+
+def record_delivery(tx, d):
+    row = tx.one(
+        "INSERT INTO deliveries (repair_order_id, branch_id, customer_id, delivered_at)"
+        " VALUES (%(repair_order_id)s, %(branch_id)s, %(customer_id)s, %(delivered_at)s)"
+        " ON CONFLICT DO NOTHING RETURNING repair_order_id", d)
+    return row is not None
+
+
+def delivery(tx, repair_order_id):
+    return tx.one("SELECT * FROM deliveries WHERE repair_order_id = %s", (repair_order_id,))
+
+
+def insert_follow_up(tx, f):
+    return tx.one(
+        "INSERT INTO follow_ups (follow_up_id, repair_order_id, branch_id, customer_id, delivered_at, due_at)"
+        " VALUES (%(follow_up_id)s, %(repair_order_id)s, %(branch_id)s, %(customer_id)s,"
+        " %(delivered_at)s, %(due_at)s) ON CONFLICT (repair_order_id) DO NOTHING RETURNING *", f)
+
+
+def follow_up(tx, follow_up_id, lock=False):
+    return tx.one("SELECT * FROM follow_ups WHERE follow_up_id = %s" + (" FOR UPDATE" if lock else ""),
+                  (follow_up_id,))
+
+
+def complete_follow_up(tx, follow_up_id, outcome, notes):
+    return tx.one(
+        "UPDATE follow_ups SET status = 'done', outcome = %s, notes = %s, completed_at = clock_timestamp()"
+        " WHERE follow_up_id = %s RETURNING *", (outcome, notes, follow_up_id))
+
+
+def log_contact(tx, customer_id, kind, note=""):
+    tx.execute("INSERT INTO contacts (customer_id, kind, note) VALUES (%s, %s, %s)", (customer_id, kind, note))
+
+
+def insert_survey(tx, s):
+    return tx.one(
+        "INSERT INTO surveys (survey_id, repair_order_id, branch_id, customer_id, score, comment)"
+        " VALUES (%(survey_id)s, %(repair_order_id)s, %(branch_id)s, %(customer_id)s, %(score)s, %(comment)s)"
+        " ON CONFLICT (repair_order_id) DO NOTHING RETURNING *", s)
+
+
+def insert_complaint(tx, c):
+    return tx.one(
+        "INSERT INTO complaints (complaint_id, branch_id, customer_id, repair_order_id, what_happened,"
+        " customer_wants, category, severity, owner, level, source)"
+        " VALUES (%(complaint_id)s, %(branch_id)s, %(customer_id)s, %(repair_order_id)s, %(what_happened)s,"
+        " %(customer_wants)s, %(category)s, %(severity)s, %(owner)s, %(level)s, %(source)s) RETURNING *", c)
+
+
+def complaint(tx, complaint_id):
+    return tx.one("SELECT * FROM complaints WHERE complaint_id = %s", (complaint_id,))
+
+
+def open_complaints_by_level(tx):
+    return tx.all(
+        "SELECT c.branch_id, b.region_id, c.level, count(*) AS count FROM complaints c"
+        " LEFT JOIN branches b USING (branch_id) WHERE c.status = 'open'"
+        " GROUP BY c.branch_id, b.region_id, c.level ORDER BY 1, 3")
+
+
+def page(tx, table, key, filters, columns=()):
+    """A page of `table` filtered by scope, status, time window, the named columns, and search."""
+    sql, params = paging.where(filters, columns)
+    if filters.get("q"):
+        sql += " AND name ILIKE %s"
+        params.append(f"%{filters['q']}%")
+    if filters.get("due_before") is not None:
+        sql += " AND due_at < %s"
+        params.append(filters["due_before"])
+    return paging.page(tx, f"SELECT * FROM {table}" + sql, params, key, filters.get("cursor"),
+                       filters.get("limit", 50))

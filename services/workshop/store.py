@@ -1,0 +1,153 @@
+"""The workshop schema's SQL; nothing else touches these tables."""
+from shared import paging
+
+RO = "SELECT * FROM repair_orders"
+
+
+def next_number(tx, branch_id) -> str:
+    row = tx.one(
+        "INSERT INTO number_counters AS c (branch_id, last) VALUES (%s, 1)"
+        " ON CONFLICT (branch_id) DO UPDATE SET last = c.last + 1 RETURNING last", (branch_id,))
+    return f"RO-{branch_id}-{row['last']:06d}"
+
+
+def insert_repair_order(tx, ro):
+    return tx.one(
+        "INSERT INTO repair_orders (repair_order_id, number, branch_id, booking_id, customer_id, vehicle_id,"
+        " plate, plate_key, priority, fault_description, odometer_km, status)"
+        " VALUES (%(repair_order_id)s, %(number)s, %(branch_id)s, %(booking_id)s, %(customer_id)s,"
+        " %(vehicle_id)s, %(plate)s, %(plate_key)s, %(priority)s, %(fault_description)s, %(odometer_km)s,"
+        " %(status)s) ON CONFLICT (booking_id) DO NOTHING RETURNING *", ro)
+
+
+def repair_order(tx, repair_order_id, lock=False):
+    return tx.one(RO + " WHERE repair_order_id = %s" + (" FOR UPDATE" if lock else ""), (repair_order_id,))
+
+
+def by_number(tx, number):
+    return tx.one(RO + " WHERE number = %s", (number,))
+
+
+def update_repair_order(tx, repair_order_id, **changes):
+    sets = ", ".join(f"{c} = %({c})s" for c in changes)
+    return tx.one(f"UPDATE repair_orders SET {sets}, updated_at = clock_timestamp()"
+                  " WHERE repair_order_id = %(id)s RETURNING *", {**changes, "id": repair_order_id})
+
+
+def add_timeline(tx, repair_order_id, status, note="", public=True):
+    tx.execute("INSERT INTO timeline (repair_order_id, status, note, public) VALUES (%s, %s, %s, %s)",
+               (repair_order_id, status, note, public))
+
+
+def timeline(tx, repair_order_id, public: bool):
+    """The customer's timeline (public stages) or the staff's (every move, with notes)."""
+    return tx.all("SELECT at, status, note FROM timeline WHERE repair_order_id = %s AND public = %s"
+                  " ORDER BY id", (repair_order_id, public))
+
+
+def add_findings(tx, repair_order_id, findings, diagnosed_by):
+    for f in findings:
+        tx.execute("INSERT INTO findings (repair_order_id, code, description, status, diagnosed_by)"
+                   " VALUES (%s, %s, %s, %s, %s)",
+                   (repair_order_id, f.get("code"), f["description"], f["status"], diagnosed_by))
+
+
+def findings(tx, repair_order_id):
+    return tx.all("SELECT code, description, status, diagnosed_by, at FROM findings"
+                  " WHERE repair_order_id = %s ORDER BY id", (repair_order_id,))
+
+
+def supersede_open_quote(tx, repair_order_id):
+    tx.execute("UPDATE quotes SET status = 'superseded' WHERE repair_order_id = %s AND status = 'open'",
+               (repair_order_id,))
+
+
+def insert_quote(tx, quote, lines):
+    tx.execute("INSERT INTO quotes (quote_id, repair_order_id, branch_id, status, total_cents)"
+               " VALUES (%(quote_id)s, %(repair_order_id)s, %(branch_id)s, 'open', %(total_cents)s)", quote)
+    for position, line in enumerate(lines):
+        tx.execute(
+            'INSERT INTO quote_lines (line_id, quote_id, position, kind, "group", description, part_number,'
+            " quantity, unit_price_cents, net_cents, pay_type) VALUES (%(line_id)s, %(quote_id)s, %(position)s,"
+            " %(kind)s, %(group)s, %(description)s, %(part_number)s, %(quantity)s, %(unit_price_cents)s,"
+            " %(net_cents)s, %(pay_type)s)", {**line, "quote_id": quote["quote_id"], "position": position})
+
+
+def open_quote(tx, repair_order_id):
+    return tx.one("SELECT * FROM quotes WHERE repair_order_id = %s AND status = 'open'", (repair_order_id,))
+
+
+def current_quote(tx, repair_order_id):
+    return tx.one("SELECT * FROM quotes WHERE repair_order_id = %s AND status <> 'superseded'"
+                  " ORDER BY created_at DESC LIMIT 1", (repair_order_id,))
+
+
+def quote_lines(tx, quote_id):
+    return tx.all('SELECT line_id, kind, "group", description, part_number, quantity, unit_price_cents,'
+                  " net_cents, pay_type, decision FROM quote_lines WHERE quote_id = %s ORDER BY position",
+                  (quote_id,))
+
+
+def decide_quote(tx, quote_id, status, approved_ids, consent):
+    tx.execute("UPDATE quote_lines SET decision = CASE WHEN line_id = ANY(%s) THEN 'approved' ELSE 'declined' END"
+               " WHERE quote_id = %s", (list(approved_ids), quote_id))
+    tx.execute("UPDATE quotes SET status = %s, consent_method = %s, consent_by = %s,"
+               " decided_at = clock_timestamp() WHERE quote_id = %s",
+               (status, consent["method"], consent["by"], quote_id))
+
+
+def approved_lines(tx, repair_order_id):
+    return tx.all('SELECT l.line_id, l.kind, l."group", l.description, l.part_number, l.quantity,'
+                  " l.unit_price_cents, l.net_cents, l.pay_type FROM quote_lines l JOIN quotes q USING (quote_id)"
+                  " WHERE q.repair_order_id = %s AND q.status = 'approved' AND l.decision = 'approved'"
+                  " ORDER BY q.created_at, l.position", (repair_order_id,))
+
+
+def insert_job(tx, job):
+    return tx.one("INSERT INTO jobs (job_id, repair_order_id, branch_id, technician_id, description, started_at)"
+                  " VALUES (%(job_id)s, %(repair_order_id)s, %(branch_id)s, %(technician_id)s, %(description)s,"
+                  " %(started_at)s) RETURNING *", job)
+
+
+def job(tx, repair_order_id, job_id, lock=False):
+    return tx.one("SELECT * FROM jobs WHERE repair_order_id = %s AND job_id = %s" + (" FOR UPDATE" if lock else ""),
+                  (repair_order_id, job_id))
+
+
+def finish_job(tx, job_id, finished_at, notes):
+    return tx.one("UPDATE jobs SET finished_at = %s, notes = %s,"
+                  " clocked_seconds = GREATEST(0, EXTRACT(EPOCH FROM %s - started_at))::int"
+                  " WHERE job_id = %s RETURNING *", (finished_at, notes, finished_at, job_id))
+
+
+def jobs(tx, repair_order_id):
+    return tx.all("SELECT * FROM jobs WHERE repair_order_id = %s ORDER BY started_at", (repair_order_id,))
+
+
+def add_quality_check(tx, repair_order_id, checked_by, passed, notes):
+    tx.execute("INSERT INTO quality_checks (repair_order_id, checked_by, passed, notes) VALUES (%s, %s, %s, %s)",
+               (repair_order_id, checked_by, passed, notes))
+
+
+def save_part_price(tx, part_number, description, price_cents):
+    tx.execute("INSERT INTO part_prices (part_number, description, price_cents) VALUES (%s, %s, %s)"
+               " ON CONFLICT (part_number) DO UPDATE SET description = EXCLUDED.description,"
+               " price_cents = EXCLUDED.price_cents", (part_number, description, price_cents))
+
+
+def part_prices(tx, part_numbers) -> dict:
+    rows = tx.all("SELECT part_number, price_cents FROM part_prices WHERE part_number = ANY(%s)",
+                  (list(part_numbers),))
+    return {r["part_number"]: r["price_cents"] for r in rows}
+
+
+def page_repair_orders(tx, filters):
+    return paging.list_page(tx, RO, "repair_order_id", filters, columns=("customer_id", "vehicle_id"))
+
+
+def page_quotes(tx, filters):
+    return paging.list_page(tx, "SELECT * FROM quotes", "quote_id", filters, columns=("repair_order_id",))
+
+
+def page_jobs(tx, filters):
+    return paging.list_page(tx, "SELECT * FROM jobs", "job_id", filters, columns=("repair_order_id", "technician_id"))
