@@ -1,0 +1,1 @@
+"""The gateway: pitlane's one public HTTP API."""

@@ -1,0 +1,248 @@
+"""The Flask app: views generated from the route table, auth and scope, idempotency, audit."""
+import logging
+import threading
+import time
+
+from flask import Flask, g, jsonify, request
+from werkzeug.exceptions import BadRequest
+
+from gateway import auth, errors as error_mapping, metrics, openapi, policy, rpc
+from gateway.routes import ROUTES, AuditQuery, Route
+from shared import errors, events
+from shared.rpc import load
+
+log = logging.getLogger(__name__)
+API = "/api/v1"
+
+
+class RateLimit:
+    """A token bucket per client address, for the unauthenticated self-service lookups."""
+
+    def __init__(self, per_minute=30):
+        self.rate, self.capacity = per_minute / 60.0, per_minute
+        self.buckets: dict[str, tuple[float, float]] = {}
+        self.lock = threading.Lock()
+
+    def allow(self, client) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            tokens, at = self.buckets.get(client, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - at) * self.rate)
+            if tokens < 1:
+                self.buckets[client] = (tokens, now)
+                return False
+            self.buckets[client] = (tokens - 1, now)
+            return True
+
+
+def create_app(call=None, store=None, collectors=None):
+    """`call(service, method, *args)` and `store` are injectable so unit tests need no services."""
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    call = call or rpc.call
+    directory = rpc.BranchDirectory() if call is rpc.call else _Directory(call)
+    if store is None:
+        from gateway.store import GatewayStore
+
+        store = GatewayStore()
+    app.config["call"], app.config["store"] = call, store
+    error_mapping.register(app)
+    if collectors is None:
+        collectors = _default_collectors(call)
+    metrics.install(app, collectors)
+    limiter = RateLimit()
+
+    def principal():
+        if "principal" not in g:
+            g.principal = auth.authenticate(directory.of_region)
+        return g.principal
+
+    for route in ROUTES:
+        app.add_url_rule(API + route.path, endpoint=f"{route.method} {route.path}",
+                         view_func=_view(route, call, store, principal), methods=[route.method])
+
+    @app.get(API + "/self-service/repair-orders/<number>")
+    def self_service(number):
+        if not limiter.allow(request.remote_addr or "?"):
+            raise _TooMany()
+        plate = request.args.get("plate", "")
+        if not plate:
+            raise errors.ValidationFailed("the vehicle's plate is required", {"plate": ["required"]})
+        return jsonify(call("workshop", "customer_view", number, plate))
+
+    @app.get(API + "/audit")
+    def audit():
+        who = principal()
+        policy.require(who, "audit", policy.READ)
+        filters = load(AuditQuery(), request.args.to_dict())
+        page = store.audit_page(filters)
+        return jsonify({"items": [_audit_row(r) for r in page["items"]],
+                        "next_cursor": page["next_cursor"]})
+
+    @app.get(API + "/events")
+    def event_catalogue():
+        principal()
+        return jsonify(events.json_schema_like())
+
+    @app.get(API + "/openapi.json")
+    def openapi_document():
+        return jsonify(openapi.document())
+
+    @app.get("/healthz")
+    def healthz():
+        checks = {"rabbitmq": _broker_ok(), "postgresql": _database_ok(store)}
+        status = 200 if all(checks.values()) else 503
+        return jsonify({"status": "ok" if status == 200 else "degraded",
+                        "checks": {k: "up" if v else "down" for k, v in checks.items()}}), status
+
+    return app
+
+
+class _TooMany(errors.PitlaneError):
+    code = "too_many_requests"
+    status = 429
+
+    def __init__(self):
+        super().__init__("too many lookups from this address; wait a minute", {})
+
+
+def _audit_row(row):
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items() if k != "audit_key"
+            and k != "created_at"}
+
+
+def _view(route: Route, call, store, principal):
+    def view(**path):
+        who = principal()
+        policy.require(who, route.family, route.access)
+        body = _body(route)
+        query = _query(route)
+        if route.scope == "body":
+            policy.require_branch(who, body.get("branch_id"))
+        elif route.scope == "query":
+            policy.require_branch(who, query.get("branch_id"))
+        elif route.scope == "list" and who.scoped:
+            if query.get("branch_id"):
+                policy.require_branch(who, query["branch_id"])
+            query["branch_ids"] = sorted(who.branches)
+        elif route.scope == "record" and who.scoped:
+            service, getter, key = route.record
+            policy.hide(who, _visible(call, service, getter, key(path, body), who))
+        if route.method == "POST" and request.headers.get("Idempotency-Key"):
+            return _idempotent(route, call, store, who, path, body, query)
+        status, result = _run(route, call, who, path, body, query)
+        if route.access == policy.WRITE:
+            store.audit(who, route.method, request.path, status, _record_id(route, result, path))
+        return jsonify(result), status
+
+    view.__name__ = f"{route.rpc}_view"
+    return view
+
+
+def _visible(call, service, getter, key, who):
+    try:
+        return call(service, getter, key)
+    except errors.NotFound:
+        return None
+
+
+def _run(route, call, who, path, body, query):
+    try:
+        result = call(route.service, route.rpc, *route.args(path, body, query))
+    except errors.NotFound:
+        if who.scoped and route.scope == "result":
+            raise errors.Forbidden("not found in your scope", {}) from None
+        raise
+    if route.scope == "result":
+        policy.hide(who, result)
+    return route.status, result
+
+
+def _idempotent(route, call, store, who, path, body, query):
+    key = request.headers["Idempotency-Key"][:200]
+    digest = store.request_hash(route.method, request.path, body)
+    earlier = store.claim(who.subject, key, digest)
+    if earlier is not None:
+        status, result = earlier
+        response = jsonify(result)
+        response.headers["Idempotent-Replayed"] = "true"
+        return response, status
+    try:
+        status, result = _run(route, call, who, path, body, query)
+    except errors.PitlaneError as exc:
+        if exc.status >= 500:
+            store.release(who.subject, key)  # worth retrying with the same key
+        else:
+            store.complete(who.subject, key, exc.status,
+                           error_mapping.body(exc.code, exc.message, exc.fields))
+        raise
+    except Exception:
+        store.release(who.subject, key)
+        raise
+    store.complete(who.subject, key, status, result)
+    store.audit(who, route.method, request.path, status, _record_id(route, result, path))
+    return jsonify(result), status
+
+
+def _record_id(route, result, path):
+    if route.id_field and isinstance(result, dict) and result.get(route.id_field) is not None:
+        return str(result[route.id_field])
+    return next(iter(path.values()), None)
+
+
+def _body(route):
+    if route.body is None:
+        return None
+    try:
+        body = request.get_json(force=True, silent=False)
+    except BadRequest:
+        raise errors.ValidationFailed("the body is not valid JSON", {"_body": ["malformed JSON"]}) from None
+    load(route.body(), body)  # 400 with field messages before anything is sent on
+    return body
+
+
+def _query(route):
+    if route.query is None:
+        return {}
+    args = {k: v for k, v in request.args.to_dict().items() if k != "branch_ids"}
+    load(route.query(), args)
+    return args
+
+
+class _Directory:
+    """branch -> region through an injected `call` (unit tests)."""
+
+    def __init__(self, call):
+        self.call = call
+
+    def of_region(self, region_id):
+        return [b["branch_id"] for b in self.call("booking", "list_branches") if b["region_id"] == region_id]
+
+
+def _default_collectors(call):
+    try:
+        from gateway.sla_metrics import SlaCollector
+    except ImportError:
+        return []
+    return [SlaCollector(call)]
+
+
+def _broker_ok():
+    import amqp
+
+    from shared import config
+    from shared.broker import connection_params
+
+    try:
+        with amqp.Connection(**connection_params(config.amqp_uri()), connect_timeout=2):
+            return True
+    except Exception:
+        return False
+
+
+def _database_ok(store):
+    try:
+        store.ping()
+        return True
+    except Exception:
+        return False

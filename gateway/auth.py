@@ -1,0 +1,73 @@
+"""Bearer tokens (signed JWT) and the caller they name: role, and the branch or region they act for."""
+import time
+from dataclasses import dataclass, field
+
+import jwt
+from flask import request
+
+from shared import config, errors
+
+ROLES = ("advisor", "technician", "parts_coordinator", "operations", "admin")
+BRANCH_ROLES = ("advisor", "technician")
+ALGORITHM = "HS256"
+
+
+class Unauthenticated(errors.PitlaneError):
+    code = "unauthenticated"
+    status = 401
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: str
+    branch_id: str | None = None
+    region_id: str | None = None
+    branches: frozenset = field(default=frozenset())  # the branches this caller may see; empty = all
+
+    @property
+    def scoped(self) -> bool:
+        return self.role in ("advisor", "technician", "parts_coordinator")
+
+
+def issue_token(role: str, subject: str, branch_id: str | None = None, region_id: str | None = None,
+                ttl_seconds: int = 12 * 3600) -> str:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    if role in BRANCH_ROLES and not branch_id:
+        raise ValueError(f"a {role} acts for one branch")
+    if role == "parts_coordinator" and not region_id:
+        raise ValueError("a parts coordinator acts for one region")
+    now = int(time.time())
+    claims = {"sub": subject, "role": role, "iat": now, "exp": now + ttl_seconds}
+    if branch_id:
+        claims["branch_id"] = branch_id
+    if region_id:
+        claims["region_id"] = region_id
+    return jwt.encode(claims, config.jwt_secret(), algorithm=ALGORITHM)
+
+
+def authenticate(branches_of_region) -> Principal:
+    """The caller of this request; 401 before anything else is looked at."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("a bearer token is required", {"Authorization": ["missing bearer token"]})
+    try:
+        claims = jwt.decode(token, config.jwt_secret(), algorithms=[ALGORITHM],
+                            options={"require": ["exp", "sub", "role"]})
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("the token has expired", {"Authorization": ["expired"]}) from None
+    except jwt.InvalidTokenError:
+        raise Unauthenticated("the token is not valid", {"Authorization": ["invalid token"]}) from None
+    role = claims.get("role")
+    if role not in ROLES:
+        raise Unauthenticated("the token names no known role", {"Authorization": ["unknown role"]})
+    branches = frozenset()
+    if role in BRANCH_ROLES:
+        branches = frozenset([claims.get("branch_id")]) if claims.get("branch_id") else None
+    elif role == "parts_coordinator":
+        branches = frozenset(branches_of_region(claims.get("region_id"))) if claims.get("region_id") else None
+    if branches is None:
+        raise Unauthenticated("the token names no branch or region", {"Authorization": ["no scope"]})
+    return Principal(claims["sub"], role, claims.get("branch_id"), claims.get("region_id"), branches)

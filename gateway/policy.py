@@ -1,0 +1,53 @@
+"""Who may do what: one table, read by every route. Scope (branch, region) is checked separately."""
+from shared import errors
+
+READ, WRITE = "read", "write"
+
+# family -> {role: the access it has}. operations read everything and write nothing.
+POLICY = {
+    "branches":        {"advisor": READ, "technician": READ, "parts_coordinator": READ, "operations": READ, "admin": WRITE},
+    "slots":           {"advisor": WRITE, "technician": READ, "operations": READ, "admin": WRITE},
+    "customers":       {"advisor": WRITE, "technician": READ, "operations": READ, "admin": WRITE},
+    "vehicles":        {"advisor": WRITE, "technician": READ, "operations": READ, "admin": WRITE},
+    "bookings":        {"advisor": WRITE, "technician": READ, "operations": READ, "admin": WRITE},
+    "repair-orders":   {"advisor": WRITE, "technician": READ, "parts_coordinator": READ, "operations": READ, "admin": WRITE},
+    "diagnosis":       {"advisor": WRITE, "technician": WRITE, "admin": WRITE},
+    "quotes":          {"advisor": WRITE, "technician": READ, "operations": READ, "admin": WRITE},
+    "jobs":            {"advisor": READ, "technician": WRITE, "operations": READ, "admin": WRITE},
+    "quality-checks":  {"technician": WRITE, "admin": WRITE},
+    "parts":           {"advisor": READ, "technician": READ, "parts_coordinator": WRITE, "operations": READ, "admin": WRITE},
+    "stock":           {"advisor": READ, "technician": READ, "parts_coordinator": WRITE, "operations": READ, "admin": WRITE},
+    "reservations":    {"advisor": READ, "technician": READ, "parts_coordinator": READ, "operations": READ, "admin": READ},
+    "transfers":       {"advisor": READ, "parts_coordinator": WRITE, "operations": READ, "admin": WRITE},
+    "invoices":        {"advisor": READ, "operations": READ, "admin": READ},
+    "payments":        {"advisor": WRITE, "operations": READ, "admin": WRITE},
+    "warranty-claims": {"advisor": READ, "operations": READ, "admin": READ},
+    "follow-ups":      {"advisor": WRITE, "operations": READ, "admin": WRITE},
+    "surveys":         {"advisor": WRITE, "operations": READ, "admin": WRITE},
+    "complaints":      {"advisor": WRITE, "operations": READ, "admin": WRITE},
+    "sla":             {"advisor": READ, "technician": READ, "parts_coordinator": READ, "operations": READ, "admin": READ},
+    "audit":           {"admin": READ},
+}
+
+
+def allows(role: str, family: str, access: str) -> bool:
+    granted = POLICY[family].get(role)
+    return granted == WRITE or (granted == READ and access == READ)
+
+
+def require(principal, family: str, access: str):
+    if not allows(principal.role, family, access):
+        raise errors.Forbidden(f"a {principal.role} may not {access} {family}", {})
+
+
+def require_branch(principal, branch_id):
+    """Refuse a branch outside the caller's scope."""
+    if principal.scoped and branch_id not in principal.branches:
+        raise errors.Forbidden("outside your scope", {"branch_id": ["not a branch you act for"]})
+
+
+def hide(principal, record: dict | None):
+    """A record the caller may see, or Forbidden; a scoped caller cannot tell missing from foreign."""
+    if principal.scoped and (record is None or record.get("branch_id") not in principal.branches):
+        raise errors.Forbidden("not found in your scope", {})
+    return record

@@ -1,0 +1,246 @@
+"""Every /api/v1 route as data: what it calls, who may call it, what scope applies, its schemas.
+
+The Flask views and the OpenAPI document are both generated from this one table.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+from marshmallow import Schema, fields
+
+from gateway.policy import READ, WRITE
+from services.billing import schemas as billing
+from services.booking import schemas as booking
+from services.crm import schemas as crm
+from services.parts import schemas as parts
+from services.workshop import schemas as workshop
+from shared.schemas import ListQuery
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    family: str
+    access: str
+    service: str
+    rpc: str
+    args: Callable = lambda path, body, query: ()
+    body: type | None = None
+    query: type | None = None
+    response: type | None = None
+    page: bool = False
+    scope: str = "none"  # none | list | body | query | result | record
+    record: tuple | None = None  # (service, getter, lambda path, body: id) for scope "record"
+    status: int = 200
+    summary: str = ""
+    id_field: str | None = None
+    tags: tuple = field(default=())
+
+
+def _p(name):
+    return lambda path, body, query: (path[name],)
+
+
+def _pb(name):
+    return lambda path, body, query: (path[name], body)
+
+
+def _q(path, body, query):
+    return (query,)
+
+
+def _b(path, body, query):
+    return (body,)
+
+
+def _rec(service, getter, name):
+    return (service, getter, lambda path, body: path[name] if name in path else body[name])
+
+
+class AuditQuery(Schema):
+    subject = fields.String()
+    role = fields.String()
+    from_ = fields.AwareDateTime(data_key="from", attribute="from")
+    to = fields.AwareDateTime()
+    cursor = fields.String(load_default=None)
+    limit = fields.Integer(load_default=50)
+
+
+class AuditEntry(Schema):
+    audit_id = fields.Integer()
+    at = fields.AwareDateTime()
+    subject = fields.String()
+    role = fields.String()
+    method = fields.String()
+    path = fields.String()
+    status = fields.Integer()
+    record_id = fields.String(allow_none=True)
+
+
+class SlaQuery(ListQuery):
+    policy = fields.String()
+    state = fields.String()
+
+
+RO = ("workshop", "get_repair_order", "repair_order_id")
+BOOKING = ("booking", "get_booking", "booking_id")
+W = WRITE
+
+ROUTES = [
+    # branches and slots
+    Route("GET", "/branches", "branches", READ, "booking", "list_branches", response=booking.Branch,
+          summary="List branches with region, hours and capacity", tags=("branches",)),
+    Route("GET", "/branches/<branch_id>", "branches", READ, "booking", "get_branch", _p("branch_id"),
+          response=booking.Branch, summary="One branch", tags=("branches",)),
+    Route("POST", "/branches", "branches", W, "booking", "configure_branch", _b, body=booking.BranchSetup,
+          response=booking.Branch, status=201, summary="Set up or change a branch", id_field="branch_id",
+          tags=("branches",)),
+    Route("GET", "/slots", "slots", READ, "booking", "list_slots", _q, query=booking.SlotQuery,
+          response=booking.Slot, scope="query", summary="A day's slots of a branch with what is free",
+          tags=("slots",)),
+    Route("POST", "/slots/capacity", "slots", W, "booking", "set_slot_capacity", _b, body=booking.SlotOverride,
+          scope="body", summary="Lower or raise one slot's maximum", tags=("slots",)),
+    # customers and vehicles
+    Route("POST", "/customers", "customers", W, "crm", "create_customer", _b, body=crm.NewCustomer,
+          response=crm.Customer, scope="body", status=201, id_field="customer_id", tags=("customers",)),
+    Route("GET", "/customers", "customers", READ, "crm", "list_customers", _q, query=crm.CustomerQuery,
+          response=crm.Customer, page=True, scope="list", tags=("customers",)),
+    Route("GET", "/customers/<customer_id>", "customers", READ, "crm", "get_customer", _p("customer_id"),
+          response=crm.Customer, scope="result", tags=("customers",)),
+    Route("POST", "/vehicles", "vehicles", W, "crm", "register_vehicle", _b, body=crm.NewVehicle,
+          response=crm.Vehicle, scope="record", record=_rec("crm", "get_customer", "customer_id"), status=201,
+          id_field="vehicle_id", tags=("vehicles",)),
+    Route("GET", "/vehicles", "vehicles", READ, "crm", "list_vehicles", _q, query=crm.VehicleQuery,
+          response=crm.Vehicle, page=True, scope="list", tags=("vehicles",)),
+    Route("GET", "/vehicles/<vehicle_id>", "vehicles", READ, "crm", "get_vehicle", _p("vehicle_id"),
+          response=crm.Vehicle, scope="result", tags=("vehicles",)),
+    # bookings
+    Route("POST", "/bookings", "bookings", W, "booking", "create_booking", _b, body=booking.BookingRequest,
+          response=booking.Booking, scope="body", status=201, id_field="booking_id",
+          summary="Book a slot for a customer's vehicle", tags=("bookings",)),
+    Route("GET", "/bookings", "bookings", READ, "booking", "list_bookings", _q, query=booking.BookingQuery,
+          response=booking.Booking, page=True, scope="list", tags=("bookings",)),
+    Route("GET", "/bookings/<booking_id>", "bookings", READ, "booking", "get_booking", _p("booking_id"),
+          response=booking.Booking, scope="result", tags=("bookings",)),
+    Route("POST", "/bookings/<booking_id>/confirmation", "bookings", W, "booking", "confirm_booking",
+          _p("booking_id"), response=booking.Booking, scope="record", record=_rec(*BOOKING),
+          id_field="booking_id", tags=("bookings",)),
+    Route("POST", "/bookings/<booking_id>/reschedule", "bookings", W, "booking", "reschedule_booking",
+          _pb("booking_id"), body=booking.Reschedule, response=booking.Booking, scope="record",
+          record=_rec(*BOOKING), id_field="booking_id", tags=("bookings",)),
+    Route("POST", "/bookings/<booking_id>/cancellation", "bookings", W, "booking", "cancel_booking",
+          _pb("booking_id"), body=booking.Cancel, response=booking.Booking, scope="record",
+          record=_rec(*BOOKING), id_field="booking_id", tags=("bookings",)),
+    Route("POST", "/bookings/<booking_id>/check-in", "bookings", W, "booking", "check_in", _pb("booking_id"),
+          body=booking.CheckIn, response=booking.Booking, scope="record", record=_rec(*BOOKING),
+          id_field="booking_id", summary="The car arrived: opens its repair order", tags=("bookings",)),
+    # repair orders
+    Route("GET", "/repair-orders", "repair-orders", READ, "workshop", "list_repair_orders", _q,
+          query=workshop.RepairOrderQuery, response=workshop.RepairOrder, page=True, scope="list",
+          tags=("repair-orders",)),
+    Route("GET", "/repair-orders/<repair_order_id>", "repair-orders", READ, "workshop", "get_repair_order",
+          _p("repair_order_id"), response=workshop.RepairOrder, scope="result", tags=("repair-orders",)),
+    Route("POST", "/repair-orders/<repair_order_id>/diagnosis", "diagnosis", W, "workshop", "record_diagnosis",
+          _pb("repair_order_id"), body=workshop.Diagnosis, response=workshop.RepairOrder, scope="record",
+          record=_rec(*RO), id_field="repair_order_id", tags=("repair-orders",)),
+    Route("POST", "/repair-orders/<repair_order_id>/quotes", "quotes", W, "workshop", "issue_quote",
+          _pb("repair_order_id"), body=workshop.NewQuote, response=workshop.Quote, scope="record",
+          record=_rec(*RO), status=201, id_field="quote_id", tags=("quotes",)),
+    Route("POST", "/repair-orders/<repair_order_id>/approval", "quotes", W, "workshop", "approve_quote",
+          _pb("repair_order_id"), body=workshop.Approval, response=workshop.RepairOrder, scope="record",
+          record=_rec(*RO), id_field="repair_order_id", summary="The customer's decision on every line",
+          tags=("quotes",)),
+    Route("POST", "/repair-orders/<repair_order_id>/jobs", "jobs", W, "workshop", "start_job",
+          _pb("repair_order_id"), body=workshop.StartJob, response=workshop.Job, scope="record",
+          record=_rec(*RO), status=201, id_field="job_id", summary="A technician clocks on", tags=("jobs",)),
+    Route("POST", "/repair-orders/<repair_order_id>/jobs/<job_id>/finish", "jobs", W, "workshop", "finish_job",
+          lambda path, body, query: (path["repair_order_id"], path["job_id"], body), body=workshop.FinishJob,
+          response=workshop.Job, scope="record", record=_rec(*RO), id_field="job_id",
+          summary="The technician clocks off", tags=("jobs",)),
+    Route("POST", "/repair-orders/<repair_order_id>/hold", "repair-orders", W, "workshop", "put_on_hold",
+          _pb("repair_order_id"), body=workshop.Hold, response=workshop.RepairOrder, scope="record",
+          record=_rec(*RO), id_field="repair_order_id", tags=("repair-orders",)),
+    Route("POST", "/repair-orders/<repair_order_id>/resumption", "repair-orders", W, "workshop",
+          "resume_repair_order", _p("repair_order_id"), response=workshop.RepairOrder, scope="record",
+          record=_rec(*RO), id_field="repair_order_id", tags=("repair-orders",)),
+    Route("POST", "/repair-orders/<repair_order_id>/quality-check", "quality-checks", W, "workshop",
+          "quality_check", _pb("repair_order_id"), body=workshop.QualityCheck, response=workshop.RepairOrder,
+          scope="record", record=_rec(*RO), id_field="repair_order_id", tags=("repair-orders",)),
+    Route("POST", "/repair-orders/<repair_order_id>/delivery", "repair-orders", W, "workshop", "deliver",
+          _pb("repair_order_id"), body=workshop.Delivery, response=workshop.RepairOrder, scope="record",
+          record=_rec(*RO), id_field="repair_order_id", summary="Hand the car back: invoices it",
+          tags=("repair-orders",)),
+    Route("POST", "/repair-orders/<repair_order_id>/cancellation", "repair-orders", W, "workshop",
+          "cancel_repair_order", _pb("repair_order_id"), body=workshop.Cancellation, response=workshop.RepairOrder,
+          scope="record", record=_rec(*RO), id_field="repair_order_id", tags=("repair-orders",)),
+    Route("GET", "/repair-orders/<repair_order_id>/invoice", "invoices", READ, "billing",
+          "invoice_for_repair_order", _p("repair_order_id"), response=billing.Invoice, scope="result",
+          tags=("invoices",)),
+    Route("GET", "/quotes", "quotes", READ, "workshop", "list_quotes", _q, query=workshop.QuoteQuery,
+          response=workshop.Quote, page=True, scope="list", tags=("quotes",)),
+    Route("GET", "/jobs", "jobs", READ, "workshop", "list_jobs", _q, query=workshop.JobQuery,
+          response=workshop.Job, page=True, scope="list", tags=("jobs",)),
+    # parts and stock
+    Route("POST", "/parts", "parts", W, "parts", "catalogue_part", _b, body=parts.NewPart, response=parts.Part,
+          status=201, id_field="part_number", summary="Add a part to the catalogue or change it", tags=("parts",)),
+    Route("GET", "/parts", "parts", READ, "parts", "list_parts", _q, query=parts.PartQuery, response=parts.Part,
+          page=True, tags=("parts",)),
+    Route("GET", "/parts/<part_number>", "parts", READ, "parts", "get_part", _p("part_number"),
+          response=parts.Part, tags=("parts",)),
+    Route("GET", "/stock", "stock", READ, "parts", "list_stock", _q, query=parts.StockQuery,
+          response=parts.Stock, page=True, scope="list", tags=("stock",)),
+    Route("GET", "/stock/<branch_id>/<part_number>", "stock", READ, "parts", "get_stock",
+          lambda path, body, query: (path["branch_id"], path["part_number"]), response=parts.Stock,
+          scope="result", tags=("stock",)),
+    Route("POST", "/stock/receipts", "stock", W, "parts", "receive_stock", _b, body=parts.Receipt,
+          response=parts.Stock, scope="body", status=201, id_field="part_number", tags=("stock",)),
+    Route("POST", "/stock/thresholds", "stock", W, "parts", "set_thresholds", _b, body=parts.Thresholds,
+          response=parts.Stock, scope="body", id_field="part_number", tags=("stock",)),
+    Route("GET", "/stock-movements", "stock", READ, "parts", "list_movements", _q, query=parts.MovementQuery,
+          response=parts.Movement, page=True, scope="list", tags=("stock",)),
+    Route("GET", "/reservations", "reservations", READ, "parts", "list_reservations", _q,
+          query=parts.ReservationQuery, response=parts.Reservation, page=True, scope="list",
+          tags=("reservations",)),
+    Route("POST", "/transfers", "transfers", W, "parts", "request_transfer", _b, body=parts.TransferRequest,
+          response=parts.Transfer, scope="body", status=201, id_field="transfer_id", tags=("transfers",)),
+    Route("GET", "/transfers", "transfers", READ, "parts", "list_transfers", _q, query=parts.TransferQuery,
+          response=parts.Transfer, page=True, scope="list", tags=("transfers",)),
+    Route("GET", "/transfers/<transfer_id>", "transfers", READ, "parts", "get_transfer", _p("transfer_id"),
+          response=parts.Transfer, scope="result", tags=("transfers",)),
+    Route("POST", "/transfers/<transfer_id>/status", "transfers", W, "parts", "advance_transfer",
+          _pb("transfer_id"), body=parts.TransferStep, response=parts.Transfer, scope="record",
+          record=_rec("parts", "get_transfer", "transfer_id"), id_field="transfer_id", tags=("transfers",)),
+    # invoices and payments
+    Route("GET", "/invoices", "invoices", READ, "billing", "list_invoices", _q, query=billing.InvoiceQuery,
+          response=billing.Invoice, page=True, scope="list", tags=("invoices",)),
+    Route("GET", "/invoices/<invoice_id>", "invoices", READ, "billing", "get_invoice", _p("invoice_id"),
+          response=billing.Invoice, scope="result", tags=("invoices",)),
+    Route("POST", "/invoices/<invoice_id>/payments", "payments", W, "billing", "record_payment",
+          _pb("invoice_id"), body=billing.Payment, response=billing.Invoice, scope="record",
+          record=_rec("billing", "get_invoice", "invoice_id"), status=201, id_field="invoice_id",
+          tags=("payments",)),
+    Route("GET", "/payments", "payments", READ, "billing", "list_payments", _q, query=billing.PaymentQuery,
+          response=billing.PaymentOut, page=True, scope="list", tags=("payments",)),
+    Route("GET", "/warranty-claims", "warranty-claims", READ, "billing", "list_warranty_claims", _q,
+          query=billing.ClaimQuery, response=billing.WarrantyClaim, page=True, scope="list",
+          tags=("warranty-claims",)),
+    # follow-ups, surveys, complaints
+    Route("GET", "/follow-ups", "follow-ups", READ, "crm", "list_follow_ups", _q, query=crm.FollowUpQuery,
+          response=crm.FollowUp, page=True, scope="list", tags=("follow-ups",)),
+    Route("GET", "/follow-ups/<follow_up_id>", "follow-ups", READ, "crm", "get_follow_up", _p("follow_up_id"),
+          response=crm.FollowUp, scope="result", tags=("follow-ups",)),
+    Route("POST", "/follow-ups/<follow_up_id>/completion", "follow-ups", W, "crm", "complete_follow_up",
+          _pb("follow_up_id"), body=crm.FollowUpDone, response=crm.FollowUp, scope="record",
+          record=_rec("crm", "get_follow_up", "follow_up_id"), id_field="follow_up_id", tags=("follow-ups",)),
+    Route("POST", "/surveys", "surveys", W, "crm", "record_survey", _b, body=crm.NewSurvey, response=crm.Survey,
+          scope="record", record=_rec("workshop", "get_repair_order", "repair_order_id"), status=201,
+          id_field="survey_id", tags=("surveys",)),
+    Route("GET", "/surveys", "surveys", READ, "crm", "list_surveys", _q, query=ListQuery, response=crm.Survey,
+          page=True, scope="list", tags=("surveys",)),
+    Route("POST", "/complaints", "complaints", W, "crm", "open_complaint", _b, body=crm.NewComplaint,
+          response=crm.Complaint, scope="body", status=201, id_field="complaint_id", tags=("complaints",)),
+    Route("GET", "/complaints", "complaints", READ, "crm", "list_complaints", _q, query=crm.ComplaintQuery,
+          response=crm.Complaint, page=True, scope="list", tags=("complaints",)),
+    Route("GET", "/complaints/<complaint_id>", "complaints", READ, "crm", "get_complaint", _p("complaint_id"),
+          response=crm.Complaint, scope="result", tags=("complaints",)),
+]
