@@ -1,0 +1,136 @@
+"""Demo data: a dealer group with 2 regions, 4 branches, 30 parts in stock, customers and vehicles.
+
+Loaded through the services' RPC like any client would; safe to load twice (everything is looked
+up by a natural key before it is created).
+"""
+import time
+
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from shared import config, errors
+
+WEEKDAYS = {d: [["08:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+HOURS = {**WEEKDAYS, "sat": [["08:00", "12:00"]], "sun": []}
+
+BRANCHES = [
+    # branch, region, name, time zone, bays, labour rate, tax (basis points), holidays
+    ("N1", "NORTH", "Hamburg Altona", "Europe/Berlin", 6, 11900, 1900, ["2026-12-25", "2026-12-26"]),
+    ("N2", "NORTH", "Bremen Mitte", "Europe/Berlin", 4, 10900, 1900, ["2026-12-25", "2026-12-26"]),
+    ("S1", "SOUTH", "Munich Schwabing", "Europe/Berlin", 5, 12900, 1900, ["2026-12-25", "2026-12-26"]),
+    ("S2", "SOUTH", "Vienna Favoriten", "Europe/Vienna", 4, 11500, 2000, ["2026-12-08", "2026-12-25"]),
+]
+
+TECHNICIANS = {"N1": ["tech-n1-anna", "tech-n1-ben", "tech-n1-cem"], "N2": ["tech-n2-dana", "tech-n2-emil"],
+               "S1": ["tech-s1-fritz", "tech-s1-gul", "tech-s1-hans"], "S2": ["tech-s2-ines", "tech-s2-jonas"]}
+
+# part number, description, origin, price (cents), warranty months, warranty km, stock per branch, reorder point
+PARTS = [
+    ("BRK-PAD-F01", "Brake pads, front axle", "oem", 8900, 36, 50000, 12, 4),
+    ("BRK-PAD-R01", "Brake pads, rear axle", "oem", 7400, 36, 50000, 10, 4),
+    ("BRK-DSC-F01", "Brake disc, front, ventilated", "oem", 11900, 36, 50000, 6, 2),
+    ("BRK-DSC-R01", "Brake disc, rear", "oem", 9800, 36, 50000, 6, 2),
+    ("BRK-FLD-DOT4", "Brake fluid DOT 4, 1 l", "oem", 1900, 6, None, 20, 6),
+    ("FLT-OIL-01", "Oil filter", "oem", 1450, 12, 20000, 30, 10),
+    ("FLT-AIR-01", "Air filter element", "oem", 2600, 12, 20000, 20, 6),
+    ("FLT-CAB-01", "Cabin filter, activated carbon", "oem", 3400, 12, 20000, 20, 6),
+    ("FLT-FUEL-01", "Fuel filter, diesel", "oem", 4900, 12, 30000, 10, 3),
+    ("OIL-5W30-5L", "Engine oil 5W-30, 5 l", "oem", 5900, 6, None, 25, 8),
+    ("OIL-0W20-5L", "Engine oil 0W-20, 5 l", "oem", 6400, 6, None, 20, 6),
+    ("WPR-BLD-SET", "Wiper blades, front set", "alternative", 3900, 6, None, 15, 5),
+    ("BAT-12V-70", "Battery 12 V 70 Ah AGM", "oem", 18900, 36, None, 6, 2),
+    ("BAT-12V-95", "Battery 12 V 95 Ah AGM", "oem", 23900, 36, None, 4, 2),
+    ("SPK-PLG-01", "Spark plug, iridium", "oem", 1650, 12, 60000, 40, 12),
+    ("BLT-AUX-01", "Auxiliary drive belt", "oem", 4200, 24, 60000, 8, 3),
+    ("BLT-TMG-KIT", "Timing belt kit with water pump", "oem", 38900, 36, 100000, 3, 1),
+    ("CLT-KIT-01", "Clutch kit", "oem", 42900, 24, 50000, 2, 1),
+    ("SHK-ABS-F", "Shock absorber, front", "alternative", 12900, 12, 20000, 4, 2),
+    ("SHK-ABS-R", "Shock absorber, rear", "alternative", 10900, 12, 20000, 4, 2),
+    ("TYR-205-55-16", "Tyre 205/55 R16 all-season", "alternative", 9900, 12, 20000, 16, 8),
+    ("TYR-225-45-17", "Tyre 225/45 R17 summer", "alternative", 12400, 12, 20000, 12, 8),
+    ("LMP-H7", "Headlamp bulb H7", "oem", 1200, 6, None, 30, 10),
+    ("LMP-LED-DRL", "LED daytime running light module", "oem", 21900, 24, None, 2, 1),
+    ("CLN-AC-01", "Air-conditioning refrigerant R1234yf, 500 g", "oem", 8900, 6, None, 8, 3),
+    ("CLN-ADB-10L", "AdBlue, 10 l", "oem", 1990, 6, None, 20, 6),
+    ("SNS-O2-01", "Lambda sensor", "oem", 15900, 24, 60000, 3, 1),
+    ("SNS-ABS-F", "ABS wheel speed sensor, front", "oem", 8900, 24, 60000, 4, 2),
+    ("EV-CBL-T2", "EV charging cable type 2, 7 m", "oem", 29900, 24, None, 2, 1),
+    ("EV-COOL-01", "Battery coolant for EV high-voltage circuit, 5 l", "oem", 7900, 12, None, 6, 2),
+]
+
+CUSTOMERS = [
+    # branch, name, email, phone, vehicles: (vin, plate, model, year)
+    ("N1", "Greta Lindqvist", "greta@example.com", "+49 40 555 0101",
+     [("WVWZZZ1KZ8W000101", "HH-GL 101", "VW Golf 1.5 TSI", 2021)]),
+    ("N1", "Jan Petersen", "jan.petersen@example.com", "+49 40 555 0102",
+     [("WBA8E9C50GK000102", "HH-JP 202", "BMW 320d Touring", 2019)]),
+    ("N2", "Mira Okafor", "mira@example.com", "+49 421 555 0103",
+     [("VF1RFB00X6A000103", "HB-MO 33", "Renault Zoe R135", 2022)]),
+    ("S1", "Lukas Brandl", "lukas.brandl@example.com", "+49 89 555 0104",
+     [("WAUZZZ8V5KA000104", "M-LB 404", "Audi A3 Sportback", 2020),
+      ("WDD2050081F000105", "M-LB 405", "Mercedes C 200", 2018)]),
+    ("S2", "Sophie Gruber", "sophie.gruber@example.com", "+43 1 555 0106",
+     [("TMBJJ7NE0L0000106", "W-SG 66", "Skoda Octavia Combi", 2020)]),
+]
+
+
+def _retry_until_known(fn, *args, attempts=100):
+    """Services learn of a new branch from an event: retry briefly while they have not yet."""
+    for _ in range(attempts):
+        try:
+            return fn(*args)
+        except errors.NotFound:
+            time.sleep(0.1)
+    return fn(*args)
+
+
+def load(proxy) -> dict:
+    for branch_id, region_id, name, zone, bays, rate, tax, holidays in BRANCHES:
+        proxy.booking.configure_branch({
+            "branch_id": branch_id, "region_id": region_id, "name": name, "timezone": zone,
+            "business_hours": HOURS, "holidays": holidays, "labour_rate_cents": rate, "tax_rate_bp": tax,
+            "bays": bays, "slot_minutes": 120})
+    for number, description, origin, price, months, km, stock, reorder in PARTS:
+        proxy.parts.catalogue_part({"part_number": number, "description": description, "origin": origin,
+                                    "price_cents": price, "warranty_months": months, "warranty_km": km})
+        for branch_id, *_ in BRANCHES:
+            current = _stock(proxy, branch_id, number)
+            if current is None or current["on_hand"] == 0:
+                _retry_until_known(proxy.parts.receive_stock, {"branch_id": branch_id, "part_number": number,
+                                                               "quantity": stock, "reference": "demo opening stock"})
+            proxy.parts.set_thresholds({"branch_id": branch_id, "part_number": number, "reorder_point": reorder,
+                                        "safety_stock": max(reorder // 2, 1)})
+    customers = vehicles = 0
+    for branch_id, name, email, phone, cars in CUSTOMERS:
+        found = proxy.crm.list_customers({"branch_id": branch_id, "q": name})["items"]
+        customer = found[0] if found else _retry_until_known(proxy.crm.create_customer, {
+            "branch_id": branch_id, "name": name, "email": email, "phone": phone, "consent_marketing": True})
+        customers += 1
+        for vin, plate, model, year in cars:
+            try:
+                proxy.crm.register_vehicle({"customer_id": customer["customer_id"], "vin": vin, "plate": plate,
+                                            "model": model, "year": year})
+            except errors.Conflict:
+                pass  # loaded before: the VIN is registered
+            vehicles += 1
+    return {"regions": sorted({b[1] for b in BRANCHES}), "branches": [b[0] for b in BRANCHES],
+            "parts": len(PARTS), "customers": customers, "vehicles": vehicles, "technicians": TECHNICIANS}
+
+
+def _stock(proxy, branch_id, part_number):
+    try:
+        return proxy.parts.get_stock(branch_id, part_number)
+    except errors.NotFound:
+        return None
+
+
+def main():
+    with ClusterRpcProxy(config.nameko_config(), timeout=30) as proxy:
+        summary = load(proxy)
+    print(f"[pitlane] demo data: {len(summary['branches'])} branches in {', '.join(summary['regions'])}, "
+          f"{summary['parts']} parts in stock at each, {summary['customers']} customers with "
+          f"{summary['vehicles']} vehicles", flush=True)
+    return summary
+
+
+if __name__ == "__main__":
+    main()
