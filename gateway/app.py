@@ -7,8 +7,9 @@ from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import BadRequest
 
 from gateway import auth, errors as error_mapping, metrics, openapi, policy, rpc
-from gateway.routes import ROUTES, AuditQuery, Route
-from shared import errors, events
+from gateway.routes import ROUTES, AuditQuery, Route, SlaQuery
+from shared import errors, events, sla
+from shared.sla_service import TargetChange
 from shared.rpc import load
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,42 @@ def create_app(call=None, store=None, collectors=None):
         return jsonify({"items": [_audit_row(r) for r in page["items"]],
                         "next_cursor": page["next_cursor"]})
 
+    @app.get(API + "/sla/summary")
+    def sla_summary():
+        who = principal()
+        policy.require(who, "sla", policy.READ)
+        query = _scoped_query(who, SlaQuery)
+        answers = _fan_out(call, "sla_summary", query)
+        return jsonify({"compliance": sorted((r for a in answers for r in a["compliance"]),
+                                             key=lambda r: (r["policy"], r["branch_id"])),
+                        "at_risk": sorted((c for a in answers for c in a["at_risk"]),
+                                          key=lambda c: c["deadline"] or "")})
+
+    @app.get(API + "/sla/clocks")
+    def sla_clocks():
+        who = principal()
+        policy.require(who, "sla", policy.READ)
+        query = _scoped_query(who, SlaQuery)
+        service = request.args.get("service")
+        if service not in SLA_HOSTS:
+            raise errors.ValidationFailed("name the service whose clocks to list",
+                                          {"service": [f"one of {', '.join(SLA_HOSTS)}"]})
+        query.pop("service", None)
+        return jsonify(call(service, "list_sla_clocks", query))
+
+    @app.post(API + "/sla/targets")
+    def sla_target():
+        who = principal()
+        policy.require(who, "sla", policy.WRITE)
+        body = load(TargetChange(), request.get_json(force=True, silent=True))
+        try:
+            host = sla.policy(body["policy"]).host
+        except LookupError:
+            raise errors.ValidationFailed("unknown policy", {"policy": ["not in the SLA catalogue"]}) from None
+        result = call(host, "set_sla_target", request.get_json(force=True))
+        store.audit(who, "POST", request.path, 200, body["policy"])
+        return jsonify(result)
+
     @app.get(API + "/events")
     def event_catalogue():
         principal()
@@ -137,6 +174,23 @@ def _view(route: Route, call, store, principal):
 
     view.__name__ = f"{route.rpc}_view"
     return view
+
+
+SLA_HOSTS = ("booking", "workshop", "parts", "billing", "crm")
+
+
+def _scoped_query(who, schema):
+    args = {k: v for k, v in request.args.to_dict().items() if k != "branch_ids"}
+    load(schema(), {k: v for k, v in args.items() if k != "service"})
+    if who.scoped:
+        if args.get("branch_id"):
+            policy.require_branch(who, args["branch_id"])
+        args["branch_ids"] = sorted(who.branches)
+    return args
+
+
+def _fan_out(call, method, query):
+    return rpc.call_many(call, [(service, method, query) for service in SLA_HOSTS])
 
 
 def _visible(call, service, getter, key, who):

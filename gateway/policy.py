@@ -25,7 +25,7 @@ POLICY = {
     "follow-ups":      {"advisor": WRITE, "operations": READ, "admin": WRITE},
     "surveys":         {"advisor": WRITE, "operations": READ, "admin": WRITE},
     "complaints":      {"advisor": WRITE, "operations": READ, "admin": WRITE},
-    "sla":             {"advisor": READ, "technician": READ, "parts_coordinator": READ, "operations": READ, "admin": READ},
+    "sla":             {"advisor": READ, "technician": READ, "parts_coordinator": READ, "operations": READ, "admin": WRITE},
     "audit":           {"admin": READ},
 }
 

@@ -66,3 +66,21 @@ class BranchDirectory:
 
     def region(self, branch_id) -> str | None:
         return next((b["region_id"] for b in self.branches() if b["branch_id"] == branch_id), None)
+
+
+# Threads that live as long as the process, so each keeps its one RPC proxy: a fan-out through
+# short-lived threads would open (and leak) a new broker connection per call.
+_fan_out_pool = None
+_fan_out_lock = threading.Lock()
+
+
+def call_many(call, calls) -> list:
+    """[call(*c) for c in calls], in parallel on the long-lived fan-out threads."""
+    global _fan_out_pool
+    if _fan_out_pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with _fan_out_lock:
+            if _fan_out_pool is None:
+                _fan_out_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="rpc-fan-out")
+    return list(_fan_out_pool.map(lambda c: call(*c), calls))

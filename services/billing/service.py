@@ -8,12 +8,13 @@ from shared.dependencies import Database
 from shared.messaging import on_event
 from shared.org import BranchDirectory
 from shared.rpc import load, rpc
+from shared.sla_service import SlaClocks
 from shared.schemas import page_of
 
 INVOICE, PAYMENT, CLAIM = schemas.Invoice(), schemas.PaymentOut(), schemas.WarrantyClaim()
 
 
-class BillingService(BranchDirectory):
+class BillingService(SlaClocks, BranchDirectory):
     name = "billing"
 
     db = Database()

@@ -11,6 +11,7 @@ from shared import errors, org
 from shared.dependencies import Database
 from shared.messaging import on_event
 from shared.rpc import load, rpc
+from shared.sla_service import SlaClocks
 from shared.schemas import page_of
 
 BOOKING = schemas.Booking()
@@ -22,7 +23,7 @@ def now():
     return datetime.now(timezone.utc)
 
 
-class BookingService:
+class BookingService(SlaClocks):
     name = "booking"
 
     db = Database()

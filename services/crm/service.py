@@ -7,6 +7,7 @@ from shared.dependencies import Database
 from shared.messaging import on_event
 from shared.org import BranchDirectory
 from shared.rpc import load, rpc
+from shared.sla_service import SlaClocks
 from shared.schemas import page_of
 
 CUSTOMER, VEHICLE = schemas.Customer(), schemas.Vehicle()
@@ -20,7 +21,7 @@ def _key(value, name):
         raise errors.NotFound(f"no such {name}", {f"{name}_id": [f"not a {name} id"]}) from None
 
 
-class CrmService(BranchDirectory):
+class CrmService(SlaClocks, BranchDirectory):
     name = "crm"
 
     db = Database()

@@ -7,6 +7,7 @@ from shared.dependencies import Database
 from shared.messaging import on_event
 from shared.org import BranchDirectory
 from shared.rpc import load, rpc
+from shared.sla_service import SlaClocks
 from shared.schemas import page_of
 
 PART, STOCK, RESERVATION = schemas.Part(), schemas.Stock(), schemas.Reservation()
@@ -18,7 +19,7 @@ class _Short(Exception):
     """Raised inside the reservation savepoint to undo the lines already reserved."""
 
 
-class PartsService(BranchDirectory):
+class PartsService(SlaClocks, BranchDirectory):
     name = "parts"
 
     db = Database()

@@ -94,3 +94,14 @@ def check_peer(checked_by: str, technicians: set[str]):
     if checked_by in technicians:
         raise errors.Unprocessable("the quality check must be done by someone else than the technician",
                                    {"checked_by": ["worked on this repair order"]})
+
+
+PARTS_SOURCING_SECONDS = 3600  # domain.md s5: the local supplier tier answers within 1 hour
+
+
+def remaining_work_seconds(approved_labour_hours: float, clocked_seconds: int, parts_status: str) -> float:
+    """Labour still to do, plus the wait for parts that are not reserved yet."""
+    remaining = max(approved_labour_hours * 3600 - clocked_seconds, 0.0)
+    if parts_status in ("pending", "short"):
+        remaining += PARTS_SOURCING_SECONDS
+    return remaining

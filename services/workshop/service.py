@@ -9,6 +9,7 @@ from shared.dependencies import Database
 from shared.messaging import on_event
 from shared.org import BranchDirectory
 from shared.rpc import load, rpc
+from shared.sla_service import SlaClocks
 from shared.schemas import page_of
 
 REPAIR_ORDER, QUOTE, JOB = schemas.RepairOrder(), schemas.Quote(), schemas.Job()
@@ -23,7 +24,7 @@ def plate_key(plate: str) -> str:
     return re.sub(r"[\s-]", "", plate or "").upper()
 
 
-class WorkshopService(BranchDirectory):
+class WorkshopService(SlaClocks, BranchDirectory):
     name = "workshop"
 
     db = Database()
@@ -274,6 +275,18 @@ class WorkshopService(BranchDirectory):
                 "approved_lines": store.approved_lines(tx, ro["repair_order_id"]),
                 "approved_total_cents": ro["approved_total_cents"],
             })
+
+    # -- SLA: when will this repair really be ready? -------------------------------------------------
+    def sla_predict(self, policy, clock, tx):
+        """Now + the approved labour not yet clocked + the local sourcing tier if parts are short."""
+        ro = store.repair_order(tx, clock["subject_id"])
+        if ro is None:
+            return None
+        labour_hours = sum(float(l["quantity"]) for l in store.approved_lines(tx, ro["repair_order_id"])
+                           if l["kind"] == "labour")
+        clocked = sum(j["clocked_seconds"] or 0 for j in store.jobs(tx, ro["repair_order_id"]))
+        remaining = domain.remaining_work_seconds(labour_hours, clocked, ro["parts_status"])
+        return policy.clock(org.get_branch(tx, ro["branch_id"])).add(now(), remaining)
 
     # -- helpers ----------------------------------------------------------------------------------------
     def _uuid(self, value, name):
