@@ -21,7 +21,7 @@ ERRORS = {"400": "invalid input, with a message per field", "401": "no valid bea
 def _name(schema) -> str | None:
     cls = schema if isinstance(schema, type) else schema.__class__
     module = cls.__module__.split(".")
-    owner = module[1] if module[0] == "services" else module[0]
+    owner = module[1] if module[0] in ("services", "shared", "gateway") and len(module) > 1 else module[0]
     partial = "" if isinstance(schema, type) or not schema.only else "Public"
     return f"{owner}.{cls.__name__}{partial}"
 
@@ -90,6 +90,31 @@ def document() -> dict:
         "tags": ["events"], "security": [{"bearer": []}],
         "responses": {"200": {"description": "OK"}, "401": {"description": "no valid token", **error_ref}}}}
     from services.workshop.schemas import CustomerView
+    from shared.sla_service import Clock, ClockQuery, TargetChange
+
+    summary = type("SlaSummary", (Schema,), {
+        "__module__": "gateway.sla",
+        "compliance": fields.List(fields.Dict(), metadata={"description": "met, breached, open and compliance"
+                                                                          " per policy and branch"}),
+        "at_risk": fields.List(fields.Nested(Clock))})
+    secured = {"security": [{"bearer": []}], "tags": ["sla"]}
+    paths["/api/v1/sla/summary"] = {"get": {
+        "operationId": "sla_summary", "summary": "Compliance per policy and branch, and the clocks at risk now",
+        "parameters": [{"in": "query", "schema": ClockQuery}], **secured,
+        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": summary}}},
+                      "401": {"description": "no valid token", **error_ref}}}}
+    paths["/api/v1/sla/clocks"] = {"get": {
+        "operationId": "list_sla_clocks", "summary": "SLA clocks kept by one service",
+        "parameters": [{"in": "query", "name": "service", "required": True, "schema": {
+            "type": "string", "enum": ["booking", "workshop", "parts", "billing", "crm"]}},
+            {"in": "query", "schema": ClockQuery}], **secured,
+        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": _page(Clock)}}},
+                      "400": {"description": "no service named", **error_ref}}}}
+    paths["/api/v1/sla/targets"] = {"post": {
+        "operationId": "set_sla_target", "summary": "A branch's own target for a policy (admin)", **secured,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": TargetChange}}},
+        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": TargetChange}}},
+                      "403": {"description": "admin only", **error_ref}}}}
 
     spec.components.schema("workshop.CustomerView", schema=CustomerView)
     paths["/api/v1/self-service/repair-orders/{number}"]["get"]["responses"]["200"]["content"][

@@ -62,3 +62,7 @@ def rpc(run_env):
 
     with rpc_proxy() as proxy:
         yield proxy
+
+
+# The whole-stack fixtures, shared by tests/api and tests/e2e (one stack per run).
+from tests.support.stack_fixtures import admin, advisor, gateway, technician, world  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""The whole stack for end-to-end tests: five services and the gateway, real processes."""
+"""The whole stack for API and end-to-end tests: five services and the gateway, real processes, once per run."""
 import pytest
 
 from tests.support import fixtures
@@ -7,6 +7,7 @@ from tests.support.infra import wait_for
 
 SERVICES = ("booking", "workshop", "parts", "billing", "crm")
 BRANCH, OTHER_BRANCH, REGION = "E2E-B1", "E2E-B2", "E2E-R1"
+FAR_BRANCH, FAR_REGION = "E2E-C1", "E2E-R2"
 PART = "BRK-PAD-F01"
 
 
@@ -26,14 +27,15 @@ def admin(gateway):
 @pytest.fixture(scope="session")
 def world(gateway, admin):
     """Two branches of one region, a part with stock at the first: set up through the API."""
-    for branch_id in (BRANCH, OTHER_BRANCH):
-        admin.ok("POST", "/branches", fixtures.branch(branch_id, region_id=REGION, bays=40), status=201)
+    for branch_id, region_id in ((BRANCH, REGION), (OTHER_BRANCH, REGION), (FAR_BRANCH, FAR_REGION)):
+        admin.ok("POST", "/branches", fixtures.branch(branch_id, region_id=region_id, bays=40), status=201)
     admin.ok("POST", "/parts", {"part_number": PART, "description": "front brake pads", "origin": "oem",
                                 "price_cents": 8900, "warranty_months": 36, "warranty_km": 50000}, status=201)
     wait_for(lambda: admin.post("/stock/receipts", {"branch_id": BRANCH, "part_number": PART,
                                                     "quantity": 500}).status_code == 201,
              message="parts to know the branch")
-    return {"branch": BRANCH, "other_branch": OTHER_BRANCH, "region": REGION, "part": PART}
+    return {"branch": BRANCH, "other_branch": OTHER_BRANCH, "region": REGION, "part": PART,
+            "far_branch": FAR_BRANCH, "far_region": FAR_REGION}
 
 
 @pytest.fixture(scope="session")

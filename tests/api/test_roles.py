@@ -1,0 +1,94 @@
+"""Role x endpoint family: each role inside and outside its scope, against the real stack."""
+import uuid
+
+import pytest
+
+from gateway import policy
+from tests.support.gateway import Api
+
+ROLES = ("advisor", "technician", "parts_coordinator", "operations", "admin")
+# (family, list path): every list takes ?branch_id=, so one probe shows scope for reading
+LISTS = [("customers", "/customers"), ("vehicles", "/vehicles"), ("bookings", "/bookings"),
+         ("repair-orders", "/repair-orders"), ("quotes", "/quotes"), ("jobs", "/jobs"), ("stock", "/stock"),
+         ("reservations", "/reservations"), ("transfers", "/transfers"), ("invoices", "/invoices"),
+         ("payments", "/payments"), ("warranty-claims", "/warranty-claims"), ("follow-ups", "/follow-ups"),
+         ("surveys", "/surveys"), ("complaints", "/complaints")]
+
+
+def caller(gateway, role, world):
+    scope = {"advisor": {"branch_id": world["branch"]}, "technician": {"branch_id": world["branch"]},
+             "parts_coordinator": {"region_id": world["region"]}}.get(role, {})
+    return Api.as_role(gateway.url, role, **scope)
+
+
+def expected_read(role, family, inside):
+    if not policy.allows(role, family, policy.READ):
+        return 403
+    if role in ("operations", "admin"):
+        return 200
+    return 200 if inside else 403
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("family,path", LISTS)
+def test_reading_lists(gateway, world, role, family, path):
+    api = caller(gateway, role, world)
+    assert api.get(path, branch_id=world["branch"]).status_code == expected_read(role, family, True)
+    assert api.get(path, branch_id=world["far_branch"]).status_code == expected_read(role, family, False)
+    assert Api(gateway.url).get(path).status_code == 401
+
+
+def _writes(world, branch_id):
+    """(family, path, body) of writes whose scope is the branch in the body."""
+    return [
+        ("customers", "/customers", {"branch_id": branch_id, "name": f"Matrix {uuid.uuid4().hex[:6]}"}),
+        ("stock", "/stock/receipts", {"branch_id": branch_id, "part_number": world["part"], "quantity": 1}),
+        ("slots", "/slots/capacity", {"branch_id": branch_id, "slot_start": "2027-01-04T10:00:00+00:00",
+                                      "capacity": 40}),
+    ]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_writing_inside_and_outside_the_scope(gateway, world, role):
+    api = caller(gateway, role, world)
+    for inside, branch_id in ((True, world["branch"]), (False, world["far_branch"])):
+        for family, path, body in _writes(world, branch_id):
+            response = api.post(path, body)
+            if not policy.allows(role, family, policy.WRITE):
+                expected = (403,)
+            elif role == "admin" or inside:
+                expected = (200, 201)
+            else:
+                expected = (403,)
+            assert response.status_code in expected, (role, family, inside, response.status_code, response.text)
+            assert Api(gateway.url).post(path, body).status_code == 401
+
+
+@pytest.mark.parametrize("role,status", [("advisor", 403), ("technician", 403), ("parts_coordinator", 201),
+                                         ("operations", 403), ("admin", 201)])
+def test_the_catalogue_is_kept_by_parts_coordinators_and_admins(gateway, world, role, status):
+    body = {"part_number": f"MX-{uuid.uuid4().hex[:6].upper()}", "description": "matrix part", "origin": "oem",
+            "price_cents": 100, "warranty_months": 6}
+    assert caller(gateway, role, world).post("/parts", body).status_code == status
+
+
+@pytest.mark.parametrize("role,status", [("advisor", 403), ("operations", 403), ("admin", 200)])
+def test_the_audit_trail_is_for_admins(gateway, world, role, status):
+    assert caller(gateway, role, world).get("/audit").status_code == status
+
+
+def test_a_record_outside_the_scope_and_a_missing_one_look_the_same(gateway, world, admin):
+    far_customer = admin.ok("POST", "/customers", {"branch_id": world["far_branch"], "name": "Far Away"})
+    advisor = caller(gateway, "advisor", world)
+    foreign = advisor.get(f"/customers/{far_customer['customer_id']}")
+    missing = advisor.get(f"/customers/{uuid.uuid4()}")
+    assert foreign.status_code == missing.status_code == 403 and foreign.json() == missing.json()
+    assert admin.get(f"/customers/{uuid.uuid4()}").status_code == 404
+
+
+def test_a_parts_coordinator_sees_every_branch_of_the_region_and_no_other(gateway, world):
+    api = caller(gateway, "parts_coordinator", world)
+    assert api.get("/stock", branch_id=world["other_branch"]).status_code == 200
+    assert api.get(f"/stock/{world['branch']}/{world['part']}").status_code == 200
+    items = api.ok("GET", "/stock", limit=200)["items"]
+    assert items and {s["branch_id"] for s in items} <= {world["branch"], world["other_branch"]}

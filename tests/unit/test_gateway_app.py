@@ -1,0 +1,203 @@
+"""The gateway's own rules with a fake `call`: authentication, roles, scope, errors, OpenAPI."""
+import time
+
+import jwt
+import pytest
+
+from gateway import auth
+from gateway.app import create_app
+from gateway.routes import ROUTES
+from shared import config, errors
+
+BRANCHES = [{"branch_id": "N1", "region_id": "NORTH"}, {"branch_id": "N2", "region_id": "NORTH"},
+            {"branch_id": "S1", "region_id": "SOUTH"}]
+BOOKING_N1 = {"booking_id": "11111111-1111-1111-1111-111111111111", "branch_id": "N1", "status": "requested"}
+BOOKING_S1 = {"booking_id": "22222222-2222-2222-2222-222222222222", "branch_id": "S1", "status": "requested"}
+
+
+class FakeStore:
+    def __init__(self):
+        self.audited = []
+
+    def audit(self, principal, method, path, status, record_id):
+        self.audited.append((principal.subject, principal.role, method, path, status, record_id))
+
+    def ping(self):
+        pass
+
+
+class FakeServices:
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, service, method, *args):
+        self.calls.append((service, method, args))
+        if method == "list_branches":
+            return BRANCHES
+        if method == "get_booking":
+            found = {b["booking_id"]: b for b in (BOOKING_N1, BOOKING_S1)}.get(args[0])
+            if found is None:
+                raise errors.NotFound("no such booking", {"booking_id": ["unknown booking"]})
+            return found
+        if method == "confirm_booking":
+            return {**BOOKING_N1, "status": "confirmed"}
+        if method == "create_booking":
+            return {**args[0], "booking_id": BOOKING_N1["booking_id"], "status": "requested"}
+        if method == "list_bookings":
+            return {"items": [], "next_cursor": None}
+        if method == "list_stock":
+            return {"items": [], "next_cursor": None}
+        if method == "get_customer":
+            raise errors.Unavailable("crm did not answer in time", {})
+        raise AssertionError(f"unexpected call {service}.{method}")
+
+
+@pytest.fixture
+def services():
+    return FakeServices()
+
+
+@pytest.fixture
+def store():
+    return FakeStore()
+
+
+@pytest.fixture
+def client(services, store):
+    return create_app(call=services, store=store, collectors=[]).test_client()
+
+
+def bearer(role, **scope):
+    return {"Authorization": "Bearer " + auth.issue_token(role, f"u-{role}", **scope)}
+
+
+BOOKING_BODY = {"branch_id": "N1", "customer_id": "33333333-3333-3333-3333-333333333333",
+                "vehicle_id": "44444444-4444-4444-4444-444444444444", "slot_start": "2026-11-24T08:00:00+00:00",
+                "service_type": "annual service", "channel": "web"}
+
+
+def test_no_token_bad_token_and_expired_token_are_401_before_anything_else(client, services):
+    assert client.get("/api/v1/bookings").status_code == 401
+    assert client.get("/api/v1/bookings", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+    expired = jwt.encode({"sub": "x", "role": "admin", "exp": int(time.time()) - 10}, config.jwt_secret(),
+                         algorithm="HS256")
+    response = client.get(f"/api/v1/bookings/{BOOKING_S1['booking_id']}",
+                          headers={"Authorization": f"Bearer {expired}"})
+    assert response.status_code == 401 and response.json["error"]["code"] == "unauthenticated"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert services.calls == []  # nothing was looked up for an unauthenticated caller
+
+
+def test_a_token_signed_with_another_secret_is_refused(client):
+    forged = jwt.encode({"sub": "x", "role": "admin", "exp": int(time.time()) + 60}, "not-our-secret",
+                        algorithm="HS256")
+    assert client.get("/api/v1/bookings", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+def test_a_role_without_the_right_is_403(client):
+    response = client.post("/api/v1/bookings", json=BOOKING_BODY, headers=bearer("operations"))
+    assert response.status_code == 403 and response.json["error"]["code"] == "forbidden"
+    assert client.post("/api/v1/bookings", json=BOOKING_BODY,
+                       headers=bearer("technician", branch_id="N1")).status_code == 403
+
+
+def test_writes_in_scope_are_201_and_audited(client, store):
+    response = client.post("/api/v1/bookings", json=BOOKING_BODY, headers=bearer("advisor", branch_id="N1"))
+    assert response.status_code == 201
+    assert store.audited == [("u-advisor", "advisor", "POST", "/api/v1/bookings", 201, BOOKING_N1["booking_id"])]
+
+
+def test_a_write_for_another_branch_is_403(client, services):
+    body = {**BOOKING_BODY, "branch_id": "S1"}
+    assert client.post("/api/v1/bookings", json=body, headers=bearer("advisor", branch_id="N1")).status_code == 403
+    assert not [c for c in services.calls if c[1] == "create_booking"]
+
+
+def test_scoped_callers_cannot_tell_a_foreign_record_from_a_missing_one(client):
+    headers = bearer("advisor", branch_id="N1")
+    foreign = client.get(f"/api/v1/bookings/{BOOKING_S1['booking_id']}", headers=headers)
+    missing = client.get("/api/v1/bookings/99999999-9999-9999-9999-999999999999", headers=headers)
+    assert foreign.status_code == missing.status_code == 403
+    assert foreign.json == missing.json
+    own = client.get(f"/api/v1/bookings/{BOOKING_N1['booking_id']}", headers=headers)
+    assert own.status_code == 200
+
+
+def test_admin_and_operations_see_404_for_missing_records(client):
+    for role in ("admin", "operations"):
+        response = client.get("/api/v1/bookings/99999999-9999-9999-9999-999999999999", headers=bearer(role))
+        assert response.status_code == 404 and response.json["error"]["fields"] == {"booking_id": ["unknown booking"]}
+
+
+def test_commands_on_a_foreign_record_are_refused_before_the_command_is_sent(client, services):
+    response = client.post(f"/api/v1/bookings/{BOOKING_S1['booking_id']}/confirmation",
+                           headers=bearer("advisor", branch_id="N1"))
+    assert response.status_code == 403
+    assert not [c for c in services.calls if c[1] == "confirm_booking"]
+
+
+def test_lists_of_scoped_callers_are_filtered_to_their_branches(client, services):
+    client.get("/api/v1/stock", headers=bearer("parts_coordinator", region_id="NORTH"))
+    _, _, (query,) = next(c for c in services.calls if c[1] == "list_stock")
+    assert query["branch_ids"] == ["N1", "N2"]
+    assert client.get("/api/v1/stock?branch_id=S1",
+                      headers=bearer("parts_coordinator", region_id="NORTH")).status_code == 403
+
+
+def test_a_client_cannot_widen_its_scope_through_the_query(client, services):
+    client.get("/api/v1/bookings?branch_ids=S1", headers=bearer("advisor", branch_id="N1"))
+    _, _, (query,) = next(c for c in services.calls if c[1] == "list_bookings")
+    assert query["branch_ids"] == ["N1"]
+
+
+def test_validation_errors_name_the_fields(client, services):
+    response = client.post("/api/v1/bookings", json={"branch_id": "N1", "channel": "fax", "surprise": 1},
+                           headers=bearer("advisor", branch_id="N1"))
+    assert response.status_code == 400
+    fields = response.json["error"]["fields"]
+    assert {"customer_id", "vehicle_id", "slot_start", "channel", "surprise"} <= set(fields)
+    assert not [c for c in services.calls if c[1] == "create_booking"]
+
+
+@pytest.mark.parametrize("payload", [b"{not json", b"[]", b"null", b'"text"'])
+def test_malformed_bodies_are_400(client, payload):
+    response = client.post("/api/v1/bookings", data=payload, content_type="application/json",
+                           headers=bearer("admin"))
+    assert response.status_code == 400 and response.json["error"]["code"] == "validation_failed"
+
+
+def test_a_service_that_does_not_answer_is_503_with_retry_after(client):
+    response = client.get("/api/v1/customers/33333333-3333-3333-3333-333333333333", headers=bearer("admin"))
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+
+
+def test_unknown_paths_and_methods_are_json(client):
+    assert client.get("/api/v1/nowhere").json["error"]["code"] == "not_found"
+    response = client.delete("/api/v1/bookings", headers=bearer("admin"))
+    assert response.status_code == 405 and response.json["error"]["code"] == "method_not_allowed"
+
+
+def test_audit_is_admin_only(client):
+    assert client.get("/api/v1/audit", headers=bearer("operations")).status_code == 403
+
+
+def test_every_route_is_in_the_openapi_document_with_its_schemas(client):
+    document = client.get("/api/v1/openapi.json").json
+    app_rules = {(rule.rule, method) for rule in client.application.url_map.iter_rules()
+                 for method in rule.methods - {"HEAD", "OPTIONS"} if rule.rule.startswith("/api/v1/")
+                 and rule.rule != "/api/v1/openapi.json"}
+    import re
+
+    for path, method in app_rules:
+        openapi_path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path)
+        assert openapi_path in document["paths"], path
+        assert method.lower() in document["paths"][openapi_path], (path, method)
+    for route in ROUTES:
+        operation = document["paths"][re.sub(r"<(\w+)>", r"{\1}", "/api/v1" + route.path)][route.method.lower()]
+        if route.body:
+            assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        if route.response:
+            assert "schema" in operation["responses"][str(route.status)]["content"]["application/json"]
+        assert {"401", "403", "400"} <= set(operation["responses"])
+    schemas = document["components"]["schemas"]
+    assert "booking.BookingRequest" in schemas and "booking.BookingPage" in schemas
