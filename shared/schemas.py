@@ -34,12 +34,11 @@ def text(max_length=200, **kwargs):
 
 
 class ListQuery(Strict):
-    """Filters every list accepts: scope, status, a time window, and a page."""
+    """Filters every list accepts: scope, a time window, and a page."""
 
     branch_id = fields.String(validate=validate.Length(min=1, max=40))
     branch_ids = fields.List(fields.String(), load_default=None)  # set by the gateway from scope
     region_id = fields.String(validate=validate.Length(min=1, max=40))
-    status = fields.String(validate=validate.Length(min=1, max=40))
     from_ = aware_datetime(data_key="from", attribute="from")
     to = aware_datetime()
     cursor = fields.String(validate=validate.Length(max=500), load_default=None)
@@ -49,6 +48,12 @@ class ListQuery(Strict):
     def window_in_order(self, data, **kwargs):
         if data.get("from") and data.get("to") and data["from"] >= data["to"]:
             raise ValidationError("must be after from", "to")
+
+
+class StatusListQuery(ListQuery):
+    """A list of records that have a status, filterable by it."""
+
+    status = fields.String(validate=validate.Length(min=1, max=40))
 
 
 def page_of(item_schema: Schema, page: dict) -> dict:

@@ -107,13 +107,13 @@ def compliance(tx, filters) -> list[dict]:
 
 
 def at_risk_now(tx, filters) -> list[dict]:
-    sql, params = paging.where({k: v for k, v in filters.items() if k not in ("from", "to", "status")})
+    sql, params = paging.where({k: v for k, v in filters.items() if k not in ("from", "to")})
     return tx.all("SELECT * FROM (" + CLOCK + ") c" + sql + " AND state = 'running' AND (at_risk OR outcome ="
                   " 'breached') ORDER BY deadline LIMIT 200", params)
 
 
 def page(tx, filters):
     select = "SELECT * FROM (" + CLOCK + ") c"
-    sql, params = paging.where({k: v for k, v in filters.items() if k != "status"}, ("policy", "state"),
+    sql, params = paging.where(filters, ("policy", "state"),
                                time_column="started_at")
     return paging.page(tx, select + sql, params, "clock_id", filters.get("cursor"), filters.get("limit", 50))

@@ -2,7 +2,7 @@
 from marshmallow import fields, validate
 
 from services.billing import domain
-from shared.schemas import ListQuery, Out, Strict, aware_datetime
+from shared.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime
 
 
 class Payment(Strict):
@@ -11,7 +11,7 @@ class Payment(Strict):
     reference = fields.String(load_default="", validate=validate.Length(max=120))
 
 
-class InvoiceQuery(ListQuery):
+class InvoiceQuery(StatusListQuery):
     customer_id = fields.UUID()
     repair_order_id = fields.UUID()
 
@@ -20,7 +20,7 @@ class PaymentQuery(ListQuery):
     invoice_id = fields.UUID()
 
 
-class ClaimQuery(ListQuery):
+class ClaimQuery(StatusListQuery):
     repair_order_id = fields.UUID()
 
 

@@ -2,7 +2,7 @@
 from marshmallow import ValidationError, fields, validate, validates
 
 from services.booking import domain
-from shared.schemas import ListQuery, Out, Strict, aware_datetime, money, text
+from shared.schemas import StatusListQuery, Out, Strict, aware_datetime, money, text
 
 TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
 
@@ -99,7 +99,7 @@ class CheckIn(Strict):
     advisor = text(required=True, max_length=80)
 
 
-class BookingQuery(ListQuery):
+class BookingQuery(StatusListQuery):
     customer_id = fields.UUID()
     vehicle_id = fields.UUID()
 

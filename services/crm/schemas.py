@@ -2,7 +2,7 @@
 from marshmallow import fields, validate
 
 from services.crm import domain
-from shared.schemas import ListQuery, Out, Strict, aware_datetime, text
+from shared.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime, text
 
 
 class NewCustomer(Strict):
@@ -53,7 +53,7 @@ class VehicleQuery(ListQuery):
     customer_id = fields.UUID()
 
 
-class FollowUpQuery(ListQuery):
+class FollowUpQuery(StatusListQuery):
     due_before = aware_datetime()
     customer_id = fields.UUID()
     repair_order_id = fields.UUID()
@@ -108,7 +108,7 @@ class NewComplaint(Strict):
     level = fields.Integer(strict=True, load_default=1, validate=validate.OneOf(domain.LEVELS))
 
 
-class ComplaintQuery(ListQuery):
+class ComplaintQuery(StatusListQuery):
     level = fields.Integer(validate=validate.OneOf(domain.LEVELS))
     customer_id = fields.UUID()
 

@@ -3,7 +3,7 @@ from marshmallow import fields, validate
 
 from services.workshop import domain
 from shared.events import LINE_GROUPS, LINE_KINDS, PAY_TYPES
-from shared.schemas import ListQuery, Out, Strict, aware_datetime, money, text
+from shared.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime, money, text
 
 
 class Finding(Strict):
@@ -74,12 +74,12 @@ class Cancellation(Strict):
     reason = text(required=True, max_length=500)
 
 
-class RepairOrderQuery(ListQuery):
+class RepairOrderQuery(StatusListQuery):
     customer_id = fields.UUID()
     vehicle_id = fields.UUID()
 
 
-class QuoteQuery(ListQuery):
+class QuoteQuery(StatusListQuery):
     repair_order_id = fields.UUID()
 
 
