@@ -9,6 +9,7 @@ from nameko.events import EventHandler
 from nameko.extensions import SharedExtension
 
 from shared import config, errors, events
+from shared.rpc import BROKER_GONE
 from shared.broker import (
     DEAD_LETTER_QUEUE,
     EVENTS_EXCHANGE,
@@ -71,16 +72,24 @@ class EventConsumer(EventHandler):
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         if exc_info is None:
-            self.queue_consumer.ack_message(message)
+            self._settle(self.queue_consumer.ack_message, message)
             return result, exc_info
         try:
             self.redelivery.reroute(message, self.queue.name, exc_info[1])
         except Exception:
             log.exception("could not reroute a failed message; requeueing it")
-            self.queue_consumer.requeue_message(message)
+            self._settle(self.queue_consumer.requeue_message, message)
         else:
-            self.queue_consumer.ack_message(message)
+            self._settle(self.queue_consumer.ack_message, message)
         return result, exc_info
+
+    @staticmethod
+    def _settle(action, message):
+        """Ack or requeue; on a channel the broker already closed, the message comes back by itself."""
+        try:
+            action(message)
+        except BROKER_GONE as exc:
+            log.warning("could not settle a message (%s); the broker will redeliver it", exc)
 
 
 def on_event(event_type: str):

@@ -1,0 +1,189 @@
+"""Faults in the middle of real journeys: killed consumers, broker and database restarts, copies, poison.
+
+Effects are counted in the services' own tables (not messages): one repair order per check-in,
+one invoice and one follow-up per delivery, stock down by exactly what was consumed.
+"""
+import json
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+
+from pitlane import dlq
+from shared import config
+from tests.support import faults, fixtures
+from tests.support.infra import ServiceProcess, wait_for
+from tests.support.journey import Journey, StepFailed
+
+SERVICES = ("booking", "workshop", "parts", "billing", "crm")
+
+
+def db():
+    return psycopg.connect(os.environ["PITLANE_DSN"], autocommit=True)
+
+
+def scalar(sql, params=()):
+    with db() as conn:
+        return conn.execute(sql, params).fetchone()[0]
+
+
+def run_journeys(count, advisor, technician, world, workers=16, on_progress=None):
+    done, failed = [], []
+    lock = threading.Lock()
+
+    def one(i):
+        journey = Journey(advisor, technician, world["branch"], part_number=world["part"],
+                          slot_start=fixtures.next_slot(hours_ahead=30 + i // 35))
+        try:
+            state = journey.run()
+            with lock:
+                done.append(state)
+                if on_progress:
+                    on_progress(len(done))
+        except (StepFailed, AssertionError, OSError) as exc:
+            with lock:
+                failed.append((i, str(exc)[:300]))
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(one, range(count)))
+    return done, failed
+
+
+def assert_effects_once():
+    """Counted in the tables: every delivered repair order has one invoice and one follow-up."""
+    delivered = scalar("SELECT count(*) FROM workshop.repair_orders WHERE status = 'delivered'")
+    wait_for(lambda: scalar("SELECT count(*) FROM billing.invoices") == delivered, timeout=60,
+             message="one invoice per delivered repair order")
+    wait_for(lambda: scalar("SELECT count(*) FROM crm.follow_ups") == delivered, timeout=60,
+             message="one follow-up per delivered repair order")
+    assert scalar("SELECT count(*) FROM (SELECT repair_order_id FROM billing.invoices GROUP BY 1"
+                  " HAVING count(*) > 1) d") == 0
+    checked_in = scalar("SELECT count(*) FROM booking.bookings WHERE status = 'checked_in'")
+    wait_for(lambda: scalar("SELECT count(*) FROM workshop.repair_orders") == checked_in, timeout=60,
+             message="one repair order per check-in")
+    consumed = scalar("SELECT coalesce(sum(quantity), 0) FROM parts.movements WHERE kind = 'consumption'")
+    received = scalar("SELECT coalesce(sum(quantity), 0) FROM parts.movements WHERE kind = 'receipt'")
+    on_hand = scalar("SELECT coalesce(sum(on_hand), 0) FROM parts.stock")
+    out_in = scalar("SELECT coalesce(sum(CASE WHEN kind = 'transfer_out' THEN -quantity"
+                    " WHEN kind = 'transfer_in' THEN quantity ELSE 0 END), 0) FROM parts.movements")
+    assert on_hand == received - consumed + out_in
+
+
+def assert_outboxes_drained():
+    for schema in SERVICES:
+        wait_for(lambda: scalar(f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL") == 0,
+                 timeout=60, message=f"{schema}'s outbox to drain")
+
+
+def test_kill_9_billing_in_the_middle_of_200_journeys(stack, advisor, technician, world):
+    running = stack(*SERVICES)
+    invoices_before = scalar("SELECT count(*) FROM billing.invoices")
+    killed = threading.Event()
+
+    def kill_billing_midway(completed):
+        if completed == 40 and not killed.is_set():
+            killed.set()
+            running["billing"].proc.send_signal(signal.SIGKILL)
+            running["billing"].proc.wait()
+            time.sleep(2)  # deliveries keep coming while billing is dead; they wait in its queue
+            running["billing"] = ServiceProcess("billing").start().wait_ready()
+
+    done, failed = run_journeys(200, advisor, technician, world, on_progress=kill_billing_midway)
+    assert killed.is_set()
+    assert not failed, failed[:5]
+    assert len(done) == 200
+    assert all(s["paid"]["status"] == "paid" for s in done)
+    assert scalar("SELECT count(*) FROM billing.invoices") == invoices_before + 200
+    assert_effects_once()
+
+
+def test_broker_restart_while_journeys_run(stack, advisor, technician, world):
+    stack(*SERVICES)
+    restarted = threading.Event()
+
+    def restart(completed):
+        if completed == 5 and not restarted.is_set():
+            restarted.set()
+            threading.Thread(target=faults.restart_rabbitmq, daemon=True).start()
+
+    done, failed = run_journeys(40, advisor, technician, world, workers=8, on_progress=restart)
+    assert restarted.is_set()
+    wait_for(faults.broker_up, timeout=90, interval=1, message="the broker")
+    # journeys caught by the outage failed cleanly (503); the rest completed; none doubled anything
+    assert len(done) >= 5 and len(done) + len(failed) == 40
+    assert_outboxes_drained()
+    assert_effects_once()
+    after, failed_after = run_journeys(3, advisor, technician, world, workers=3)
+    assert len(after) == 3, failed_after  # and the stack works again without restarting anything
+
+
+def test_database_restart_while_requests_run(stack, advisor, technician, world):
+    stack(*SERVICES)
+    statuses = []
+    stop = threading.Event()
+
+    def keep_booking():
+        while not stop.is_set():
+            response = advisor.post("/customers", {"branch_id": world["branch"], "name": "During Restart"})
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=keep_booking) for _ in range(4)]
+    [t.start() for t in threads]
+    time.sleep(1)
+    faults.restart_postgres()
+    time.sleep(2)
+    stop.set()
+    [t.join() for t in threads]
+    assert statuses and all(s in (201, 503) for s in statuses), sorted(set(statuses))
+    wait_for(lambda: advisor.post("/customers", {"branch_id": world["branch"], "name": "After"}).status_code == 201,
+             timeout=30, message="writes to work again")
+    # nothing half-written: every customer registered has its contact log row and its event
+    assert scalar("SELECT count(*) FROM crm.customers c WHERE NOT EXISTS (SELECT 1 FROM crm.contacts k"
+                  " WHERE k.customer_id = c.customer_id)") == 0
+    assert scalar("SELECT count(*) FROM crm.customers") == scalar(
+        "SELECT count(*) FROM crm.outbox WHERE event_type = 'customer.registered'")
+    done, failed = run_journeys(2, advisor, technician, world, workers=2)
+    assert len(done) == 2, failed
+
+
+def test_a_copy_of_a_real_delivery_event_has_no_second_effect(stack, advisor, technician, world):
+    stack(*SERVICES)
+    state = Journey(advisor, technician, world["branch"], part_number=world["part"],
+                    slot_start=fixtures.next_slot(hours_ahead=40)).run()
+    ro_id = state["ro"]["repair_order_id"]
+    stock_before = advisor.ok("GET", f"/stock/{world['branch']}/{world['part']}")
+    with db() as conn:
+        payload = conn.execute("SELECT payload FROM workshop.outbox WHERE event_type = 'repair_order.delivered'"
+                               " AND payload->>'repair_order_id' = %s", (ro_id,)).fetchone()[0]
+    from shared.broker import EVENTS_EXCHANGE, ConfirmingPublisher
+
+    publisher = ConfirmingPublisher(config.amqp_uri())
+    publisher.publish([(EVENTS_EXCHANGE, "repair_order.delivered", payload, {})] * 2)
+    publisher.close()
+    time.sleep(2)
+    for table in ("billing.invoices", "crm.follow_ups"):
+        assert scalar(f"SELECT count(*) FROM {table} WHERE repair_order_id = %s", (ro_id,)) == 1
+    assert advisor.ok("GET", f"/stock/{world['branch']}/{world['part']}") == stock_before
+    assert scalar("SELECT count(*) FROM parts.movements WHERE kind = 'consumption' AND repair_order_id = %s",
+                  (ro_id,)) == 1
+
+
+def test_a_poisoned_real_event_is_parked_and_the_service_keeps_serving(stack, advisor, technician, world):
+    stack(*SERVICES)
+    from shared.broker import EVENTS_EXCHANGE, ConfirmingPublisher
+
+    poison = json.loads(json.dumps({"event_id": "not-a-uuid", "repair_order_id": "nope", "version": 1}))
+    publisher = ConfirmingPublisher(config.amqp_uri())
+    publisher.publish([(EVENTS_EXCHANGE, "repair_order.delivered", poison, {})])
+    publisher.close()
+    letters = wait_for(lambda: [d for d in dlq.list_dead_letters(config.amqp_uri())
+                                if d["payload"].get("event_id") == "not-a-uuid"], timeout=20,
+                       message="the poisoned event in the dead letters")
+    assert {d["queue"].rsplit(".", 1)[0].split("--")[1] for d in letters} >= {"billing", "crm", "parts"}
+    assert all(d["attempts"] == 1 for d in letters)  # invalid payloads are parked at once, not retried
+    done, failed = run_journeys(1, advisor, technician, world, workers=1)
+    assert len(done) == 1, failed
