@@ -1,0 +1,150 @@
+"""`python -m bench` (`make bench`): every benchmark in one run, a table on stdout, JSON in bench/results/.
+
+`--smoke` runs each scenario for a moment: CI runs it so the suite cannot rot; its figures mean nothing.
+"""
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import baselines, scenarios
+from bench.stack import BenchStack
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+FULL = {"seconds": 30, "clients": 32, "rate": 150, "rate_seconds": 20, "journeys": 60, "journey_workers": 16,
+        "race": 1000, "race_stock": 400, "lag": 200, "clocks": 100_000, "pg_seconds": 5}
+SMOKE = {"seconds": 2, "clients": 8, "rate": 20, "rate_seconds": 2, "journeys": 2, "journey_workers": 2,
+         "race": 40, "race_stock": 10, "lag": 10, "clocks": 2_000, "pg_seconds": 1}
+
+TARGETS = [  # (label, figure path, comparison, threshold)
+    ("booking_create req/s", ("booking_create", "throughput", "requests_per_s"), ">=", 300),
+    ("booking_create p99 at 150/s (ms)", ("booking_create", "at_offered_rate", "p99_ms"), "<=", 100),
+    ("pitlane / direct", ("cost_of_the_bus", "ratio"), ">=", 0.4),
+    ("journeys/s", ("journey", "journeys_per_s"), ">=", 15),
+    ("reservations/s", ("reserve_race", "reservations_per_s"), ">=", 500),
+    ("oversold", ("reserve_race", "oversold"), "<=", 0),
+    ("event lag p99 idle (ms)", ("event_lag_idle", "p99_ms"), "<=", 50),
+    ("event lag p99 under load (ms)", ("event_lag_under_load", "p99_ms"), "<=", 250),
+    ("metrics scrape, 100k clocks (s)", ("metrics_scrape", "max_s"), "<", 1),
+    ("max service RSS under load (MB)", ("memory", "max_service_mb_under_load"), "<", 150),
+]
+
+
+def machine() -> dict:
+    mem_kb = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
+    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+                 platform.processor())
+    return {"cpus": os.cpu_count(), "cpu": model, "memory_gb": round(mem_kb / 1024 / 1024, 1),
+            "python": platform.python_version(), "kernel": platform.release()}
+
+
+def figure(results, path):
+    value = results
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def run(params, smoke) -> dict:
+    from tests.support.gateway import Api
+
+    results = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "smoke": smoke,
+               "machine": machine(), "params": params}
+    with BenchStack() as stack:
+        admin = Api.as_role(stack.url, "admin")
+        world = scenarios.World(stack, admin)
+        pids = stack.pids()
+        idle = {name: baselines.rss_mb(pid) for name, pid in pids.items()}
+        token = __import__("gateway.auth", fromlist=["issue_token"]).issue_token("advisor", "bench", branch_id="BENCH")
+
+        results["event_lag_idle"] = scenarios.event_lag(stack, admin, params["lag"])
+        with scenarios.RssSampler(pids) as sampler:
+            import threading
+
+            lag_under_load = {}
+            loader = threading.Thread(target=lambda: lag_under_load.update(
+                scenarios.event_lag(stack, Api.as_role(stack.url, "admin"), params["lag"], pause=0.05)))
+            loader.start()
+            results["booking_create"] = scenarios.booking_create(
+                stack, world, token, params["seconds"], params["clients"], params["rate"], params["rate_seconds"])
+            loader.join()
+        results["event_lag_under_load"] = lag_under_load
+        services = [n for n in pids if not n.startswith("gateway")]
+        results["memory"] = {"idle_mb": idle, "under_load_peak_mb": sampler.peak,
+                             "max_service_mb_under_load": max(sampler.peak[n] for n in services)}
+        with baselines.DirectApp(18181):
+            results["direct"] = scenarios.direct_baseline(18181, world, params["seconds"], params["clients"], 10**6)
+        ratio = results["booking_create"]["throughput"]["requests_per_s"] / max(results["direct"]["requests_per_s"], 0.1)
+        results["cost_of_the_bus"] = {"pitlane_rps": results["booking_create"]["throughput"]["requests_per_s"],
+                                      "direct_rps": results["direct"]["requests_per_s"], "ratio": round(ratio, 2)}
+        results["postgres_insert_pair"] = scenarios.postgres_rate(stack, params["pg_seconds"])
+        results["journey"] = scenarios.journeys(stack, params["journeys"], params["journey_workers"])
+        results["reserve_race"] = scenarios.reserve_race(stack, params["race"], params["race_stock"])
+        results["metrics_scrape"] = scenarios.metrics_scrape(stack, params["clocks"])
+    results["targets"] = [{"target": label, "threshold": f"{op} {limit}", "value": figure(results, path),
+                           "met": _compare(figure(results, path), op, limit)} for label, path, op, limit in TARGETS]
+    return results
+
+
+def _compare(value, op, limit):
+    if value is None:
+        return False
+    return {">=": value >= limit, "<=": value <= limit, "<": value < limit}[op]
+
+
+def table(results) -> str:
+    lines = [f"pitlane benchmarks {results['when']}{' (smoke: figures mean nothing)' if results['smoke'] else ''}",
+             f"machine: {results['machine']['cpus']} cpus, {results['machine']['cpu']}, "
+             f"{results['machine']['memory_gb']} GB", ""]
+    b = results["booking_create"]
+    lines += [
+        f"booking_create   {b['throughput']['requests_per_s']:>8} req/s  p50 {b['throughput']['p50_ms']} ms  "
+        f"p95 {b['throughput']['p95_ms']} ms  p99 {b['throughput']['p99_ms']} ms  ({results['params']['clients']} clients)",
+        f"  at {b['at_offered_rate']['offered_per_s']}/s offered: p50 {b['at_offered_rate']['p50_ms']} ms  "
+        f"p99 {b['at_offered_rate']['p99_ms']} ms  statuses {b['at_offered_rate']['statuses']}",
+        f"direct baseline  {results['direct']['requests_per_s']:>8} req/s  p99 {results['direct']['p99_ms']} ms   "
+        f"pitlane/direct {results['cost_of_the_bus']['ratio']}",
+        f"postgres pair    {results['postgres_insert_pair']['transactions_per_s']:>8} tx/s",
+        f"journey          {results['journey']['journeys_per_s']:>8} journeys/s  "
+        f"({results['journey']['journeys']} journeys, {results['journey']['concurrent']} at once)",
+        "  step p99 ms: " + ", ".join(f"{k} {v}" for k, v in results["journey"]["step_p99_ms"].items()),
+        f"reserve_race     {results['reserve_race']['reservations_per_s']:>8} reservations/s  "
+        f"oversold {results['reserve_race']['oversold']}  reserved {results['reserve_race']['reserved']}"
+        f"/{results['reserve_race']['stock']}",
+        f"event_lag idle   p50 {results['event_lag_idle']['p50_ms']} ms  p99 {results['event_lag_idle']['p99_ms']} ms",
+        f"event_lag load   p50 {results['event_lag_under_load'].get('p50_ms')} ms  "
+        f"p99 {results['event_lag_under_load'].get('p99_ms')} ms",
+        f"metrics_scrape   {results['metrics_scrape']['clocks']} clocks: median {results['metrics_scrape']['median_s']} s"
+        f"  max {results['metrics_scrape']['max_s']} s",
+        "memory MB idle:  " + ", ".join(f"{k} {v}" for k, v in results["memory"]["idle_mb"].items()),
+        "memory MB peak:  " + ", ".join(f"{k} {v}" for k, v in results["memory"]["under_load_peak_mb"].items()),
+        "", "targets:"]
+    lines += [f"  {'met ' if t['met'] else 'MISS'}  {t['target']}: {t['value']} (target {t['threshold']})"
+              for t in results["targets"]]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="a few seconds per scenario, to prove it runs")
+    parser.add_argument("--json", type=Path, help="where to write the results (default bench/results/)")
+    args = parser.parse_args(argv)
+    params = SMOKE if args.smoke else FULL
+    started = time.monotonic()
+    results = run(params, args.smoke)
+    results["wall_seconds"] = round(time.monotonic() - started, 1)
+    RESULTS.mkdir(exist_ok=True)
+    path = args.json or RESULTS / f"bench-{results['when'].replace(':', '')}{'-smoke' if args.smoke else ''}.json"
+    path.write_text(json.dumps(results, indent=2, default=str))
+    print(table(results))
+    print(f"\nwritten to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""The benchmark scenarios. Each returns a dict of figures; none asserts (the report compares)."""
+import asyncio
+import json
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+from bench.baselines import rss_mb
+from bench.load import closed_loop, open_loop, percentiles
+from shared.db import psycopg
+
+BRANCH, REGION = "BENCH", "BENCH-R"
+PART, RARE = "BENCH-PAD", "BENCH-RARE"
+WEEK = {d: [["00:00", "23:59"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+class World:
+    """What the scenarios need: a branch with room, vehicles, parts; set up through the API."""
+
+    def __init__(self, stack, admin, vehicles=64):
+        self.stack, self.admin = stack, admin
+        admin.ok("POST", "/branches", {"branch_id": BRANCH, "region_id": REGION, "name": "Bench", "timezone": "UTC",
+                                       "business_hours": WEEK, "holidays": [], "labour_rate_cents": 9500,
+                                       "tax_rate_bp": 1900, "bays": 200, "slot_minutes": 15}, status=201)
+        for number, stock in ((PART, 100_000), (RARE, 0)):
+            admin.ok("POST", "/parts", {"part_number": number, "description": number, "origin": "oem",
+                                        "price_cents": 5000, "warranty_months": 12}, status=201)
+            if stock:
+                _until(lambda: admin.post("/stock/receipts", {"branch_id": BRANCH, "part_number": number,
+                                                              "quantity": stock}).status_code == 201)
+        self.pairs = []
+        for i in range(vehicles):
+            customer = admin.ok("POST", "/customers", {"branch_id": BRANCH, "name": f"Bench {i}"})
+            vehicle = admin.ok("POST", "/vehicles", {"customer_id": customer["customer_id"], "vin": _vin(),
+                                                     "plate": f"BN {i}", "model": "Golf"})
+            self.pairs.append((customer["customer_id"], vehicle["vehicle_id"]))
+        self.first_slot = (datetime.now(timezone.utc) + timedelta(days=1)).replace(hour=0, minute=0, second=0,
+                                                                                   microsecond=0)
+        time.sleep(1)  # booking's vehicle copies
+
+    def booking(self, i):
+        customer_id, vehicle_id = self.pairs[i % len(self.pairs)]
+        slot = self.first_slot + timedelta(minutes=15 * (i // 150))  # 150 per slot of 200 bays
+        return {"branch_id": BRANCH, "customer_id": customer_id, "vehicle_id": vehicle_id,
+                "slot_start": slot.isoformat(), "service_type": "annual service", "channel": "web"}
+
+
+def _vin():
+    from tests.support.journey import vin
+
+    return vin()
+
+
+def _until(predicate, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError("bench set-up timed out")
+        time.sleep(0.1)
+
+
+class RssSampler:
+    """Peak resident memory of each process while a scenario runs."""
+
+    def __init__(self, pids):
+        self.pids, self.peak, self._stop = pids, {n: 0.0 for n in pids}, threading.Event()
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            for name, pid in self.pids.items():
+                try:
+                    self.peak[name] = max(self.peak[name], rss_mb(pid))
+                except OSError:
+                    pass
+            self._stop.wait(0.5)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def booking_create(stack, world, token, seconds, clients, offered_rate, rate_seconds, offset=0):
+    headers = {"Authorization": f"Bearer {token}"}
+    counter = iter(range(offset, offset + 10**8))
+
+    def request(_):
+        return "POST", "/api/v1/bookings", world.booking(next(counter)), headers
+
+    throughput = asyncio.run(closed_loop(stack.url, request, clients, seconds))
+    at_rate = asyncio.run(open_loop(stack.url, request, offered_rate, rate_seconds))
+    return {"throughput": throughput.summary(), "at_offered_rate": {"offered_per_s": offered_rate,
+                                                                     **at_rate.summary()}}
+
+
+def direct_baseline(port, world, seconds, clients, offset):
+    counter = iter(range(offset, offset + 10**8))
+
+    def request(_):
+        return "POST", "/bookings", world.booking(next(counter)), {}
+
+    return asyncio.run(closed_loop(f"http://127.0.0.1:{port}", request, clients, seconds)).summary()
+
+
+def journeys(stack, count, workers):
+    from tests.support.gateway import Api
+    from tests.support.journey import Journey
+
+    advisor = Api.as_role(stack.url, "advisor", branch_id=BRANCH)
+    technician = Api.as_role(stack.url, "technician", branch_id=BRANCH)
+    slot0 = datetime.now(timezone.utc) + timedelta(days=60)
+
+    def one(i):
+        slot = (slot0 + timedelta(minutes=15 * (i // 150))).replace(second=0, microsecond=0)
+        slot = slot.replace(minute=slot.minute - slot.minute % 15)
+        journey = Journey(advisor, technician, BRANCH, slot_start=slot.isoformat(), part_number=PART)
+        journey.run()
+        return journey.timings
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(workers) as pool:
+        timings = list(pool.map(one, range(count)))
+    elapsed = time.monotonic() - started
+    steps = {step: percentiles([t[step] for t in timings], (50, 99)) for step in timings[0]}
+    return {"journeys": count, "concurrent": workers, "journeys_per_s": round(count / elapsed, 2),
+            "step_p99_ms": {s: v["p99_ms"] for s, v in steps.items()}}
+
+
+def reserve_race(stack, count, stock):
+    """`count` approved quotes race for `stock` units of one part, through the real event path."""
+    from shared import config
+    from shared.broker import EVENTS_EXCHANGE, ConfirmingPublisher
+    from shared.events import build
+
+    with psycopg.connect(stack.dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO parts.stock (branch_id, part_number, on_hand) VALUES (%s, %s, %s)"
+                     " ON CONFLICT (branch_id, part_number) DO UPDATE SET on_hand = EXCLUDED.on_hand, reserved = 0",
+                     (BRANCH, RARE, stock))
+    events = []
+    for _ in range(count):
+        line = {"line_id": uuid.uuid4(), "kind": "part", "group": "must", "description": "rare part",
+                "part_number": RARE, "quantity": "1", "unit_price_cents": 5000, "net_cents": 5000,
+                "pay_type": "customer"}
+        events.append(build("quote.approved", BRANCH, "workshop", repair_order_id=uuid.uuid4(),
+                            quote_id=uuid.uuid4(), approved_lines=[line], declined_line_ids=[],
+                            approved_total_cents=5000))
+    publisher = ConfirmingPublisher(config.amqp_uri())
+    started = time.monotonic()
+    publisher.publish([(EVENTS_EXCHANGE, "quote.approved", e, {}) for e in events])
+    publisher.close()
+    ids = [e["event_id"] for e in events]
+    with psycopg.connect(stack.dsn, autocommit=True) as conn:
+        while True:
+            handled = conn.execute("SELECT count(*) FROM parts.inbox WHERE consumer = 'parts.reserve_for_repair_order'"
+                                   " AND event_id = ANY(%s)", (ids,)).fetchone()[0]
+            if handled == count or time.monotonic() - started > 120:
+                break
+            time.sleep(0.02)
+        elapsed = time.monotonic() - started
+        reserved = conn.execute("SELECT reserved, on_hand FROM parts.stock WHERE branch_id = %s AND part_number = %s",
+                                (BRANCH, RARE)).fetchone()
+        held = conn.execute("SELECT coalesce(sum(quantity), 0) FROM parts.reservations WHERE part_number = %s",
+                            (RARE,)).fetchone()[0]
+    return {"approvals": count, "stock": stock, "handled": handled,
+            "reservations_per_s": round(handled / elapsed, 1), "reserved": reserved[0],
+            "oversold": max(0, reserved[0] - stock) + max(0, held - stock),
+            "ledger_matches": held == reserved[0]}
+
+
+def event_lag(stack, admin, samples, pause=0.02):
+    """commit of vehicle.registered in crm -> its copy committed in booking (both on PostgreSQL's clock)."""
+    customer = admin.ok("POST", "/customers", {"branch_id": BRANCH, "name": "Lag Probe"})
+    vehicle_ids = []
+    for i in range(samples):
+        vehicle_ids.append(admin.ok("POST", "/vehicles", {"customer_id": customer["customer_id"], "vin": _vin(),
+                                                          "plate": f"LAG {i}", "model": "Up"})["vehicle_id"])
+        time.sleep(pause)
+    time.sleep(1)
+    with psycopg.connect(stack.dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT EXTRACT(EPOCH FROM i.applied_at - o.created_at) FROM crm.outbox o JOIN booking.inbox i"
+            " ON i.event_id = o.event_id AND i.consumer = 'booking.copy_vehicle'"
+            " WHERE o.event_type = 'vehicle.registered' AND o.payload->>'vehicle_id' = ANY(%s)",
+            (vehicle_ids,)).fetchall()
+    lags = [float(r[0]) for r in rows]
+    return {"samples": len(lags), **percentiles(lags, (50, 99))}
+
+
+def metrics_scrape(stack, clocks, repeats=5):
+    import urllib.request
+
+    with psycopg.connect(stack.dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO booking.sla_clocks (clock_id, policy, subject_type, subject_id, branch_id, target_seconds,"
+            " started_at, running_since, deadline, at_risk_at, state, outcome, at_risk, duration_seconds, ended_at)"
+            " SELECT gen_random_uuid(), (ARRAY['booking_first_response','diagnosis','repair_promise','follow_up'])[1 + g %% 4],"
+            " 'bench', 'bench-' || g, 'BENCH-' || (g %% 40), 900, now() - interval '1 hour',"
+            " CASE WHEN g %% 3 = 0 THEN now() END, CASE WHEN g %% 3 = 0 THEN now() + (g %% 3600) * interval '1 second' END,"
+            " CASE WHEN g %% 3 = 0 THEN now() + interval '1 day' END,"
+            " CASE WHEN g %% 3 = 0 THEN 'running' WHEN g %% 3 = 1 THEN 'paused' ELSE 'stopped' END,"
+            " CASE WHEN g %% 3 = 2 THEN (CASE WHEN g %% 7 = 0 THEN 'breached' ELSE 'met' END) END,"
+            " g %% 11 = 0, CASE WHEN g %% 3 = 2 THEN g %% 7200 END, CASE WHEN g %% 3 = 2 THEN now() END"
+            " FROM generate_series(1, %s) g", (clocks,))
+        conn.execute("ANALYZE booking.sla_clocks")
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        with urllib.request.urlopen(stack.url + "/metrics", timeout=30) as response:
+            body = response.read()
+        times.append(time.perf_counter() - started)
+    return {"clocks": clocks, "median_s": round(sorted(times)[len(times) // 2], 3), "max_s": round(max(times), 3),
+            "bytes": len(body)}
+
+
+def postgres_rate(stack, seconds):
+    from bench.baselines import postgres_insert_rate
+
+    return postgres_insert_rate(stack.dsn, seconds)
+
+
+def dumps(figures) -> str:
+    return json.dumps(figures, indent=2, default=str)

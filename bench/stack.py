@@ -1,0 +1,101 @@
+"""A throwaway stack for one benchmark run: its own vhost and database, every process its own."""
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from pitlane import SERVICE_CLASSES, all_service_classes
+from shared.migrate import drop_database, ensure_database
+from shared.messaging import declare_topology
+
+ROOT = Path(__file__).resolve().parents[1]
+LOGS = ROOT / "bench" / "results" / "logs"
+
+
+class BenchStack:
+    def __init__(self, gateway_port=18080):
+        run = uuid.uuid4().hex[:6]
+        self.vhost = f"pitlane-bench-{run}"
+        base = os.environ.get("PITLANE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+        self.dsn = f"{base}/pitlane_bench_{run}"
+        self.env = {**os.environ, "PITLANE_DSN": self.dsn, "PITLANE_LOG_LEVEL": "WARNING",
+                    "PITLANE_AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}",
+                    "PITLANE_GATEWAY_PORT": str(gateway_port)}
+        self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        self.url = f"http://127.0.0.1:{gateway_port}"
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def __enter__(self):
+        from tests.support import infra  # the same vhost helpers the tests use
+
+        os.environ.update({k: self.env[k] for k in ("PITLANE_DSN", "PITLANE_AMQP_URI")})
+        infra.create_vhost(self.vhost)
+        ensure_database(self.dsn)
+        declare_topology(self.env["PITLANE_AMQP_URI"], all_service_classes())
+        LOGS.mkdir(parents=True, exist_ok=True)
+        for name in SERVICES:
+            self._spawn(name, [sys.executable, "-m", "pitlane.serve", name])
+        for name in SERVICES:
+            self._wait_log(name)
+        self._spawn("gateway", [sys.executable, "-m", "gateway"])
+        self._wait_http()
+        return self
+
+    def _spawn(self, name, argv):
+        log = open(LOGS / f"{name}.log", "wb")
+        self.processes[name] = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def _wait_log(self, name, timeout=60):
+        # services log at WARNING in benchmarks; readiness is their RPC answering instead
+        from nameko.standalone.rpc import ClusterRpcProxy
+
+        from shared import config
+
+        deadline = time.monotonic() + timeout
+        with ClusterRpcProxy(config.nameko_config(), timeout=2) as proxy:
+            while time.monotonic() < deadline:
+                try:
+                    getattr(proxy, name).sla_figures()
+                    return
+                except Exception:
+                    time.sleep(0.3)
+        raise RuntimeError(f"{name} did not start; see {LOGS / name}.log")
+
+    def _wait_http(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/healthz", timeout=2)
+                return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("the gateway did not start")
+
+    def pids(self) -> dict:
+        """Service name -> pid; the gateway's workers are children of its master."""
+        pids = {name: p.pid for name, p in self.processes.items() if name != "gateway"}
+        master = self.processes["gateway"].pid
+        children = Path(f"/proc/{master}/task/{master}/children")
+        workers = children.read_text().split() if children.exists() else []
+        for i, pid in enumerate(workers):
+            pids[f"gateway-worker-{i + 1}"] = int(pid)
+        return pids
+
+    def __exit__(self, *exc):
+        from tests.support import infra
+
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        infra.delete_vhost(self.vhost)
+        drop_database(self.dsn)
+
+
+SERVICES = list(SERVICE_CLASSES)

@@ -1,0 +1,24 @@
+"""The benchmark suite runs end to end in a few seconds, so it cannot rot (its figures mean nothing here)."""
+import json
+import subprocess
+import sys
+
+from tests.support.infra import ROOT
+
+
+def test_bench_smoke_run_produces_every_figure(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--json", str(out)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert figures["booking_create"]["throughput"]["requests_per_s"] > 0
+    assert figures["booking_create"]["at_offered_rate"]["statuses"] == {"201": 40}
+    assert figures["direct"]["requests_per_s"] > 0 and figures["cost_of_the_bus"]["ratio"] > 0
+    assert figures["reserve_race"]["oversold"] == 0 and figures["reserve_race"]["handled"] == 40
+    assert figures["reserve_race"]["reserved"] == figures["reserve_race"]["stock"]
+    assert figures["event_lag_idle"]["samples"] == 10 and figures["event_lag_idle"]["p99_ms"] is not None
+    assert figures["journey"]["journeys_per_s"] > 0
+    assert figures["metrics_scrape"]["clocks"] == 2000 and figures["metrics_scrape"]["bytes"] > 0
+    assert len(figures["targets"]) == 10
+    assert "targets:" in result.stdout
