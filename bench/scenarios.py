@@ -42,7 +42,10 @@ class World:
 
     def booking(self, i):
         customer_id, vehicle_id = self.pairs[i % len(self.pairs)]
-        slot = self.first_slot + timedelta(minutes=15 * (i // 150))  # 150 per slot of 200 bays
+        # Spread over 600 slots the way a group's advisors spread theirs; many advisors on one
+        # slot at the same instant queue on its row lock (the overbooking race test covers it).
+        n = i % 570  # 95 slots a day (the last quarter hour does not fit before 23:59), 6 days
+        slot = self.first_slot + timedelta(days=n // 95, minutes=15 * (n % 95))
         return {"branch_id": BRANCH, "customer_id": customer_id, "vehicle_id": vehicle_id,
                 "slot_start": slot.isoformat(), "service_type": "annual service", "channel": "web"}
 

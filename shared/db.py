@@ -101,9 +101,10 @@ class Pool:
 class Transaction:
     """One unit of work: the state change, the events that announce it, the inbox mark."""
 
-    def __init__(self, conn: psycopg.Connection, source: str):
+    def __init__(self, conn: psycopg.Connection, source: str, on_publish=None):
         self.conn = conn
         self.source = source
+        self.on_publish = on_publish
         self.published: list[dict] = []
 
     def execute(self, sql, params=None):
@@ -119,12 +120,14 @@ class Transaction:
         """Record an event in the outbox; it leaves for the broker only if this transaction commits."""
         from shared import events
 
-        event = events.build(event_type, branch_id, source=self.source, **facts)
+        typed, event = events.build_typed(event_type, branch_id, source=self.source, **facts)
         self.conn.execute(
             "INSERT INTO outbox (event_id, event_type, payload) VALUES (%s, %s, %s)",
             (event["event_id"], event_type, Jsonb(event)),
         )
         self.published.append(event)
+        if self.on_publish is not None:
+            self.on_publish(self, event_type, typed)  # e.g. the service's own SLA clocks, same transaction
         return event
 
     def first_delivery(self, event_id: str, consumer: str) -> bool:
@@ -140,16 +143,17 @@ class Transaction:
 class UnitOfWork:
     """Opens transactions on a pool and wakes the outbox relay after each commit that published."""
 
-    def __init__(self, pool: Pool, source: str, on_commit=None):
+    def __init__(self, pool: Pool, source: str, on_commit=None, on_publish=None):
         self.pool = pool
         self.source = source
         self.on_commit = on_commit
+        self.on_publish = on_publish
 
     @contextmanager
     def transaction(self):
         with self.pool.connection() as conn:
             with conn.transaction():
-                tx = Transaction(conn, self.source)
+                tx = Transaction(conn, self.source, self.on_publish)
                 yield tx
             if tx.published and self.on_commit:
                 self.on_commit()

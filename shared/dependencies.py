@@ -27,7 +27,8 @@ class Database(DependencyProvider):
         migrate(dsn, name, self._migrations())
         self.pool = Pool(dsn, name, size=self.pool_size or config.db_pool_size())
         self.relay = Relay(self.pool, self.container.config["AMQP_URI"])
-        self.unit_of_work = UnitOfWork(self.pool, name, on_commit=self.relay.wake)
+        self.unit_of_work = UnitOfWork(self.pool, name, on_commit=self.relay.wake,
+                                       on_publish=getattr(self.container.service_cls, "on_own_event", None))
 
     def _migrations(self) -> Path:
         """The service's migrations/ folder beside its module, unless the class names another."""

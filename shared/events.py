@@ -295,6 +295,11 @@ def spec(event_type: str) -> EventSpec:
 
 def build(event_type: str, branch_id: str, source: str, **facts) -> dict:
     """A JSON-safe event with its envelope; raises if the facts do not match the catalogue."""
+    return build_typed(event_type, branch_id, source, **facts)[1]
+
+
+def build_typed(event_type: str, branch_id: str, source: str, **facts) -> tuple[dict, dict]:
+    """The event as its handlers see it (typed) and as it travels (JSON-safe)."""
     entry = spec(event_type)
     if entry.source not in (ANY_SOURCE, source):
         raise ValueError(f"{source} may not publish {event_type} (published by {entry.source})")
@@ -314,7 +319,7 @@ def build(event_type: str, branch_id: str, source: str, **facts) -> dict:
         typed = schema.load(json.loads(json.dumps(raw, default=_json_default)))
     except ValidationError as exc:
         raise ValueError(f"{event_type} payload does not match the catalogue: {exc.messages}") from exc
-    return schema.dump(typed)
+    return typed, schema.dump(typed)
 
 
 def load(event_type: str, payload: dict) -> dict:

@@ -1,6 +1,7 @@
 """The outbox relay: publishes committed events to the broker, in order, confirmed in batches."""
 import logging
 import threading
+import time
 
 from shared import errors
 from shared.broker import EVENTS_EXCHANGE, ConfirmingPublisher, PublishFailed
@@ -17,8 +18,10 @@ class Relay:
     consumers' inbox makes the second copy harmless.
     """
 
-    def __init__(self, pool, amqp_uri: str, batch_size: int = 500, sweep_interval: float = 1.0):
+    def __init__(self, pool, amqp_uri: str, batch_size: int = 500, sweep_interval: float = 1.0,
+                 linger: float = 0.003):
         self.pool = pool
+        self.linger = linger  # after a wake, wait this long so commits close together share a batch
         self.publisher = ConfirmingPublisher(amqp_uri)
         self.batch_size = batch_size
         self.sweep_interval = sweep_interval
@@ -36,7 +39,8 @@ class Relay:
         self._running = True
         failures = 0
         while self._running:
-            self._wake.wait(self.sweep_interval)
+            if self._wake.wait(self.sweep_interval) and self.linger:
+                time.sleep(self.linger)
             self._wake.clear()
             try:
                 while self._running and self.publish_batch() == self.batch_size:

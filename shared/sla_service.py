@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from marshmallow import fields, validate
 from nameko.timer import timer
 
-from shared import config, errors, org, sla, sla_store
+from shared import config, errors, events, org, sla, sla_store
 from shared.messaging import on_event
 from shared.rpc import load, rpc
 from shared.schemas import ListQuery, Out, Strict, aware_datetime, page_of
@@ -59,109 +59,129 @@ def now():
 
 def _handler(event_type):
     def handle(self, tx, event):
-        self.sla_apply(tx, event_type, event)
+        apply(tx, self.name, event_type, event)
 
     handle.__name__ = "sla_on_" + event_type.replace(".", "_")
     return on_event(event_type)(handle)
 
 
+# -- the clock's life, for the service `host` --------------------------------------------------------
+def apply(tx, host, event_type, event):
+    """Start, stop, pause or resume the clocks that `event` concerns among `host`'s policies."""
+    for policy in sla.hosted_by(host):
+        subject = event.get(policy.subject)
+        if subject is None or event_type not in policy.events:
+            continue
+        if event_type == policy.start:
+            _start(tx, policy, event, str(subject))
+        clock = sla_store.clock(tx, policy.name, subject)
+        if clock is None:
+            continue
+        if event_type in policy.stop:
+            _stop(tx, policy, clock)
+        elif event_type in policy.pause:
+            _pause(tx, policy, clock, policy.pause[event_type])
+        elif event_type in policy.resume:
+            _resume(tx, policy, clock)
+
+
+def _calendar(tx, policy, branch_id):
+    try:
+        branch = org.get_branch(tx, branch_id)
+    except errors.NotFound:
+        branch = None  # no copy of the branch yet: count calendar time rather than lose the clock
+    return policy.clock(branch)
+
+
+def _start(tx, policy, event, subject):
+    at = event["occurred_at"]
+    target = sla_store.target(tx, policy.name, event["branch_id"], policy.target_seconds)
+    calendar = _calendar(tx, policy, event["branch_id"])
+    safety = bool(policy.safety_critical_when) and all(
+        str(event.get(k)) == str(v) for k, v in policy.safety_critical_when.items())
+    sla_store.start(tx, {
+        "clock_id": uuid.uuid4(), "policy": policy.name, "subject_type": policy.subject.removesuffix("_id"),
+        "subject_id": subject, "branch_id": event["branch_id"], "safety_critical": safety,
+        "target_seconds": target, "started_at": at, "deadline": sla.deadline(calendar, at, target, 0),
+        "at_risk_at": sla.at_risk_from(calendar, at, target, 0, policy.at_risk_share)})
+
+
+def _spent(tx, policy, clock, at):
+    calendar = _calendar(tx, policy, clock["branch_id"])
+    spent = clock["spent_seconds"]
+    if clock["state"] == "running":
+        spent += calendar.seconds_between(clock["running_since"], at)
+    return spent
+
+
+def _stop(tx, policy, clock):
+    if clock["state"] == "stopped":
+        return
+    at = now()
+    spent = _spent(tx, policy, clock, at)
+    result = sla.outcome(spent, clock["target_seconds"], clock["outcome"])
+    if clock["state"] == "paused":
+        sla_store.resume(tx, clock["clock_id"], at)
+    newly_breached = result == "breached" and clock["breached_at"] is None
+    clock = sla_store.update(tx, clock["clock_id"], state="stopped", outcome=result, running_since=None,
+                             deadline=None, at_risk_at=None, spent_seconds=spent, ended_at=at,
+                             duration_seconds=spent, breached_at=at if newly_breached else clock["breached_at"])
+    if result == "met":
+        announce(tx, "sla.met", clock)
+    elif newly_breached:  # breached only now, at the stop: the timer did not announce it
+        announce(tx, "sla.breached", clock)
+
+
+def _pause(tx, policy, clock, reason):
+    if clock["state"] != "running":
+        return
+    at = now()
+    spent = _spent(tx, policy, clock, at)
+    sla_store.update(tx, clock["clock_id"], state="paused", running_since=None, spent_seconds=spent,
+                     deadline=None, at_risk_at=None, pause_reason=reason)
+    sla_store.pause(tx, clock["clock_id"], at, reason)
+
+
+def _resume(tx, policy, clock):
+    if clock["state"] != "paused":
+        return
+    at = now()
+    calendar = _calendar(tx, policy, clock["branch_id"])
+    spent, target = clock["spent_seconds"], clock["target_seconds"]
+    sla_store.update(tx, clock["clock_id"], state="running", running_since=at, pause_reason=None,
+                     deadline=sla.deadline(calendar, at, target, spent),
+                     at_risk_at=sla.at_risk_from(calendar, at, target, spent, policy.at_risk_share))
+    sla_store.resume(tx, clock["clock_id"], at)
+
+
+def announce(tx, event_type, clock):
+    spent = clock["spent_seconds"]
+    if clock["state"] == "running":
+        spent = _spent(tx, sla.policy(clock["policy"]), clock, now())
+    tx.publish(event_type, clock["branch_id"], clock_id=clock["clock_id"], policy=clock["policy"],
+               subject_type=clock["subject_type"], subject_id=clock["subject_id"],
+               region_id=sla_store.region(tx, clock["branch_id"]), started_at=clock["started_at"],
+               deadline=clock["deadline"] or clock["ended_at"] or now(), elapsed_seconds=int(spent),
+               target_seconds=clock["target_seconds"])
+
+
 class SlaClocks:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        hosted = sla.hosted_by(getattr(cls, "name", ""))
-        for event_type in sorted({e for p in hosted for e in p.events}):
+        host = getattr(cls, "name", "")
+        used = {e for p in sla.hosted_by(host) for e in p.events}
+        # Events this service publishes itself move its clocks in the publishing transaction;
+        # only events from other services need a handler (and a trip through the broker).
+        own = {e for e in used if events.spec(e).source == host}
+        for event_type in sorted(used - own):
             handler = _handler(event_type)
             setattr(cls, handler.__name__, handler)
+        if own:
+            def on_own_event(tx, event_type, event):
+                if event_type in own:
+                    apply(tx, host, event_type, event)
 
-    # -- the clock's life --------------------------------------------------------------------------
-    def sla_apply(self, tx, event_type, event):
-        for policy in sla.hosted_by(self.name):
-            subject = event.get(policy.subject)
-            if subject is None or event_type not in policy.events:
-                continue
-            if event_type == policy.start:
-                self._sla_start(tx, policy, event, str(subject))
-            clock = sla_store.clock(tx, policy.name, subject)
-            if clock is None:
-                continue
-            if event_type in policy.stop:
-                self._sla_stop(tx, policy, clock)
-            elif event_type in policy.pause:
-                self._sla_pause(tx, policy, clock, policy.pause[event_type])
-            elif event_type in policy.resume:
-                self._sla_resume(tx, policy, clock)
-
-    def _sla_calendar(self, tx, policy, branch_id):
-        try:
-            branch = org.get_branch(tx, branch_id)
-        except errors.NotFound:
-            branch = None  # no copy of the branch yet: count calendar time rather than lose the clock
-        return policy.clock(branch)
-
-    def _sla_start(self, tx, policy, event, subject):
-        at = event["occurred_at"]
-        target = sla_store.target(tx, policy.name, event["branch_id"], policy.target_seconds)
-        calendar = self._sla_calendar(tx, policy, event["branch_id"])
-        safety = bool(policy.safety_critical_when) and all(
-            str(event.get(k)) == str(v) for k, v in policy.safety_critical_when.items())
-        sla_store.start(tx, {
-            "clock_id": uuid.uuid4(), "policy": policy.name, "subject_type": policy.subject.removesuffix("_id"),
-            "subject_id": subject, "branch_id": event["branch_id"], "safety_critical": safety,
-            "target_seconds": target, "started_at": at, "deadline": sla.deadline(calendar, at, target, 0),
-            "at_risk_at": sla.at_risk_from(calendar, at, target, 0, policy.at_risk_share)})
-
-    def _sla_spent(self, tx, policy, clock, at):
-        calendar = self._sla_calendar(tx, policy, clock["branch_id"])
-        spent = clock["spent_seconds"]
-        if clock["state"] == "running":
-            spent += calendar.seconds_between(clock["running_since"], at)
-        return calendar, spent
-
-    def _sla_stop(self, tx, policy, clock):
-        if clock["state"] == "stopped":
-            return
-        at = now()
-        _, spent = self._sla_spent(tx, policy, clock, at)
-        result = sla.outcome(spent, clock["target_seconds"], clock["outcome"])
-        if clock["state"] == "paused":
-            sla_store.resume(tx, clock["clock_id"], at)
-        clock = sla_store.update(tx, clock["clock_id"], state="stopped", outcome=result, running_since=None,
-                                 deadline=None, at_risk_at=None, spent_seconds=spent, ended_at=at,
-                                 duration_seconds=spent, breached_at=clock["breached_at"] or (at if result == "breached" else None))
-        if result == "met":
-            self._sla_announce(tx, "sla.met", clock)
-        elif clock["breached_at"] == at:  # breached only now, at the stop: not announced by the timer
-            self._sla_announce(tx, "sla.breached", clock)
-
-    def _sla_pause(self, tx, policy, clock, reason):
-        if clock["state"] != "running":
-            return
-        at = now()
-        _, spent = self._sla_spent(tx, policy, clock, at)
-        sla_store.update(tx, clock["clock_id"], state="paused", running_since=None, spent_seconds=spent,
-                         deadline=None, at_risk_at=None, pause_reason=reason)
-        sla_store.pause(tx, clock["clock_id"], at, reason)
-
-    def _sla_resume(self, tx, policy, clock):
-        if clock["state"] != "paused":
-            return
-        at = now()
-        calendar = self._sla_calendar(tx, policy, clock["branch_id"])
-        spent, target = clock["spent_seconds"], clock["target_seconds"]
-        sla_store.update(tx, clock["clock_id"], state="running", running_since=at, pause_reason=None,
-                         deadline=sla.deadline(calendar, at, target, spent),
-                         at_risk_at=sla.at_risk_from(calendar, at, target, spent, policy.at_risk_share))
-        sla_store.resume(tx, clock["clock_id"], at)
-
-    def _sla_announce(self, tx, event_type, clock):
-        spent = clock["spent_seconds"]
-        if clock["state"] == "running":
-            _, spent = self._sla_spent(tx, sla.policy(clock["policy"]), clock, now())
-        tx.publish(event_type, clock["branch_id"], clock_id=clock["clock_id"], policy=clock["policy"],
-                   subject_type=clock["subject_type"], subject_id=clock["subject_id"],
-                   region_id=sla_store.region(tx, clock["branch_id"]), started_at=clock["started_at"],
-                   deadline=clock["deadline"] or clock["ended_at"] or now(), elapsed_seconds=int(spent),
-                   target_seconds=clock["target_seconds"])
+            cls.on_own_event = staticmethod(on_own_event)
 
     # -- breaches and risk, as they happen ---------------------------------------------------------
     @timer(interval=config.sla_check_interval())
@@ -171,9 +191,9 @@ class SlaClocks:
             with self.db.transaction() as tx:
                 at = now()
                 for clock in sla_store.claim_breached(tx, at):
-                    self._sla_announce(tx, "sla.breached", clock)
+                    announce(tx, "sla.breached", clock)
                 for clock in sla_store.claim_at_risk(tx, at):
-                    self._sla_announce(tx, "sla.at_risk", clock)
+                    announce(tx, "sla.at_risk", clock)
                 self._sla_predict_all(tx, at)
         except errors.Unavailable as exc:
             log.warning("SLA watch skipped: %s", exc)
@@ -187,7 +207,7 @@ class SlaClocks:
             finish = predict(predicted[clock["policy"]], clock, tx)
             if finish is not None and clock["deadline"] is not None and finish > clock["deadline"]:
                 clock = sla_store.update(tx, clock["clock_id"], at_risk=True)
-                self._sla_announce(tx, "sla.at_risk", clock)
+                announce(tx, "sla.at_risk", clock)
 
     # -- what the gateway reads ----------------------------------------------------------------------
     @rpc

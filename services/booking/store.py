@@ -87,16 +87,17 @@ def vehicle(tx, vehicle_id) -> dict | None:
     return tx.one("SELECT * FROM vehicles WHERE vehicle_id = %s", (vehicle_id,))
 
 
-def insert_booking(tx, booking: dict):
-    tx.execute(
+def insert_booking(tx, booking: dict) -> dict:
+    row = tx.one(
         "INSERT INTO bookings (booking_id, branch_id, customer_id, vehicle_id, slot_start, slot_end,"
         " service_type, priority, channel, symptoms, status, requested_at)"
         " VALUES (%(booking_id)s, %(branch_id)s, %(customer_id)s, %(vehicle_id)s, %(slot_start)s,"
         " %(slot_end)s, %(service_type)s, %(priority)s, %(channel)s, %(symptoms)s, %(status)s,"
-        " %(requested_at)s)",
+        f" %(requested_at)s) RETURNING {BOOKING_COLUMNS}",
         booking,
     )
     add_history(tx, booking["booking_id"], None, booking["status"], booking["slot_start"], "requested")
+    return row
 
 
 def booking(tx, booking_id, lock: bool = False) -> dict | None:

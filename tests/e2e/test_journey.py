@@ -37,3 +37,23 @@ def test_the_whole_journey_over_http(advisor, technician, admin, world):
                                params={"plate": state["plate"].lower()}, headers={"Authorization": ""})
     assert view.status_code == 200
     assert view.json()["stage"] == "Handed over" and "note" not in view.json()["timeline"][0]
+
+
+def test_the_journey_runs_its_sla_clocks(advisor, technician, admin, world):
+    state = Journey(advisor, technician, world["branch"], part_number=world["part"]).run()
+    ro_id, booking_id = state["ro"]["repair_order_id"], state["booking"]["booking_id"]
+
+    def clock(service, policy, subject):
+        items = admin.ok("GET", "/sla/clocks", service=service, policy=policy, limit=200)["items"]
+        return next(c for c in items if c["subject_id"] == subject)
+
+    assert clock("booking", "booking_first_response", booking_id)["outcome"] == "met"
+    for policy in ("diagnosis", "repair_promise"):  # started and stopped by workshop's own events
+        found = clock("workshop", policy, ro_id)
+        assert found["state"] == "stopped" and found["outcome"] == "met", found
+    follow_up = clock("crm", "follow_up", ro_id)  # started by workshop's delivery, in crm
+    assert follow_up["state"] == "running" and follow_up["target_seconds"] == 72 * 3600
+    admin.ok("POST", f"/follow-ups/{state['follow_up']['follow_up_id']}/completion", {"outcome": "reached"})
+    from tests.support.infra import wait_for
+
+    wait_for(lambda: clock("crm", "follow_up", ro_id)["outcome"] == "met", message="the follow-up clock to stop")
