@@ -36,8 +36,9 @@ class Pool:
     so the pool heals after one failed unit of work instead of one per stale connection.
     """
 
-    def __init__(self, dsn: str, schema: str, size: int = 8, connect_timeout: int = 5):
+    def __init__(self, dsn: str, schema: str, size: int = 8, connect_timeout: int = 5, autocommit: bool = False):
         self.dsn = dsn
+        self.autocommit = autocommit  # single statements commit at once; conn.transaction() still groups
         self.schema = schema
         self.size = size
         self.connect_timeout = connect_timeout
@@ -50,6 +51,7 @@ class Pool:
             self.dsn,
             row_factory=dict_row,
             connect_timeout=self.connect_timeout,
+            autocommit=self.autocommit,
             options=f"-c search_path={self.schema},public",
         )
         conn._pitlane_generation = self._generation
