@@ -11,7 +11,8 @@ from pitlane import SERVICE_CLASSES
 from shared import config
 
 ROOT = Path(__file__).resolve().parents[1]
-LOGS = ROOT / ".pitlane" / "logs"
+STATE = Path(os.environ.get("PITLANE_STATE_DIR", ROOT / ".pitlane"))
+LOGS = STATE / "logs"
 
 
 def _say(message):
@@ -135,7 +136,7 @@ def _print_tokens():
         ("advisor", {"branch_id": "N1"}), ("technician", {"branch_id": "N1"}),
         ("parts_coordinator", {"region_id": "NORTH"}), ("operations", {}), ("admin", {}),
     ]
-    path = ROOT / ".pitlane" / "tokens.env"
+    path = STATE / "tokens.env"
     lines = []
     for role, scope in samples:
         token = issue_token(role, f"demo-{role}", ttl_seconds=7 * 24 * 3600, **scope)

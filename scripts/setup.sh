@@ -11,6 +11,7 @@ missing=()
 command -v rabbitmq-server >/dev/null || [ -x /usr/sbin/rabbitmq-server ] || missing+=(rabbitmq-server)
 command -v pg_ctlcluster >/dev/null || missing+=(postgresql)
 command -v promtool >/dev/null || missing+=(prometheus)
+command -v jq >/dev/null || missing+=(jq)
 if [ ${#missing[@]} -gt 0 ]; then
   if as_root; then
     say "installing ${missing[*]}"
@@ -22,7 +23,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}"
     exit 1
   else
-    say "promtool missing: alert-rule tests will be skipped (sudo apt-get install -y prometheus)"
+    say "missing ${missing[*]}: alert-rule tests are skipped without prometheus, and the README's"
+    say "curl walk-through needs jq (sudo apt-get install -y ${missing[*]})"
   fi
 fi
 
