@@ -74,6 +74,8 @@ def apply(tx, host, event_type, event):
             continue
         if event_type == policy.start:
             _start(tx, policy, event, str(subject))
+            if event_type not in policy.stop and event_type not in policy.pause and event_type not in policy.resume:
+                continue  # only started: nothing more to do with it
         clock = sla_store.clock(tx, policy.name, subject)
         if clock is None:
             continue

@@ -200,9 +200,7 @@ class BookingService(SlaClocks):
                                 ZoneInfo(branch["timezone"]), branch["slot_minutes"])
 
     def _take(self, tx, branch, slot):
-        override = store.slot_overrides(tx, branch["branch_id"], [slot.start]).get(slot.start)
-        if not store.take_slot(tx, branch["branch_id"], slot.start,
-                               domain.slot_capacity(branch["bays"], override)):
+        if not store.take_slot(tx, branch["branch_id"], slot.start, branch["bays"]):
             raise errors.Conflict("the slot is fully booked", {"slot_start": ["no capacity left in this slot"]})
 
     def _booking(self, tx, booking_id, lock=False):

@@ -55,15 +55,19 @@ def slot_loads(tx, branch_id, starts) -> dict:
     return {r["slot_start"]: r["booked"] for r in rows}
 
 
-def take_slot(tx, branch_id, slot_start, capacity: int) -> bool:
-    """Count one more booking in the slot if it has room; atomic under concurrent bookings."""
-    if capacity <= 0:
-        return False
+def take_slot(tx, branch_id, slot_start, bays: int) -> bool:
+    """Count one more booking in the slot if it has room; atomic under concurrent bookings.
+
+    The room is the slot's own maximum if the branch set one, else one booking per bay
+    (domain.slot_capacity), read in the same statement that counts the booking.
+    """
     row = tx.one(
-        "INSERT INTO slot_load AS s (branch_id, slot_start, booked) VALUES (%s, %s, 1)"
-        " ON CONFLICT (branch_id, slot_start) DO UPDATE SET booked = s.booked + 1"
-        " WHERE s.booked < %s RETURNING booked",
-        (branch_id, slot_start, capacity),
+        "WITH cap AS (SELECT COALESCE((SELECT capacity FROM slot_overrides WHERE branch_id = %(branch)s"
+        " AND slot_start = %(slot)s), %(bays)s) AS room)"
+        " INSERT INTO slot_load AS s (branch_id, slot_start, booked) SELECT %(branch)s, %(slot)s, 1 FROM cap"
+        " WHERE room > 0 ON CONFLICT (branch_id, slot_start) DO UPDATE SET booked = s.booked + 1"
+        " WHERE s.booked < (SELECT room FROM cap) RETURNING booked",
+        {"branch": branch_id, "slot": slot_start, "bays": bays},
     )
     return row is not None
 

@@ -6,7 +6,6 @@ sent to Prometheus' HTTP API and must succeed, and the core ones must return ser
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import requests

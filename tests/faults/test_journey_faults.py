@@ -11,7 +11,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
-import pytest
 
 from pitlane import dlq
 from shared import config
