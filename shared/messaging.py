@@ -1,5 +1,6 @@
 """Event handling: one exchange, durable queues, inbox per handler, retries with backoff, dead letters."""
 import functools
+from contextlib import contextmanager
 import inspect
 import logging
 from datetime import datetime, timezone
@@ -7,6 +8,7 @@ from datetime import datetime, timezone
 import kombu
 from nameko.events import EventHandler
 from nameko.extensions import SharedExtension
+from nameko.messaging import QueueConsumer
 
 from shared import config, errors, events
 from shared.rpc import BROKER_GONE
@@ -18,6 +20,19 @@ from shared.broker import (
 )
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _establish_connection(self):
+    """nameko's consumers reconnect with kombu's default backoff (2 s, growing to 30 s), so a
+    service could stay deaf for half a minute after the broker is back. Retry every 0.5 to 2 s."""
+    with self.create_connection() as conn:
+        conn.ensure_connection(self.on_connection_error, self.connect_max_retries,
+                               interval_start=0.5, interval_step=0.5, interval_max=2)
+        yield conn
+
+
+QueueConsumer.establish_connection = _establish_connection
 
 EXCHANGE_OWNER = EVENTS_EXCHANGE.split(".")[0]  # nameko names the exchange "<owner>.events"
 

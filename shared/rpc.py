@@ -1,5 +1,6 @@
 """RPC helpers: entrypoints that declare our typed errors, and schema validation at the edge."""
 import logging
+import uuid
 
 import amqp
 import kombu.exceptions
@@ -29,6 +30,15 @@ class PitlaneRpc(Rpc):
 
 # Every @rpc of ours names the errors it raises on purpose, so nameko logs them as expected.
 rpc = PitlaneRpc.decorator(expected_exceptions=errors.EXPECTED)
+
+
+def record_id(value, name: str) -> uuid.UUID:
+    """The UUID of a record named in a call; anything else is no such record (404), not a crash."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        label = name.replace("_", " ")
+        raise errors.NotFound(f"no such {label}", {f"{name}_id": [f"not a {label} id"]}) from None
 
 
 def load(schema: Schema, data, **kwargs):

@@ -33,6 +33,19 @@ def text(max_length=200, **kwargs):
     return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
 
 
+class PricedLine(Out):
+    """A line of a quote or an invoice: what, how much, at what price, who pays."""
+
+    line_id = fields.UUID()
+    kind = fields.String()
+    description = fields.String()
+    part_number = fields.String(allow_none=True)
+    quantity = fields.Decimal(as_string=True)
+    unit_price_cents = fields.Integer()
+    net_cents = fields.Integer()
+    pay_type = fields.String()
+
+
 class ListQuery(Strict):
     """Filters every list accepts: scope, a time window, and a page."""
 

@@ -2,7 +2,7 @@
 from marshmallow import fields, validate
 
 from services.billing import domain
-from shared.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime
+from shared.schemas import ListQuery, Out, PricedLine, StatusListQuery, Strict, aware_datetime
 
 
 class Payment(Strict):
@@ -24,15 +24,7 @@ class ClaimQuery(StatusListQuery):
     repair_order_id = fields.UUID()
 
 
-class InvoiceLine(Out):
-    line_id = fields.UUID()
-    kind = fields.String()
-    description = fields.String()
-    part_number = fields.String(allow_none=True)
-    quantity = fields.Decimal(as_string=True)
-    unit_price_cents = fields.Integer()
-    net_cents = fields.Integer()
-    pay_type = fields.String()
+class InvoiceLine(PricedLine):
     charged_cents = fields.Integer()
 
 

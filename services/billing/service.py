@@ -7,7 +7,7 @@ from shared import errors, org
 from shared.dependencies import Database
 from shared.messaging import on_event
 from shared.org import BranchDirectory
-from shared.rpc import load, rpc
+from shared.rpc import load, record_id, rpc
 from shared.sla_service import SlaClocks
 from shared.schemas import page_of
 
@@ -72,10 +72,9 @@ class BillingService(SlaClocks, BranchDirectory):
     def invoice_for_repair_order(self, repair_order_id):
         with self.db.read() as tx:
             try:
-                key = uuid.UUID(str(repair_order_id))
-            except ValueError:
-                key = None
-            invoice = store.invoice_for_repair_order(tx, key) if key else None
+                invoice = store.invoice_for_repair_order(tx, record_id(repair_order_id, "repair_order"))
+            except errors.NotFound:
+                invoice = None
             if invoice is None:
                 raise errors.NotFound("no invoice for that repair order", {"repair_order_id": ["not invoiced"]})
             return self._dump(tx, invoice)
@@ -101,11 +100,7 @@ class BillingService(SlaClocks, BranchDirectory):
             return page_of(CLAIM, store.page_claims(tx, filters))
 
     def _invoice(self, tx, invoice_id, lock=False):
-        try:
-            key = uuid.UUID(str(invoice_id))
-        except ValueError:
-            raise errors.NotFound("no such invoice", {"invoice_id": ["not an invoice id"]}) from None
-        invoice = store.invoice(tx, key, lock=lock)
+        invoice = store.invoice(tx, record_id(invoice_id, "invoice"), lock=lock)
         if invoice is None:
             raise errors.NotFound("no such invoice", {"invoice_id": ["unknown invoice"]})
         return invoice

@@ -10,7 +10,7 @@ from services.booking import domain, schemas, store
 from shared import errors, org
 from shared.dependencies import Database
 from shared.messaging import on_event
-from shared.rpc import load, rpc
+from shared.rpc import load, record_id, rpc
 from shared.sla_service import SlaClocks
 from shared.schemas import page_of
 
@@ -204,11 +204,7 @@ class BookingService(SlaClocks):
             raise errors.Conflict("the slot is fully booked", {"slot_start": ["no capacity left in this slot"]})
 
     def _booking(self, tx, booking_id, lock=False):
-        try:
-            key = uuid.UUID(str(booking_id))
-        except ValueError:
-            raise errors.NotFound("no such booking", {"booking_id": ["not a booking id"]}) from None
-        booking = store.booking(tx, key, lock=lock)
+        booking = store.booking(tx, record_id(booking_id, "booking"), lock=lock)
         if booking is None:
             raise errors.NotFound("no such booking", {"booking_id": ["unknown booking"]})
         return booking

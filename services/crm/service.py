@@ -6,19 +6,12 @@ from shared import errors
 from shared.dependencies import Database
 from shared.messaging import on_event
 from shared.org import BranchDirectory
-from shared.rpc import load, rpc
+from shared.rpc import load, record_id, rpc
 from shared.sla_service import SlaClocks
 from shared.schemas import page_of
 
 CUSTOMER, VEHICLE = schemas.Customer(), schemas.Vehicle()
 FOLLOW_UP, SURVEY, COMPLAINT = schemas.FollowUp(), schemas.Survey(), schemas.Complaint()
-
-
-def _key(value, name):
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise errors.NotFound(f"no such {name}", {f"{name}_id": [f"not a {name} id"]}) from None
 
 
 class CrmService(SlaClocks, BranchDirectory):
@@ -65,7 +58,7 @@ class CrmService(SlaClocks, BranchDirectory):
     @rpc
     def get_vehicle(self, vehicle_id):
         with self.db.read() as tx:
-            row = store.vehicle(tx, _key(vehicle_id, "vehicle"))
+            row = store.vehicle(tx, record_id(vehicle_id, "vehicle"))
             if row is None:
                 raise errors.NotFound("no such vehicle", {"vehicle_id": ["unknown vehicle"]})
             return VEHICLE.dump(row)
@@ -157,7 +150,7 @@ class CrmService(SlaClocks, BranchDirectory):
     @rpc
     def get_complaint(self, complaint_id):
         with self.db.read() as tx:
-            row = store.complaint(tx, _key(complaint_id, "complaint"))
+            row = store.complaint(tx, record_id(complaint_id, "complaint"))
             if row is None:
                 raise errors.NotFound("no such complaint", {"complaint_id": ["unknown complaint"]})
             return COMPLAINT.dump(row)
@@ -184,13 +177,13 @@ class CrmService(SlaClocks, BranchDirectory):
         return row
 
     def _customer(self, tx, customer_id):
-        row = store.customer(tx, _key(customer_id, "customer"))
+        row = store.customer(tx, record_id(customer_id, "customer"))
         if row is None:
             raise errors.NotFound("no such customer", {"customer_id": ["unknown customer"]})
         return row
 
     def _follow_up(self, tx, follow_up_id, lock=False):
-        row = store.follow_up(tx, _key(follow_up_id, "follow_up"), lock=lock)
+        row = store.follow_up(tx, record_id(follow_up_id, "follow_up"), lock=lock)
         if row is None:
             raise errors.NotFound("no such follow-up", {"follow_up_id": ["unknown follow-up"]})
         return row

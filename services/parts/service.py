@@ -6,7 +6,7 @@ from shared import errors, org
 from shared.dependencies import Database
 from shared.messaging import on_event
 from shared.org import BranchDirectory
-from shared.rpc import load, rpc
+from shared.rpc import load, record_id, rpc
 from shared.sla_service import SlaClocks
 from shared.schemas import page_of
 
@@ -244,11 +244,7 @@ class PartsService(SlaClocks, BranchDirectory):
         return row
 
     def _transfer(self, tx, transfer_id, lock=False):
-        try:
-            key = uuid.UUID(str(transfer_id))
-        except ValueError:
-            raise errors.NotFound("no such transfer", {"transfer_id": ["not a transfer id"]}) from None
-        row = store.transfer(tx, key, lock=lock)
+        row = store.transfer(tx, record_id(transfer_id, "transfer"), lock=lock)
         if row is None:
             raise errors.NotFound("no such transfer", {"transfer_id": ["unknown transfer"]})
         return row

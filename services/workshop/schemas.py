@@ -3,7 +3,7 @@ from marshmallow import fields, validate
 
 from services.workshop import domain
 from shared.events import LINE_GROUPS, LINE_KINDS, PAY_TYPES
-from shared.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime, money, text
+from shared.schemas import ListQuery, PricedLine, StatusListQuery, Out, Strict, aware_datetime, money, text
 
 
 class Finding(Strict):
@@ -88,16 +88,8 @@ class JobQuery(ListQuery):
     technician_id = fields.String(validate=validate.Length(min=1, max=80))
 
 
-class Line(Out):
-    line_id = fields.UUID()
-    kind = fields.String()
+class Line(PricedLine):
     group = fields.String()
-    description = fields.String()
-    part_number = fields.String(allow_none=True)
-    quantity = fields.Decimal(as_string=True)
-    unit_price_cents = fields.Integer()
-    net_cents = fields.Integer()
-    pay_type = fields.String()
     decision = fields.String(allow_none=True)
 
 

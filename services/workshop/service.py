@@ -8,7 +8,7 @@ from shared import errors, org
 from shared.dependencies import Database
 from shared.messaging import on_event
 from shared.org import BranchDirectory
-from shared.rpc import load, rpc
+from shared.rpc import load, record_id, rpc
 from shared.sla_service import SlaClocks
 from shared.schemas import page_of
 
@@ -158,7 +158,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
         finish = load(schemas.FinishJob(), data)
         with self.db.transaction() as tx:
             ro = self._repair_order(tx, repair_order_id, lock=True)
-            job = store.job(tx, ro["repair_order_id"], self._uuid(job_id, "job"), lock=True)
+            job = store.job(tx, ro["repair_order_id"], record_id(job_id, "job"), lock=True)
             if job is None:
                 raise errors.NotFound("no such job on this repair order", {"job_id": ["unknown job"]})
             if job["finished_at"] is not None:
@@ -289,14 +289,8 @@ class WorkshopService(SlaClocks, BranchDirectory):
         return policy.clock(org.get_branch(tx, ro["branch_id"])).add(now(), remaining)
 
     # -- helpers ----------------------------------------------------------------------------------------
-    def _uuid(self, value, name):
-        try:
-            return uuid.UUID(str(value))
-        except ValueError:
-            raise errors.NotFound(f"no such {name}", {f"{name}_id": [f"not a {name} id"]}) from None
-
     def _repair_order(self, tx, repair_order_id, lock=False):
-        ro = store.repair_order(tx, self._uuid(repair_order_id, "repair_order"), lock=lock)
+        ro = store.repair_order(tx, record_id(repair_order_id, "repair_order"), lock=lock)
         if ro is None:
             raise errors.NotFound("no such repair order", {"repair_order_id": ["unknown repair order"]})
         return ro

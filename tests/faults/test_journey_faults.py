@@ -30,13 +30,13 @@ def scalar(sql, params=()):
         return conn.execute(sql, params).fetchone()[0]
 
 
-def run_journeys(count, advisor, technician, world, workers=16, on_progress=None):
+def run_journeys(count, advisor, technician, world, workers=16, on_progress=None, hours_ahead=30):
     done, failed = [], []
     lock = threading.Lock()
 
     def one(i):
         journey = Journey(advisor, technician, world["branch"], part_number=world["part"],
-                          slot_start=fixtures.next_slot(hours_ahead=30 + i // 35))
+                          slot_start=fixtures.next_slot(hours_ahead=hours_ahead + i // 35))
         try:
             state = journey.run()
             with lock:
@@ -50,6 +50,16 @@ def run_journeys(count, advisor, technician, world, workers=16, on_progress=None
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(one, range(count)))
     return done, failed
+
+
+def services_answer():
+    from tests.support.bus import rpc_proxy
+
+    try:
+        with rpc_proxy(timeout=3) as proxy:
+            return all(getattr(proxy, name).sla_figures() is not None for name in SERVICES)
+    except Exception:
+        return False
 
 
 def assert_effects_once():
@@ -109,14 +119,15 @@ def test_broker_restart_while_journeys_run(stack, advisor, technician, world):
             restarted.set()
             threading.Thread(target=faults.restart_rabbitmq, daemon=True).start()
 
-    done, failed = run_journeys(40, advisor, technician, world, workers=8, on_progress=restart)
+    done, failed = run_journeys(40, advisor, technician, world, workers=8, on_progress=restart, hours_ahead=50)
     assert restarted.is_set()
     wait_for(faults.broker_up, timeout=90, interval=1, message="the broker")
+    wait_for(services_answer, timeout=60, interval=1, message="every service to reconnect")
     # journeys caught by the outage failed cleanly (503); the rest completed; none doubled anything
     assert len(done) >= 5 and len(done) + len(failed) == 40
     assert_outboxes_drained()
     assert_effects_once()
-    after, failed_after = run_journeys(3, advisor, technician, world, workers=3)
+    after, failed_after = run_journeys(3, advisor, technician, world, workers=3, hours_ahead=60)
     assert len(after) == 3, failed_after  # and the stack works again without restarting anything
 
 
@@ -145,14 +156,14 @@ def test_database_restart_while_requests_run(stack, advisor, technician, world):
                   " WHERE k.customer_id = c.customer_id)") == 0
     assert scalar("SELECT count(*) FROM crm.customers") == scalar(
         "SELECT count(*) FROM crm.outbox WHERE event_type = 'customer.registered'")
-    done, failed = run_journeys(2, advisor, technician, world, workers=2)
+    done, failed = run_journeys(2, advisor, technician, world, workers=2, hours_ahead=70)
     assert len(done) == 2, failed
 
 
 def test_a_copy_of_a_real_delivery_event_has_no_second_effect(stack, advisor, technician, world):
     stack(*SERVICES)
     state = Journey(advisor, technician, world["branch"], part_number=world["part"],
-                    slot_start=fixtures.next_slot(hours_ahead=40)).run()
+                    slot_start=fixtures.next_slot(hours_ahead=80)).run()
     ro_id = state["ro"]["repair_order_id"]
     stock_before = advisor.ok("GET", f"/stock/{world['branch']}/{world['part']}")
     with db() as conn:
@@ -179,10 +190,13 @@ def test_a_poisoned_real_event_is_parked_and_the_service_keeps_serving(stack, ad
     publisher = ConfirmingPublisher(config.amqp_uri())
     publisher.publish([(EVENTS_EXCHANGE, "repair_order.delivered", poison, {})])
     publisher.close()
-    letters = wait_for(lambda: [d for d in dlq.list_dead_letters(config.amqp_uri())
-                                if d["payload"].get("event_id") == "not-a-uuid"], timeout=20,
-                       message="the poisoned event in the dead letters")
-    assert {d["queue"].rsplit(".", 1)[0].split("--")[1] for d in letters} >= {"billing", "crm", "parts"}
+    def parked():
+        letters = [d for d in dlq.list_dead_letters(config.amqp_uri(), limit=5000)
+                   if d["payload"].get("event_id") == "not-a-uuid"]
+        services = {d["queue"].rsplit(".", 1)[0].split("--")[1] for d in letters}
+        return letters if services >= {"billing", "crm", "parts"} else None
+
+    letters = wait_for(parked, timeout=20, message="billing, crm and parts to park the poisoned event")
     assert all(d["attempts"] == 1 for d in letters)  # invalid payloads are parked at once, not retried
-    done, failed = run_journeys(1, advisor, technician, world, workers=1)
+    done, failed = run_journeys(1, advisor, technician, world, workers=1, hours_ahead=90)
     assert len(done) == 1, failed

@@ -24,6 +24,8 @@ def next_slot(hours_ahead=2, slot_minutes=60) -> str:
     """An ISO start of a slot a little in the future, for branches open round the clock."""
     at = datetime.now(timezone.utc) + timedelta(hours=hours_ahead)
     at = at.replace(minute=0, second=0, microsecond=0)
+    if at.hour == 23:  # WEEK closes at 23:59, so a one-hour slot cannot start at 23:00
+        at += timedelta(hours=1)
     return at.isoformat()
 
 
