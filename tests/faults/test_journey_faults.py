@@ -110,6 +110,26 @@ def test_kill_9_billing_in_the_middle_of_200_journeys(stack, advisor, technician
     assert_effects_once()
 
 
+def test_sigterm_lets_a_service_finish_or_requeue_what_it_holds(stack, advisor, technician, world):
+    """A graceful stop (SIGTERM) in the middle of deliveries: nothing it held is lost."""
+    running = stack(*SERVICES)
+    stopped = threading.Event()
+
+    def stop_billing(completed):
+        if completed == 10 and not stopped.is_set():
+            stopped.set()
+            running["billing"].proc.send_signal(signal.SIGTERM)
+            assert running["billing"].proc.wait(30) == 0  # it stopped by itself, in time
+            running["billing"] = ServiceProcess("billing").start().wait_ready()
+
+    before = scalar("SELECT count(*) FROM billing.invoices")
+    done, failed = run_journeys(40, advisor, technician, world, workers=8, on_progress=stop_billing,
+                                hours_ahead=100)
+    assert stopped.is_set() and not failed, failed[:3]
+    assert scalar("SELECT count(*) FROM billing.invoices") == before + 40
+    assert_effects_once()
+
+
 def test_broker_restart_while_journeys_run(stack, advisor, technician, world):
     stack(*SERVICES)
     restarted = threading.Event()
