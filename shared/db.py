@@ -68,6 +68,13 @@ class Pool:
             except queue.Empty:
                 conn = self._connect()
             yield conn
+        except psycopg.errors.TransactionRollback as exc:
+            # a deadlock or a serialization failure: nothing was written, and a retry may pass
+            raise errors.Unavailable("the database rolled back a concurrent update; retry", {}) from exc
+        except psycopg.errors.IntegrityError as exc:
+            # a rule of the schema refused the write (a check, a reference, a unique key)
+            rule = exc.diag.constraint_name or exc.__class__.__name__
+            raise errors.Conflict(f"refused by the database rule {rule}", {}) from exc
         except psycopg.OperationalError as exc:
             self._discard_all()
             if conn is not None:

@@ -60,3 +60,25 @@ def test_pool_heals_after_the_server_drops_its_connections(run_env):
     with pool.connection() as conn:
         assert conn.execute("SELECT 1 AS one").fetchone()["one"] == 1
     pool.close()
+
+
+def test_database_rules_become_typed_errors_and_nothing_is_written(run_env):
+    import pytest
+
+    from shared import errors
+    from shared.db import Pool, UnitOfWork
+
+    pool = Pool(run_env["dsn"], "public", size=1)
+    with pool.connection() as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS rule_probe (id int PRIMARY KEY, n int CHECK (n >= 0))")
+        conn.commit()
+    with pytest.raises(errors.Conflict) as info:
+        with UnitOfWork(pool, "probe").transaction() as tx:
+            tx.execute("INSERT INTO rule_probe VALUES (1, 5)")
+            tx.execute("INSERT INTO rule_probe VALUES (2, -1)")
+    assert "rule_probe_n_check" in info.value.message
+    with pool.connection() as conn:
+        assert conn.execute("SELECT count(*) AS n FROM rule_probe").fetchone()["n"] == 0  # the first row too
+        conn.execute("DROP TABLE rule_probe")
+        conn.commit()
+    pool.close()
