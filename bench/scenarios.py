@@ -122,6 +122,8 @@ def journeys(stack, count, workers):
     def one(i):
         slot = (slot0 + timedelta(minutes=15 * (i // 150))).replace(second=0, microsecond=0)
         slot = slot.replace(minute=slot.minute - slot.minute % 15)
+        if (slot.hour, slot.minute) == (23, 45):  # the branch closes at 23:59: no slot starts at 23:45
+            slot += timedelta(minutes=15)
         journey = Journey(advisor, technician, BRANCH, slot_start=slot.isoformat(), part_number=PART)
         journey.run()
         return journey.timings
