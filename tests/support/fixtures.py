@@ -21,11 +21,15 @@ def branch(branch_id, region_id=None, bays=4, **overrides):
 
 
 def next_slot(hours_ahead=2, slot_minutes=60) -> str:
-    """An ISO start of a slot a little in the future, for branches open round the clock."""
-    at = datetime.now(timezone.utc) + timedelta(hours=hours_ahead)
-    at = at.replace(minute=0, second=0, microsecond=0)
-    if at.hour == 23:  # WEEK closes at 23:59, so a one-hour slot cannot start at 23:00
+    """The start of the `hours_ahead`-th one-hour slot after this hour, for branches open round
+    the clock. WEEK closes at 23:59, so no slot starts at 23:00: that hour is not counted, and
+    different `hours_ahead` always give different slots."""
+    at = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    counted = 0
+    while counted < hours_ahead:
         at += timedelta(hours=1)
+        if at.hour != 23:
+            counted += 1
     return at.isoformat()
 
 
