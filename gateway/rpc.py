@@ -1,46 +1,41 @@
-"""RPC from the gateway: one long-lived nameko proxy per thread, a timeout, typed errors back."""
+"""RPC from the gateway: one shared client per process, a timeout, typed errors back."""
 import logging
+import os
 import threading
 import time
 
 from nameko.exceptions import RpcTimeout, UnknownService
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared import config, errors
+from shared.rpc_client import RpcClient
+from shared.rpc import BROKER_GONE
 
 log = logging.getLogger(__name__)
-_local = threading.local()
+_client: RpcClient | None = None
+_client_pid = None
+_client_lock = threading.Lock()
 
 
-def _proxy():
-    proxy = getattr(_local, "proxy", None)
-    if proxy is None:
-        runner = ClusterRpcProxy(config.nameko_config(), timeout=config.rpc_timeout())
-        proxy = runner.start()
-        _local.runner, _local.proxy = runner, proxy
-    return proxy
-
-
-def _drop_proxy():
-    runner = getattr(_local, "runner", None)
-    _local.runner = _local.proxy = None
-    if runner is not None:
-        try:
-            runner.stop()
-        except Exception:  # the connection is already broken; there is nothing left to close
-            log.debug("closing a broken RPC proxy failed", exc_info=True)
+def client() -> RpcClient:
+    """The process's RPC client; made after the fork, so each gunicorn worker has its own."""
+    global _client, _client_pid
+    if _client is None or _client_pid != os.getpid():
+        with _client_lock:
+            if _client is None or _client_pid != os.getpid():
+                _client = RpcClient(config.amqp_uri(), timeout=config.rpc_timeout())
+                _client_pid = os.getpid()
+    return _client
 
 
 def call(service: str, method: str, *args):
     """Call `service.method(*args)`; our typed errors pass through, a silence becomes Unavailable."""
     try:
-        return getattr(getattr(_proxy(), service), method)(*args)
+        return client().call(service, method, *args)
     except errors.PitlaneError:
         raise
     except (RpcTimeout, UnknownService):
         raise errors.Unavailable(f"{service} did not answer in time", {}) from None
-    except (OSError, ConnectionError) as exc:
-        _drop_proxy()  # rebuilt on the next call
+    except BROKER_GONE as exc:
         raise errors.Unavailable(f"the message broker is unreachable ({exc.__class__.__name__})", {}) from None
 
 
@@ -68,8 +63,7 @@ class BranchDirectory:
         return next((b["region_id"] for b in self.branches() if b["branch_id"] == branch_id), None)
 
 
-# Threads that live as long as the process, so each keeps its one RPC proxy: a fan-out through
-# short-lived threads would open (and leak) a new broker connection per call.
+# Threads that live as long as the process: a fan-out needs no thread of its own per call.
 _fan_out_pool = None
 _fan_out_lock = threading.Lock()
 
