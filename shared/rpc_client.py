@@ -11,6 +11,7 @@ request is one frame written under a lock:
 - a lost connection fails the calls waiting on it at once, and the next call connects again.
 """
 import logging
+import os
 import threading
 import uuid
 
@@ -91,7 +92,8 @@ class RpcClient:
     # -- the connection and its reader --------------------------------------------------------------
     def _connected(self):
         if self._link is None:
-            conn = Connection(**connection_params(self.uri), heartbeat=0, connect_timeout=5)
+            conn = Connection(**connection_params(self.uri), heartbeat=0, connect_timeout=5,
+                              client_properties={"connection_name": f"{self.name} rpc client (pid {os.getpid()})"})
             conn.connect()
             channel = conn.channel()
             reply_key = str(uuid.uuid4())

@@ -5,10 +5,12 @@ retries, dead letters and replays happen on the real broker.
 """
 from pathlib import Path
 
-from nameko.rpc import rpc
+import eventlet
 
+from shared import errors
 from shared.dependencies import Database
 from shared.messaging import on_event
+from shared.rpc import rpc
 
 
 class ProbeService:
@@ -27,6 +29,16 @@ class ProbeService:
             " ON CONFLICT (event_id) DO UPDATE SET applied = probe_effects.applied + 1",
             (event["event_id"], event["booking_id"]),
         )
+
+    # -- for the RPC client's tests --------------------------------------------------------------
+    @rpc
+    def echo(self, value, delay=0.0):
+        eventlet.sleep(delay)
+        return value
+
+    @rpc
+    def refuse(self, message):
+        raise errors.Conflict(message, {"slot_start": ["no capacity left in this slot"]})
 
     @rpc
     def effects(self, booking_id):

@@ -1,0 +1,107 @@
+"""The gateway's RPC client against a real nameko service on the real broker."""
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
+
+import pytest
+import requests
+from nameko.exceptions import RpcTimeout, UnknownService
+
+from shared import errors
+from shared.messaging import declare_topology
+from shared.rpc_client import Disconnected, RpcClient
+from tests.support.infra import ServiceProcess, _api, wait_for
+from tests.support.probe import ProbeService
+
+PROBE = "tests.support.probe:ProbeService"
+
+
+@pytest.fixture(scope="module")
+def probe(run_env):
+    declare_topology(run_env["amqp"], [ProbeService])
+    process = ServiceProcess(PROBE).start().wait_ready()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def client(run_env):
+    rpc = RpcClient(run_env["amqp"], timeout=5, name="test")
+    yield rpc
+    rpc.close()
+
+
+def test_calls_from_many_threads_each_get_their_own_answer(probe, client):
+    def one(i):
+        return client.call("probe", "echo", {"n": i, "text": "ü" * (i % 5)}, delay=0.001 * (i % 7))
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(one, range(400)))
+    assert answers == [{"n": i, "text": "ü" * (i % 5)} for i in range(400)]
+
+
+def test_a_typed_error_arrives_as_the_service_raised_it(probe, client):
+    with pytest.raises(errors.Conflict) as raised:
+        client.call("probe", "refuse", "the slot is fully booked")
+    assert raised.value.message == "the slot is fully booked"
+    assert raised.value.fields == {"slot_start": ["no capacity left in this slot"]}
+    assert client.call("probe", "echo", "after an error") == "after an error"
+
+
+def test_a_service_with_no_queue_is_reported_at_once(probe, client):
+    started = time.monotonic()
+    with pytest.raises(UnknownService):
+        client.call("no_such_service", "anything")
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_late_reply_times_out_and_does_not_reach_the_next_call(probe, run_env):
+    rpc = RpcClient(run_env["amqp"], timeout=0.3, name="test")
+    try:
+        with pytest.raises(RpcTimeout):
+            rpc.call("probe", "echo", "late", delay=0.6)
+        time.sleep(0.5)  # the late reply arrives meanwhile and is dropped
+        assert rpc.call("probe", "echo", "on time") == "on time"
+    finally:
+        rpc.close()
+
+
+def _close_connections(client_name):
+    """Have the broker close the client's connection, as a broker restart would."""
+    url, auth = _api("/connections")
+    closed = 0
+    for conn in requests.get(url, auth=auth, timeout=10).json():
+        if conn.get("vhost") == os.environ["PITLANE_TEST_VHOST"] and \
+                conn.get("user_provided_name", "").startswith(f"{client_name} rpc client"):
+            url_one, _ = _api(f"/connections/{quote(conn['name'], safe='')}")
+            requests.delete(url_one, auth=auth, timeout=10)
+            closed += 1
+    return closed
+
+
+def test_a_lost_connection_fails_the_waiting_call_at_once_and_the_next_call_reconnects(probe, run_env):
+    rpc = RpcClient(run_env["amqp"], timeout=20, name="lost")
+    try:
+        assert rpc.call("probe", "echo", "before") == "before"
+        outcome = {}
+
+        def slow_call():
+            started = time.monotonic()
+            try:
+                rpc.call("probe", "echo", "never seen", delay=10)
+            except Exception as exc:  # noqa: BLE001 - the test inspects what was raised
+                outcome["error"] = exc
+            outcome["seconds"] = time.monotonic() - started
+
+        waiter = threading.Thread(target=slow_call)
+        waiter.start()
+        time.sleep(0.3)
+        wait_for(lambda: _close_connections("lost") == 1, timeout=10, message="the broker to list the connection")
+        waiter.join(10)
+        assert isinstance(outcome.get("error"), Disconnected), outcome
+        assert outcome["seconds"] < 10
+        assert rpc.call("probe", "echo", "after") == "after"
+    finally:
+        rpc.close()
