@@ -1,5 +1,6 @@
 """parts: catalogue, stock ledger per branch, reservations for repair orders, thresholds, transfers."""
 import uuid
+from contextlib import nullcontext
 
 from services.parts import domain, schemas, store
 from shared import errors, org
@@ -101,17 +102,18 @@ class PartsService(SlaClocks, BranchDirectory):
         if not wanted or store.has_reservations(tx, event["repair_order_id"]):
             return
         branch_id, ro_id = event["branch_id"], event["repair_order_id"]
+        # A savepoint only where a later line can fail after an earlier one took stock: its
+        # release is one more round trip while the stock rows are locked.
+        all_or_none = tx.conn.transaction() if len(wanted) > 1 else nullcontext()
         try:
-            with tx.conn.transaction():  # a savepoint: all lines or none
+            with all_or_none:
                 changed = []
                 for part_number, quantity in sorted(wanted.items()):  # one lock order: no deadlocks
                     row = store.change(tx, branch_id, part_number, "reservation", quantity, reserved=quantity,
-                                       repair_order_id=ro_id, guard="on_hand - reserved >= %(quantity)s")
+                                       repair_order_id=ro_id, guard="on_hand - reserved >= %(quantity)s",
+                                       reservation_id=uuid.uuid4())
                     if row is None:
                         raise _Short()
-                    store.insert_reservation(tx, {"reservation_id": uuid.uuid4(), "repair_order_id": ro_id,
-                                                  "branch_id": branch_id, "part_number": part_number,
-                                                  "quantity": quantity})
                     changed.append((part_number, row))
         except _Short:
             short = []

@@ -31,20 +31,27 @@ def stock(tx, branch_id, part_number, lock=False):
 
 
 def change(tx, branch_id, part_number, kind, quantity, on_hand=0, reserved=0, in_transit=0,
-           repair_order_id=None, transfer_id=None, reference="", guard="true"):
-    """Apply one ledger movement to the stock row; None when `guard` does not hold (no stock)."""
-    row = tx.one(
-        "UPDATE stock SET on_hand = on_hand + %(on_hand)s, reserved = reserved + %(reserved)s,"
+           repair_order_id=None, transfer_id=None, reference="", guard="true", reservation_id=None):
+    """Apply one ledger movement to the stock row and record it; None when `guard` does not hold.
+
+    One statement: the row stays locked from this update to the commit, and every round trip
+    in between makes the next repair order wait for the same part. With `reservation_id`, the
+    reservation the movement makes is written by the same statement.
+    """
+    holds = (" , held AS (INSERT INTO reservations (reservation_id, repair_order_id, branch_id, part_number,"
+             " quantity, status) SELECT %(reservation_id)s, %(repair_order_id)s, %(branch_id)s, %(part_number)s,"
+             " %(quantity)s, 'held' FROM moved)") if reservation_id else ""
+    return tx.one(
+        "WITH moved AS (UPDATE stock SET on_hand = on_hand + %(on_hand)s, reserved = reserved + %(reserved)s,"
         " in_transit = in_transit + %(in_transit)s WHERE branch_id = %(branch_id)s"
         f" AND part_number = %(part_number)s AND {guard}"
-        " RETURNING on_hand, reserved, on_hand - reserved AS available, reorder_point, safety_stock, below_reorder",
+        " RETURNING on_hand, reserved, on_hand - reserved AS available, reorder_point, safety_stock, below_reorder),"
+        " ledger AS (INSERT INTO movements (branch_id, part_number, kind, quantity, repair_order_id, transfer_id,"
+        " reference) SELECT %(branch_id)s, %(part_number)s, %(kind)s, %(quantity)s, %(repair_order_id)s,"
+        f" %(transfer_id)s, %(reference)s FROM moved){holds} SELECT * FROM moved",
         {"on_hand": on_hand, "reserved": reserved, "in_transit": in_transit, "branch_id": branch_id,
-         "part_number": part_number, "quantity": quantity})
-    if row is not None:
-        tx.execute("INSERT INTO movements (branch_id, part_number, kind, quantity, repair_order_id, transfer_id,"
-                   " reference) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                   (branch_id, part_number, kind, quantity, repair_order_id, transfer_id, reference))
-    return row
+         "part_number": part_number, "quantity": quantity, "kind": kind, "repair_order_id": repair_order_id,
+         "transfer_id": transfer_id, "reference": reference, "reservation_id": reservation_id})
 
 
 def set_below(tx, branch_id, part_number, below):
@@ -56,12 +63,6 @@ def set_thresholds(tx, branch_id, part_number, reorder_point, safety_stock):
     return tx.one("UPDATE stock SET reorder_point = %s, safety_stock = %s WHERE branch_id = %s"
                   " AND part_number = %s RETURNING on_hand - reserved AS available, reorder_point, safety_stock,"
                   " below_reorder", (reorder_point, safety_stock, branch_id, part_number))
-
-
-def insert_reservation(tx, r):
-    tx.execute("INSERT INTO reservations (reservation_id, repair_order_id, branch_id, part_number, quantity, status)"
-               " VALUES (%(reservation_id)s, %(repair_order_id)s, %(branch_id)s, %(part_number)s, %(quantity)s,"
-               " 'held')", r)
 
 
 def held_reservations(tx, repair_order_id):
