@@ -75,7 +75,7 @@ def create_app(call=None, store=None, collectors=None):
     def audit():
         who = principal()
         policy.require(who, "audit", policy.READ)
-        filters = load(AuditQuery(), request.args.to_dict())
+        filters = load(AuditQuery, request.args.to_dict())
         page = store.audit_page(filters)
         return jsonify({"items": [_audit_row(r) for r in page["items"]],
                         "next_cursor": page["next_cursor"]})
@@ -107,7 +107,7 @@ def create_app(call=None, store=None, collectors=None):
     def sla_target():
         who = principal()
         policy.require(who, "sla", policy.WRITE)
-        body = load(TargetChange(), request.get_json(force=True, silent=True))
+        body = load(TargetChange, request.get_json(force=True, silent=True))
         try:
             host = sla.policy(body["policy"]).host
         except LookupError:
@@ -181,7 +181,7 @@ SLA_HOSTS = ("booking", "workshop", "parts", "billing", "crm")
 
 def _scoped_query(who, schema):
     args = {k: v for k, v in request.args.to_dict().items() if k != "branch_ids"}
-    load(schema(), {k: v for k, v in args.items() if k != "service"})
+    load(schema, {k: v for k, v in args.items() if k != "service"})
     if who.scoped:
         if args.get("branch_id"):
             policy.require_branch(who, args["branch_id"])
@@ -251,7 +251,7 @@ def _body(route):
         body = request.get_json(force=True, silent=False)
     except BadRequest:
         raise errors.ValidationFailed("the body is not valid JSON", {"_body": ["malformed JSON"]}) from None
-    load(route.body(), body)  # 400 with field messages before anything is sent on
+    load(route.body, body)  # 400 with field messages before anything is sent on
     return body
 
 
@@ -259,7 +259,7 @@ def _query(route):
     if route.query is None:
         return {}
     args = {k: v for k, v in request.args.to_dict().items() if k != "branch_ids"}
-    load(route.query(), args)
+    load(route.query, args)
     return args
 
 

@@ -169,8 +169,14 @@ class UnitOfWork:
 
     @contextmanager
     def read(self):
-        """A read-only transaction for queries."""
+        """A read-only transaction for queries (BEGIN READ ONLY: no round trip of its own)."""
         with self.pool.connection() as conn:
-            with conn.transaction():
-                conn.execute("SET TRANSACTION READ ONLY")
-                yield Transaction(conn, self.source)
+            conn.read_only = True
+            try:
+                with conn.transaction():
+                    yield Transaction(conn, self.source)
+            finally:
+                if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                    conn.read_only = False
+                else:  # broken mid-read: never hand on a connection that would refuse writes
+                    conn.close()

@@ -1,14 +1,14 @@
 """The organisation tree as each service sees it: its own copy of the branches, kept by events."""
-import time
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from shared import errors
+from shared.cache import Recent
 from shared.messaging import on_event
 
 
 def upsert_branch(tx, branch_id: str, facts: dict):
-    _cache.pop(branch_id, None)
+    _branches.forget(branch_id)
     tx.execute(
         "INSERT INTO branches (branch_id, region_id, name, timezone, business_hours, holidays,"
         " labour_rate_cents, tax_rate_bp, updated_at)"
@@ -38,22 +38,23 @@ def _jsonb(value):
     return Jsonb(value)
 
 
-CACHE_SECONDS = 10.0
-_cache: dict[str, tuple[float, dict]] = {}
+_branches = Recent()
 
 
 def get_branch(tx, branch_id: str) -> dict:
     """A branch's settings; kept for a few seconds per process, as they change rarely and every
     booking, quote and SLA clock reads them. A change made by this process shows at once."""
-    cached = _cache.get(branch_id)
-    if cached and cached[0] > time.monotonic():
-        return dict(cached[1])
-    row = tx.one("SELECT * FROM branches WHERE branch_id = %s", (branch_id,))
+    row = _branches.get(branch_id, lambda: _load_branch(tx, branch_id))
     if row is None:
         raise errors.NotFound(f"branch {branch_id} is not known", {"branch_id": ["unknown branch"]})
-    row["zone"] = ZoneInfo(row["timezone"])
-    _cache[branch_id] = (time.monotonic() + CACHE_SECONDS, row)
     return dict(row)
+
+
+def _load_branch(tx, branch_id):
+    row = tx.one("SELECT * FROM branches WHERE branch_id = %s", (branch_id,))
+    if row is not None:
+        row["zone"] = ZoneInfo(row["timezone"])
+    return row
 
 
 def region_of(tx, branch_id: str) -> str | None:

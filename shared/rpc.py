@@ -83,8 +83,17 @@ def record_id(value, name: str) -> uuid.UUID:
         raise errors.NotFound(f"no such {label}", {f"{name}_id": [f"not a {label} id"]}) from None
 
 
-def load(schema: Schema, data, **kwargs):
-    """Validate input with a marshmallow schema; bad input raises ValidationFailed with fields."""
+_schemas: dict[type, Schema] = {}
+
+
+def load(schema: type[Schema] | Schema, data, **kwargs):
+    """Validate input with a marshmallow schema; bad input raises ValidationFailed with fields.
+
+    Given a schema class, one instance of it serves every call: making a schema copies all its
+    fields, which costs more than many a load.
+    """
+    if isinstance(schema, type):
+        schema = _schemas.get(schema) or _schemas.setdefault(schema, schema())
     if data is None or not isinstance(data, (dict, list)):
         raise errors.ValidationFailed("invalid input", {"_schema": ["expected a JSON object"]})
     try:

@@ -219,7 +219,7 @@ class SlaClocks:
 
     @rpc
     def sla_summary(self, query):
-        filters = load(ClockQuery(), query or {})
+        filters = load(ClockQuery, query or {})
         with self.db.read() as tx:
             rows = sla_store.compliance(tx, filters)
             at_risk = sla_store.at_risk_now(tx, filters)
@@ -230,13 +230,13 @@ class SlaClocks:
 
     @rpc
     def list_sla_clocks(self, query):
-        filters = load(ClockQuery(), query or {})
+        filters = load(ClockQuery, query or {})
         with self.db.read() as tx:
             return page_of(CLOCK, sla_store.page(tx, filters))
 
     @rpc
     def set_sla_target(self, data):
-        change = load(TargetChange(), data)
+        change = load(TargetChange, data)
         try:
             policy = sla.policy(change["policy"])
         except LookupError:

@@ -1,29 +1,23 @@
 """SQL of the SLA clocks, the same in every service schema (shared migration 003)."""
-import time
-
 from shared import paging
+from shared.cache import Recent
 from shared.sla import DURATION_BUCKETS
 
 CLOCK = ("SELECT c.*, b.region_id FROM sla_clocks c LEFT JOIN branches b USING (branch_id)")
 
 
-_targets: dict[tuple, tuple[float, int | None]] = {}
-TARGET_CACHE_SECONDS = 10.0
+_targets = Recent()
 
 
 def target(tx, policy, branch_id, default):
     """A branch's own target, or the default; read at most every few seconds per process."""
-    cached = _targets.get((policy, branch_id))
-    if cached is None or cached[0] <= time.monotonic():
-        row = tx.one("SELECT target_seconds FROM sla_targets WHERE policy = %s AND branch_id = %s",
-                     (policy, branch_id))
-        cached = (time.monotonic() + TARGET_CACHE_SECONDS, row["target_seconds"] if row else None)
-        _targets[(policy, branch_id)] = cached
-    return cached[1] if cached[1] is not None else default
+    row = _targets.get((policy, branch_id), lambda: tx.one(
+        "SELECT target_seconds FROM sla_targets WHERE policy = %s AND branch_id = %s", (policy, branch_id)))
+    return row["target_seconds"] if row else default
 
 
 def set_target(tx, policy, branch_id, seconds):
-    _targets.pop((policy, branch_id), None)
+    _targets.forget((policy, branch_id))
     tx.execute("INSERT INTO sla_targets (policy, branch_id, target_seconds) VALUES (%s, %s, %s)"
                " ON CONFLICT (policy, branch_id) DO UPDATE SET target_seconds = EXCLUDED.target_seconds",
                (policy, branch_id, seconds))

@@ -49,7 +49,7 @@ class BillingService(SlaClocks, BranchDirectory):
 
     @rpc
     def record_payment(self, invoice_id, data):
-        payment = load(schemas.Payment(), data)
+        payment = load(schemas.Payment, data)
         with self.db.transaction() as tx:
             invoice = self._invoice(tx, invoice_id, lock=True)  # concurrent payments queue here
             paid = domain.apply_payment(invoice["total_cents"], invoice["paid_cents"], payment["amount_cents"])
@@ -81,7 +81,7 @@ class BillingService(SlaClocks, BranchDirectory):
 
     @rpc
     def list_invoices(self, query):
-        filters = load(schemas.InvoiceQuery(), query or {})
+        filters = load(schemas.InvoiceQuery, query or {})
         with self.db.read() as tx:
             page = store.page_invoices(tx, filters)
             page["items"] = [{**i, "lines": store.lines(tx, i["invoice_id"])} for i in page["items"]]
@@ -89,13 +89,13 @@ class BillingService(SlaClocks, BranchDirectory):
 
     @rpc
     def list_payments(self, query):
-        filters = load(schemas.PaymentQuery(), query or {})
+        filters = load(schemas.PaymentQuery, query or {})
         with self.db.read() as tx:
             return page_of(PAYMENT, store.page_payments(tx, filters))
 
     @rpc
     def list_warranty_claims(self, query):
-        filters = load(schemas.ClaimQuery(), query or {})
+        filters = load(schemas.ClaimQuery, query or {})
         with self.db.read() as tx:
             return page_of(CLAIM, store.page_claims(tx, filters))
 

@@ -8,12 +8,16 @@ from nameko.rpc import RpcProxy
 
 from services.booking import domain, schemas, store
 from shared import errors, org
+from shared.cache import Recent
 from shared.dependencies import Database
 from shared.messaging import on_event
 from shared.rpc import load, record_id, rpc
 from shared.sla_service import SlaClocks
 from shared.schemas import page_of
 
+# A branch's settings with its bays, read by every booking: kept a few seconds per process. The
+# slot's room itself is always read by the statement that takes the slot (store.take_slot).
+_branches = Recent()
 BOOKING = schemas.Booking()
 BRANCH = schemas.Branch()
 SLOT = schemas.Slot()
@@ -32,13 +36,15 @@ class BookingService(SlaClocks):
     # -- branches -----------------------------------------------------------------------------
     @rpc
     def configure_branch(self, data):
-        setup = load(schemas.BranchSetup(), data)
+        setup = load(schemas.BranchSetup, data)
         branch_id = setup.pop("branch_id")
         with self.db.transaction() as tx:
             org.upsert_branch(tx, branch_id, setup)
             store.save_capacity(tx, branch_id, setup["bays"], setup["slot_minutes"])
             tx.publish("branch.configured", branch_id, **setup)
-            return BRANCH.dump(store.branch_with_capacity(tx, branch_id))
+            configured = store.branch_with_capacity(tx, branch_id)
+        _branches.forget(branch_id)  # after the commit: a booking meanwhile could keep the old settings
+        return BRANCH.dump(configured)
 
     @rpc
     def get_branch(self, branch_id):
@@ -53,7 +59,7 @@ class BookingService(SlaClocks):
     # -- slots ----------------------------------------------------------------------------------
     @rpc
     def list_slots(self, data):
-        query = load(schemas.SlotQuery(), data)
+        query = load(schemas.SlotQuery, data)
         with self.db.read() as tx:
             branch = self._branch(tx, query["branch_id"])
             slots = domain.slots_for_day(
@@ -73,7 +79,7 @@ class BookingService(SlaClocks):
 
     @rpc
     def set_slot_capacity(self, data):
-        change = load(schemas.SlotOverride(), data)
+        change = load(schemas.SlotOverride, data)
         with self.db.transaction() as tx:
             branch = self._branch(tx, change["branch_id"])
             slot = self._slot(branch, change["slot_start"])
@@ -84,7 +90,7 @@ class BookingService(SlaClocks):
     # -- bookings -------------------------------------------------------------------------------
     @rpc
     def create_booking(self, data):
-        request = load(schemas.BookingRequest(), data)
+        request = load(schemas.BookingRequest, data)
         booking = {**request, "booking_id": uuid.uuid4(), "status": "requested", "requested_at": now()}
         with self.db.transaction() as tx:
             known = store.vehicle(tx, request["vehicle_id"])
@@ -121,7 +127,7 @@ class BookingService(SlaClocks):
 
     @rpc
     def reschedule_booking(self, booking_id, data):
-        change = load(schemas.Reschedule(), data)
+        change = load(schemas.Reschedule, data)
         with self.db.transaction() as tx:
             booking = self._booking(tx, booking_id, lock=True)
             if booking["status"] not in domain.HOLDS_SLOT:
@@ -143,7 +149,7 @@ class BookingService(SlaClocks):
 
     @rpc
     def cancel_booking(self, booking_id, data):
-        change = load(schemas.Cancel(), data)
+        change = load(schemas.Cancel, data)
         with self.db.transaction() as tx:
             booking = self._booking(tx, booking_id, lock=True)
             status = domain.transition(booking["status"], "cancelled")
@@ -157,7 +163,7 @@ class BookingService(SlaClocks):
 
     @rpc
     def check_in(self, booking_id, data):
-        arrival = load(schemas.CheckIn(), data)
+        arrival = load(schemas.CheckIn, data)
         with self.db.transaction() as tx:
             booking = self._booking(tx, booking_id, lock=True)
             status = domain.transition(booking["status"], "checked_in")
@@ -179,7 +185,7 @@ class BookingService(SlaClocks):
 
     @rpc
     def list_bookings(self, query):
-        filters = load(schemas.BookingQuery(), query or {})
+        filters = load(schemas.BookingQuery, query or {})
         with self.db.read() as tx:
             return page_of(BOOKING, store.page_bookings(tx, filters))
 
@@ -190,7 +196,7 @@ class BookingService(SlaClocks):
 
     # -- helpers --------------------------------------------------------------------------------
     def _branch(self, tx, branch_id):
-        branch = store.branch_with_capacity(tx, branch_id)
+        branch = _branches.get(branch_id, lambda: store.branch_with_capacity(tx, branch_id))
         if branch is None:
             raise errors.NotFound(f"branch {branch_id} is not known", {"branch_id": ["unknown branch"]})
         return branch
@@ -200,7 +206,7 @@ class BookingService(SlaClocks):
                                 ZoneInfo(branch["timezone"]), branch["slot_minutes"])
 
     def _take(self, tx, branch, slot):
-        if not store.take_slot(tx, branch["branch_id"], slot.start, branch["bays"]):
+        if not store.take_slot(tx, branch["branch_id"], slot.start):
             raise errors.Conflict("the slot is fully booked", {"slot_start": ["no capacity left in this slot"]})
 
     def _booking(self, tx, booking_id, lock=False):

@@ -55,19 +55,20 @@ def slot_loads(tx, branch_id, starts) -> dict:
     return {r["slot_start"]: r["booked"] for r in rows}
 
 
-def take_slot(tx, branch_id, slot_start, bays: int) -> bool:
+def take_slot(tx, branch_id, slot_start) -> bool:
     """Count one more booking in the slot if it has room; atomic under concurrent bookings.
 
     The room is the slot's own maximum if the branch set one, else one booking per bay
-    (domain.slot_capacity), read in the same statement that counts the booking.
+    (domain.slot_capacity), read in the same statement that counts the booking: never from a
+    copy of the branch's settings that a moment ago was changed.
     """
     row = tx.one(
         "WITH cap AS (SELECT COALESCE((SELECT capacity FROM slot_overrides WHERE branch_id = %(branch)s"
-        " AND slot_start = %(slot)s), %(bays)s) AS room)"
+        " AND slot_start = %(slot)s), (SELECT bays FROM branch_capacity WHERE branch_id = %(branch)s)) AS room)"
         " INSERT INTO slot_load AS s (branch_id, slot_start, booked) SELECT %(branch)s, %(slot)s, 1 FROM cap"
         " WHERE room > 0 ON CONFLICT (branch_id, slot_start) DO UPDATE SET booked = s.booked + 1"
         " WHERE s.booked < (SELECT room FROM cap) RETURNING booked",
-        {"branch": branch_id, "slot": slot_start, "bays": bays},
+        {"branch": branch_id, "slot": slot_start},
     )
     return row is not None
 
@@ -92,16 +93,18 @@ def vehicle(tx, vehicle_id) -> dict | None:
 
 
 def insert_booking(tx, booking: dict) -> dict:
-    row = tx.one(
-        "INSERT INTO bookings (booking_id, branch_id, customer_id, vehicle_id, slot_start, slot_end,"
-        " service_type, priority, channel, symptoms, status, requested_at)"
+    """The new booking and the first line of its history, in one statement."""
+    return tx.one(
+        "WITH created AS (INSERT INTO bookings (booking_id, branch_id, customer_id, vehicle_id, slot_start,"
+        " slot_end, service_type, priority, channel, symptoms, status, requested_at)"
         " VALUES (%(booking_id)s, %(branch_id)s, %(customer_id)s, %(vehicle_id)s, %(slot_start)s,"
         " %(slot_end)s, %(service_type)s, %(priority)s, %(channel)s, %(symptoms)s, %(status)s,"
-        f" %(requested_at)s) RETURNING {BOOKING_COLUMNS}",
+        f" %(requested_at)s) RETURNING {BOOKING_COLUMNS}),"
+        " first AS (INSERT INTO booking_history (booking_id, from_status, to_status, slot_start, note)"
+        " SELECT booking_id, NULL, status, slot_start, 'requested' FROM created)"
+        " SELECT * FROM created",
         booking,
     )
-    add_history(tx, booking["booking_id"], None, booking["status"], booking["slot_start"], "requested")
-    return row
 
 
 def booking(tx, booking_id, lock: bool = False) -> dict | None:

@@ -22,7 +22,7 @@ class CrmService(SlaClocks, BranchDirectory):
     # -- customers and vehicles -------------------------------------------------------------
     @rpc
     def create_customer(self, data):
-        customer = {**load(schemas.NewCustomer(), data), "customer_id": uuid.uuid4()}
+        customer = {**load(schemas.NewCustomer, data), "customer_id": uuid.uuid4()}
         with self.db.transaction() as tx:
             row = store.insert_customer(tx, customer)
             store.log_contact(tx, row["customer_id"], "registered")
@@ -36,13 +36,13 @@ class CrmService(SlaClocks, BranchDirectory):
 
     @rpc
     def list_customers(self, query):
-        filters = load(schemas.CustomerQuery(), query or {})
+        filters = load(schemas.CustomerQuery, query or {})
         with self.db.read() as tx:
             return page_of(CUSTOMER, store.page(tx, "customers", "customer_id", filters))
 
     @rpc
     def register_vehicle(self, data):
-        vehicle = load(schemas.NewVehicle(), data)
+        vehicle = load(schemas.NewVehicle, data)
         vehicle["vin"] = domain.normalise_vin(vehicle["vin"])
         with self.db.transaction() as tx:
             owner = tx.one("SELECT * FROM customers WHERE customer_id = %s FOR SHARE", (vehicle["customer_id"],))
@@ -65,7 +65,7 @@ class CrmService(SlaClocks, BranchDirectory):
 
     @rpc
     def list_vehicles(self, query):
-        filters = load(schemas.VehicleQuery(), query or {})
+        filters = load(schemas.VehicleQuery, query or {})
         with self.db.read() as tx:
             return page_of(VEHICLE, store.page(tx, "vehicles", "vehicle_id", filters, ("customer_id",)))
 
@@ -88,14 +88,14 @@ class CrmService(SlaClocks, BranchDirectory):
 
     @rpc
     def list_follow_ups(self, query):
-        filters = load(schemas.FollowUpQuery(), query or {})
+        filters = load(schemas.FollowUpQuery, query or {})
         with self.db.read() as tx:
             return page_of(FOLLOW_UP, store.page(tx, "follow_ups", "follow_up_id", filters,
                                                  ("customer_id", "repair_order_id")))
 
     @rpc
     def complete_follow_up(self, follow_up_id, data):
-        done = load(schemas.FollowUpDone(), data)
+        done = load(schemas.FollowUpDone, data)
         with self.db.transaction() as tx:
             current = self._follow_up(tx, follow_up_id, lock=True)
             if current["status"] != "due":
@@ -109,7 +109,7 @@ class CrmService(SlaClocks, BranchDirectory):
     # -- surveys and complaints -----------------------------------------------------------------
     @rpc
     def record_survey(self, data):
-        answer = load(schemas.NewSurvey(), data)
+        answer = load(schemas.NewSurvey, data)
         with self.db.transaction() as tx:
             delivered = store.delivery(tx, answer["repair_order_id"])
             if delivered is None:
@@ -136,13 +136,13 @@ class CrmService(SlaClocks, BranchDirectory):
 
     @rpc
     def list_surveys(self, query):
-        filters = load(schemas.ListQuery(), query or {})
+        filters = load(schemas.ListQuery, query or {})
         with self.db.read() as tx:
             return page_of(SURVEY, store.page(tx, "surveys", "survey_id", filters))
 
     @rpc
     def open_complaint(self, data):
-        complaint = load(schemas.NewComplaint(), data)
+        complaint = load(schemas.NewComplaint, data)
         with self.db.transaction() as tx:
             self._customer(tx, complaint["customer_id"])
             return COMPLAINT.dump(self._open_complaint(tx, complaint, source="staff"))
@@ -157,7 +157,7 @@ class CrmService(SlaClocks, BranchDirectory):
 
     @rpc
     def list_complaints(self, query):
-        filters = load(schemas.ComplaintQuery(), query or {})
+        filters = load(schemas.ComplaintQuery, query or {})
         with self.db.read() as tx:
             return page_of(COMPLAINT, store.page(tx, "complaints", "complaint_id", filters,
                                                  ("level", "customer_id")))

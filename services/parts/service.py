@@ -28,7 +28,7 @@ class PartsService(SlaClocks, BranchDirectory):
     # -- catalogue -------------------------------------------------------------------------------
     @rpc
     def catalogue_part(self, data):
-        part = load(schemas.NewPart(), data)
+        part = load(schemas.NewPart, data)
         with self.db.transaction() as tx:
             row = store.upsert_part(tx, part)
             tx.publish("part.catalogued", GROUP, **{k: row[k] for k in (
@@ -42,14 +42,14 @@ class PartsService(SlaClocks, BranchDirectory):
 
     @rpc
     def list_parts(self, query):
-        filters = load(schemas.PartQuery(), query or {})
+        filters = load(schemas.PartQuery, query or {})
         with self.db.read() as tx:
             return page_of(PART, store.page_parts(tx, filters))
 
     # -- stock -----------------------------------------------------------------------------------
     @rpc
     def receive_stock(self, data):
-        receipt = load(schemas.Receipt(), data)
+        receipt = load(schemas.Receipt, data)
         with self.db.transaction() as tx:
             org.get_branch(tx, receipt["branch_id"])
             self._part(tx, receipt["part_number"])
@@ -61,7 +61,7 @@ class PartsService(SlaClocks, BranchDirectory):
 
     @rpc
     def set_thresholds(self, data):
-        levels = load(schemas.Thresholds(), data)
+        levels = load(schemas.Thresholds, data)
         if levels["safety_stock"] > levels["reorder_point"]:
             raise errors.ValidationFailed("safety stock above the reorder point",
                                           {"safety_stock": ["must not exceed reorder_point"]})
@@ -85,13 +85,13 @@ class PartsService(SlaClocks, BranchDirectory):
 
     @rpc
     def list_stock(self, query):
-        filters = load(schemas.StockQuery(), query or {})
+        filters = load(schemas.StockQuery, query or {})
         with self.db.read() as tx:
             return page_of(STOCK, store.page_stock(tx, filters))
 
     @rpc
     def list_movements(self, query):
-        filters = load(schemas.MovementQuery(), query or {})
+        filters = load(schemas.MovementQuery, query or {})
         with self.db.read() as tx:
             return page_of(MOVEMENT, store.page_movements(tx, filters))
 
@@ -139,14 +139,14 @@ class PartsService(SlaClocks, BranchDirectory):
 
     @rpc
     def list_reservations(self, query):
-        filters = load(schemas.ReservationQuery(), query or {})
+        filters = load(schemas.ReservationQuery, query or {})
         with self.db.read() as tx:
             return page_of(RESERVATION, store.page_reservations(tx, filters))
 
     # -- transfers between branches and regions --------------------------------------------------------
     @rpc
     def request_transfer(self, data):
-        request = load(schemas.TransferRequest(), data)
+        request = load(schemas.TransferRequest, data)
         if request["branch_id"] == request["from_branch_id"]:
             raise errors.ValidationFailed("a transfer moves stock between two branches",
                                           {"from_branch_id": ["must differ from branch_id"]})
@@ -160,7 +160,7 @@ class PartsService(SlaClocks, BranchDirectory):
 
     @rpc
     def advance_transfer(self, transfer_id, data):
-        step = load(schemas.TransferStep(), data)
+        step = load(schemas.TransferStep, data)
         with self.db.transaction() as tx:
             t = self._transfer(tx, transfer_id, lock=True)
             status = domain.transfer_transition(t["status"], step["status"])
@@ -197,7 +197,7 @@ class PartsService(SlaClocks, BranchDirectory):
 
     @rpc
     def list_transfers(self, query):
-        filters = load(schemas.TransferQuery(), query or {})
+        filters = load(schemas.TransferQuery, query or {})
         with self.db.read() as tx:
             return page_of(TRANSFER, store.page_transfers(tx, filters))
 

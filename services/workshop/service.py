@@ -55,7 +55,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
     # -- diagnosis and quote -----------------------------------------------------------------------
     @rpc
     def record_diagnosis(self, repair_order_id, data):
-        diagnosis = load(schemas.Diagnosis(), data)
+        diagnosis = load(schemas.Diagnosis, data)
         with self.db.transaction() as tx:
             ro = self._repair_order(tx, repair_order_id, lock=True)
             self._move(tx, ro, "diagnosed", f"diagnosed by {diagnosis['diagnosed_by']}")
@@ -66,7 +66,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
 
     @rpc
     def issue_quote(self, repair_order_id, data):
-        request = load(schemas.NewQuote(), data)
+        request = load(schemas.NewQuote, data)
         with self.db.transaction() as tx:
             ro = self._repair_order(tx, repair_order_id, lock=True)
             if ro["status"] not in domain.QUOTABLE:
@@ -87,7 +87,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
 
     @rpc
     def approve_quote(self, repair_order_id, data):
-        approval = load(schemas.Approval(), data)
+        approval = load(schemas.Approval, data)
         with self.db.transaction() as tx:
             ro = self._repair_order(tx, repair_order_id, lock=True)
             quote = store.open_quote(tx, ro["repair_order_id"])
@@ -139,7 +139,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
     # -- jobs -----------------------------------------------------------------------------------------
     @rpc
     def start_job(self, repair_order_id, data):
-        start = load(schemas.StartJob(), data)
+        start = load(schemas.StartJob, data)
         with self.db.transaction() as tx:
             ro = self._repair_order(tx, repair_order_id, lock=True)
             if ro["parts_status"] in ("pending", "short"):
@@ -155,7 +155,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
 
     @rpc
     def finish_job(self, repair_order_id, job_id, data):
-        finish = load(schemas.FinishJob(), data)
+        finish = load(schemas.FinishJob, data)
         with self.db.transaction() as tx:
             ro = self._repair_order(tx, repair_order_id, lock=True)
             job = store.job(tx, ro["repair_order_id"], record_id(job_id, "job"), lock=True)
@@ -173,7 +173,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
 
     @rpc
     def put_on_hold(self, repair_order_id, data):
-        hold = load(schemas.Hold(), data)
+        hold = load(schemas.Hold, data)
         with self.db.transaction() as tx:
             ro = self._repair_order(tx, repair_order_id, lock=True)
             self._move(tx, ro, "on_hold", f"waiting for {hold['reason']}")
@@ -193,7 +193,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
     # -- quality check and hand-over ---------------------------------------------------------------
     @rpc
     def quality_check(self, repair_order_id, data):
-        check = load(schemas.QualityCheck(), data)
+        check = load(schemas.QualityCheck, data)
         with self.db.transaction() as tx:
             ro = self._repair_order(tx, repair_order_id, lock=True)
             if ro["status"] != "quality_check":
@@ -212,7 +212,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
 
     @rpc
     def deliver(self, repair_order_id, data):
-        delivery = load(schemas.Delivery(), data)
+        delivery = load(schemas.Delivery, data)
         with self.db.transaction() as tx:
             ro = self._repair_order(tx, repair_order_id, lock=True)
             self._move(tx, ro, "delivered", f"handed over by {delivery['delivered_by']}")
@@ -225,7 +225,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
 
     @rpc
     def cancel_repair_order(self, repair_order_id, data):
-        cancel = load(schemas.Cancellation(), data)
+        cancel = load(schemas.Cancellation, data)
         with self.db.transaction() as tx:
             ro = self._repair_order(tx, repair_order_id, lock=True)
             if store.jobs(tx, ro["repair_order_id"]):
@@ -244,13 +244,13 @@ class WorkshopService(SlaClocks, BranchDirectory):
 
     @rpc
     def list_repair_orders(self, query):
-        filters = load(schemas.RepairOrderQuery(), query or {})
+        filters = load(schemas.RepairOrderQuery, query or {})
         with self.db.read() as tx:
             return page_of(REPAIR_ORDER, store.page_repair_orders(tx, filters))
 
     @rpc
     def list_quotes(self, query):
-        filters = load(schemas.QuoteQuery(), query or {})
+        filters = load(schemas.QuoteQuery, query or {})
         with self.db.read() as tx:
             page = store.page_quotes(tx, filters)
             page["items"] = [self._with_lines(tx, q) for q in page["items"]]
@@ -258,7 +258,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
 
     @rpc
     def list_jobs(self, query):
-        filters = load(schemas.JobQuery(), query or {})
+        filters = load(schemas.JobQuery, query or {})
         with self.db.read() as tx:
             return page_of(JOB, store.page_jobs(tx, filters))
 

@@ -82,3 +82,31 @@ def test_database_rules_become_typed_errors_and_nothing_is_written(run_env):
         conn.execute("DROP TABLE rule_probe")
         conn.commit()
     pool.close()
+
+
+def test_reads_refuse_writes_and_leave_the_connection_writable(run_env):
+    import psycopg
+    import pytest
+
+    from shared.db import Pool, UnitOfWork
+
+    pool = Pool(run_env["dsn"], "public", size=1)  # one connection: every unit of work reuses it
+    work = UnitOfWork(pool, "probe")
+    try:
+        with work.transaction() as tx:
+            tx.execute("CREATE TABLE IF NOT EXISTS read_only_probe (n int)")
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            with work.read() as tx:
+                tx.execute("INSERT INTO read_only_probe VALUES (1)")
+        with pytest.raises(RuntimeError):
+            with work.read() as tx:
+                assert tx.one("SELECT count(*) AS n FROM read_only_probe")["n"] == 0
+                raise RuntimeError("a read that fails half-way")
+        with work.transaction() as tx:
+            tx.execute("INSERT INTO read_only_probe VALUES (2)")
+        with work.read() as tx:
+            assert tx.one("SELECT count(*) AS n FROM read_only_probe")["n"] == 1
+    finally:
+        with work.transaction() as tx:
+            tx.execute("DROP TABLE IF EXISTS read_only_probe")
+        pool.close()

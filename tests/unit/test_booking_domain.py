@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -60,3 +60,23 @@ def test_capacity_is_bays_unless_the_branch_overrides_the_slot():
     assert domain.slot_capacity(4, None) == 4
     assert domain.slot_capacity(4, 1) == 1
     assert domain.slot_capacity(4, 0) == 0
+
+
+def test_find_slot_finds_exactly_the_slots_the_day_lists():
+    """find_slot computes the slot directly; it must agree with slots_for_day, DST days included."""
+    hours = {d: [["07:30", "12:00"], ["13:00", "23:59"]] for d in domain.WEEKDAYS}
+    hours["sun"] = [["00:00", "23:59"]]
+    for day, zone in ((date(2026, 3, 29), BERLIN), (date(2026, 10, 25), BERLIN), (date(2026, 11, 23), BERLIN),
+                      (date(2026, 3, 8), ZoneInfo("America/New_York")), (date(2026, 11, 1), ZoneInfo("America/New_York"))):
+        for minutes in (15, 45, 120):
+            listed = domain.slots_for_day(day, hours, [], zone, minutes)
+            assert listed
+            for slot in listed:
+                assert domain.find_slot(slot.start, hours, [], zone, minutes) == slot
+            starts = {slot.start for slot in listed}
+            probe = datetime.combine(day, datetime.min.time(), timezone.utc) - timedelta(hours=14)
+            while probe < datetime.combine(day, datetime.min.time(), timezone.utc) + timedelta(hours=38):
+                if probe not in starts and probe.astimezone(zone).date() == day:
+                    with pytest.raises(errors.Unprocessable):
+                        domain.find_slot(probe, hours, [], zone, minutes)
+                probe += timedelta(minutes=5)
