@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 from bench.baselines import rss_mb
-from bench.load import closed_loop, open_loop, percentiles
+from bench.load import LeanApi, closed_loop, open_loop, percentiles
 from shared.db import psycopg
 
 BRANCH, REGION = "BENCH", "BENCH-R"
@@ -112,11 +112,11 @@ def direct_baseline(port, world, seconds, clients, offset):
 
 
 def journeys(stack, count, workers):
-    from tests.support.gateway import Api
+    from gateway.auth import issue_token
     from tests.support.journey import Journey
 
-    advisor = Api.as_role(stack.url, "advisor", branch_id=BRANCH)
-    technician = Api.as_role(stack.url, "technician", branch_id=BRANCH)
+    advisor = LeanApi(stack.url, issue_token("advisor", "bench-advisor", branch_id=BRANCH))
+    technician = LeanApi(stack.url, issue_token("technician", "bench-technician", branch_id=BRANCH))
     slot0 = datetime.now(timezone.utc) + timedelta(days=60)
 
     def one(i):
