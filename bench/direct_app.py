@@ -30,7 +30,7 @@ def create_booking():
         "requested_at": datetime.now(timezone.utc),
     }
     with unit_of_work.transaction() as tx:
-        if not store.take_slot(tx, booking["branch_id"], slot_start, 10**6):
+        if not store.take_slot(tx, booking["branch_id"], slot_start):
             return jsonify(error="full"), 409
         store.insert_booking(tx, booking)
         tx.publish("booking.created", booking["branch_id"],  # the same outbox row pitlane writes
