@@ -1,4 +1,5 @@
 """RPC helpers: entrypoints that declare our typed errors and reply cheaply, and schema validation."""
+import inspect
 import logging
 import sys
 import uuid
@@ -7,7 +8,7 @@ import amqp
 import kombu.exceptions
 from kombu.utils import json as wire_json
 from marshmallow import Schema, ValidationError
-from nameko.exceptions import UnserializableValueError, serialize
+from nameko.exceptions import IncorrectSignature, UnserializableValueError, serialize
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
 from shared import errors
@@ -65,9 +66,22 @@ class PitlaneRpcConsumer(RpcConsumer):
 
 
 class PitlaneRpc(Rpc):
-    """nameko's RPC entrypoint on the lean consumer above."""
+    """nameko's RPC entrypoint on the lean consumer above.
+
+    The arguments are checked against the method's signature as nameko does, but with the
+    signature read once: nameko's inspect.getcallargs rebuilds it on every call.
+    """
 
     rpc_consumer = PitlaneRpcConsumer()
+
+    def check_signature(self, args, kwargs):
+        signature = self.__dict__.get("_signature")
+        if signature is None:
+            signature = self._signature = inspect.signature(getattr(self.container.service_cls, self.method_name))
+        try:
+            signature.bind(None, *args, **kwargs)
+        except TypeError as exc:
+            raise IncorrectSignature(str(exc)) from None
 
 
 # Every @rpc of ours names the errors it raises on purpose, so nameko logs them as expected.

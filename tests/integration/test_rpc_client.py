@@ -105,3 +105,13 @@ def test_a_lost_connection_fails_the_waiting_call_at_once_and_the_next_call_reco
         assert rpc.call("probe", "echo", "after") == "after"
     finally:
         rpc.close()
+
+
+def test_arguments_that_do_not_fit_the_method_are_refused_before_it_runs(probe, client):
+    from nameko.exceptions import IncorrectSignature
+
+    with pytest.raises(IncorrectSignature):
+        client.call("probe", "echo")  # `value` is required
+    with pytest.raises(IncorrectSignature):
+        client.call("probe", "echo", 1, unknown=2)
+    assert client.call("probe", "echo", "fits", delay=0) == "fits"
