@@ -58,9 +58,10 @@ def create_app(call=None, store=None, collectors=None):
             g.principal = auth.authenticate(directory.of_region)
         return g.principal
 
+    records = rpc.RecordBranches()
     for route in ROUTES:
         app.add_url_rule(API + route.path, endpoint=f"{route.method} {route.path}",
-                         view_func=_view(route, call, store, principal), methods=[route.method])
+                         view_func=_view(route, call, store, principal, records), methods=[route.method])
 
     @app.get(API + "/self-service/repair-orders/<number>")
     def self_service(number):
@@ -148,7 +149,7 @@ def _audit_row(row):
             and k != "created_at"}
 
 
-def _view(route: Route, call, store, principal):
+def _view(route: Route, call, store, principal, records):
     def view(**path):
         who = principal()
         policy.require(who, route.family, route.access)
@@ -164,7 +165,7 @@ def _view(route: Route, call, store, principal):
             query["branch_ids"] = sorted(who.branches)
         elif route.scope == "record" and who.scoped:
             service, getter, key = route.record
-            policy.hide(who, _visible(call, service, getter, key(path, body), who))
+            policy.hide(who, {"branch_id": records.branch_of(call, service, getter, key(path, body))})
         if route.method == "POST" and request.headers.get("Idempotency-Key"):
             return _idempotent(route, call, store, who, path, body, query)
         status, result = _run(route, call, who, path, body, query)
@@ -191,13 +192,6 @@ def _scoped_query(who, schema):
 
 def _fan_out(call, method, query):
     return rpc.call_many(call, [(service, method, query) for service in SLA_HOSTS])
-
-
-def _visible(call, service, getter, key, who):
-    try:
-        return call(service, getter, key)
-    except errors.NotFound:
-        return None
 
 
 def _run(route, call, who, path, body, query):

@@ -3,6 +3,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 
 from nameko.exceptions import RpcTimeout, UnknownService
 
@@ -61,6 +62,40 @@ class BranchDirectory:
 
     def region(self, branch_id) -> str | None:
         return next((b["region_id"] for b in self.branches() if b["branch_id"] == branch_id), None)
+
+
+class RecordBranches:
+    """Which branch a record belongs to, for scope checks, kept per process.
+
+    An advisor's or technician's write to a booking, repair order or invoice first asks the
+    owning service which branch the record is at; a record never moves to another branch (no
+    route changes one), so the answer is kept and the next write costs one RPC, not two. A
+    record not found is not kept: it may be created a moment later.
+    """
+
+    def __init__(self, size: int = 50_000):
+        self.size = size
+        self._branches: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def branch_of(self, call, service: str, getter: str, key) -> str | None:
+        entry = (service, getter, str(key))
+        with self._lock:
+            branch = self._branches.get(entry)
+            if branch is not None:
+                self._branches.move_to_end(entry)
+                return branch
+        try:
+            record = call(service, getter, key)
+        except errors.NotFound:
+            return None
+        branch = record.get("branch_id") if isinstance(record, dict) else None
+        if branch is not None:
+            with self._lock:
+                self._branches[entry] = branch
+                if len(self._branches) > self.size:
+                    self._branches.popitem(last=False)
+        return branch
 
 
 # Threads that live as long as the process: a fan-out needs no thread of its own per call.

@@ -201,3 +201,19 @@ def test_every_route_is_in_the_openapi_document_with_its_schemas(client):
         assert {"401", "403", "400"} <= set(operation["responses"])
     schemas = document["components"]["schemas"]
     assert "booking.BookingRequest" in schemas and "booking.BookingPage" in schemas
+
+
+def test_a_records_branch_is_asked_once_per_process_and_a_missing_record_every_time(client, services):
+    """A record never changes branch: the scope check of the next write needs no second lookup."""
+    confirm = f"/api/v1/bookings/{BOOKING_N1['booking_id']}/confirmation"
+    for _ in range(3):
+        assert client.post(confirm, headers=bearer("advisor", branch_id="N1")).status_code == 200
+    lookups = [c for c in services.calls if c[1] == "get_booking"]
+    assert lookups == [("booking", "get_booking", (BOOKING_N1["booking_id"],))]
+    # the kept branch still refuses a caller of another branch, without asking again
+    assert client.post(confirm, headers=bearer("advisor", branch_id="S1")).status_code == 403
+    assert len([c for c in services.calls if c[1] == "get_booking"]) == 1
+    missing = "/api/v1/bookings/99999999-9999-9999-9999-999999999999/confirmation"
+    for _ in range(2):
+        assert client.post(missing, headers=bearer("advisor", branch_id="N1")).status_code == 403
+    assert len([c for c in services.calls if c[1] == "get_booking"]) == 3
