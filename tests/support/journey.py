@@ -16,9 +16,14 @@ def vin() -> str:
     return "".join(alphabet[(raw >> (5 * i)) % len(alphabet)] for i in range(17))
 
 
-def until(fetch, done, timeout=30.0, interval=0.05, what="state"):
-    """Poll `fetch()` until `done(value)`; event-driven steps land a few milliseconds later."""
+def until(fetch, done, timeout=30.0, interval=0.05, what="state", first_after=0.03):
+    """Poll `fetch()` until `done(value)`; event-driven steps land a few milliseconds later.
+
+    The first look waits `first_after`: asked at once, the answer is almost always "not yet"
+    (an event takes 10 to 30 ms to reach its handler), and every look is a request to serve.
+    """
     deadline = time.monotonic() + timeout
+    time.sleep(first_after)
     while True:
         value = fetch()
         if done(value):
@@ -57,7 +62,7 @@ class Journey:
             lambda: a.post("/bookings", fixtures.booking_request(
                 self.branch_id, s["customer"]["customer_id"], s["vehicle"]["vehicle_id"], self.slot_start)),
             lambda r: r.status_code != 422 or "vehicle_id" not in r.json()["error"]["fields"],
-            what="the vehicle copy in booking")))
+            what="the vehicle copy in booking", first_after=0)))  # booking asks crm if its copy lags
         booking_id = s["booking"]["booking_id"]
         self._step("confirm", lambda: a.ok("POST", f"/bookings/{booking_id}/confirmation"))
         self._step("check_in", lambda: a.ok("POST", f"/bookings/{booking_id}/check-in", {
