@@ -58,20 +58,20 @@ class Relay:
         self.publisher.close()
 
     def publish_batch(self) -> int:
+        """Claim and mark a batch in one statement, publish it, and commit the marks only once
+        the broker confirmed: a failed publish rolls the marks back and the rows go again."""
         with self.pool.connection() as conn:
             with conn.transaction():
                 rows = conn.execute(
-                    "SELECT id, event_type, payload FROM outbox WHERE published_at IS NULL "
-                    "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                    "UPDATE outbox SET published_at = now() WHERE id IN (SELECT id FROM outbox"
+                    " WHERE published_at IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
+                    " RETURNING id, event_type, payload",
                     (self.batch_size,),
                 ).fetchall()
                 if not rows:
                     return 0
+                rows.sort(key=lambda r: r["id"])  # RETURNING does not keep the subquery's order
                 self.publisher.publish(
                     [(EVENTS_EXCHANGE, r["event_type"], r["payload"], {}) for r in rows]
-                )
-                conn.execute(
-                    "UPDATE outbox SET published_at = now() WHERE id = ANY(%s)",
-                    ([r["id"] for r in rows],),
                 )
         return len(rows)
