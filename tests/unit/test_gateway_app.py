@@ -217,3 +217,16 @@ def test_a_records_branch_is_asked_once_per_process_and_a_missing_record_every_t
     for _ in range(2):
         assert client.post(missing, headers=bearer("advisor", branch_id="N1")).status_code == 403
     assert len([c for c in services.calls if c[1] == "get_booking"]) == 3
+
+
+def test_a_kept_token_still_expires_and_only_the_identical_token_is_kept(client, monkeypatch):
+    token = auth.issue_token("admin", "u-kept", ttl_seconds=60)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/bookings", headers=headers).status_code == 200
+    assert client.get("/api/v1/bookings", headers=headers).status_code == 200  # kept
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    assert client.get("/api/v1/bookings", headers={"Authorization": f"Bearer {tampered}"}).status_code == 401
+    later = time.time() + 61
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    response = client.get("/api/v1/bookings", headers=headers)
+    assert response.status_code == 401 and response.json["error"]["fields"] == {"Authorization": ["expired"]}
