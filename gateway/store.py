@@ -1,7 +1,12 @@
 """The gateway's own schema: idempotency keys and the audit trail."""
+import atexit
 import hashlib
 import json
+import logging
+import os
+import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from psycopg.types.json import Jsonb
@@ -10,8 +15,69 @@ from shared import config, errors, paging
 from shared.db import Pool
 from shared.migrate import ensure_database, migrate
 
+log = logging.getLogger(__name__)
 KEY_TTL_HOURS = 24
 WAIT_FOR_WINNER = 5.0  # seconds a retry waits for the first request with its key to finish
+
+
+class AuditTrail:
+    """Writes the audit rows off the request path, in batches (COPY), a few milliseconds late.
+
+    A write answered to its caller has its row kept in memory until it is written: a database
+    outage delays the trail (the rows are written when it is back) instead of failing requests
+    whose work is already done. Rows wait at most `linger` seconds plus the write; a process
+    killed with SIGKILL loses what it had not written yet, a stopped one writes it on exit.
+    """
+
+    COLUMNS = "(at, subject, role, method, path, status, record_id)"
+
+    def __init__(self, pool, linger: float = 0.02, limit: int = 100_000):
+        self.pool, self.linger, self.limit = pool, linger, limit
+        self._rows: list[tuple] = []
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()
+        self._wake = threading.Event()
+        self._writer_pid = None
+        atexit.register(self.flush)
+
+    def add(self, row: tuple):
+        with self._lock:
+            if len(self._rows) >= self.limit:
+                del self._rows[0]
+                log.error("audit trail: %d rows waiting for the database; the oldest is dropped", self.limit)
+            self._rows.append(row)
+        if self._writer_pid != os.getpid():  # after a fork the writer thread stayed in the parent
+            self._writer_pid = os.getpid()
+            threading.Thread(target=self._run, name="audit-trail", daemon=True).start()
+        self._wake.set()
+
+    def _run(self):
+        while True:
+            self._wake.wait()
+            time.sleep(self.linger)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception as exc:  # the database is away: the rows wait, try again shortly
+                log.warning("audit trail: %s; retrying", exc)
+                time.sleep(1.0)
+                self._wake.set()
+
+    def flush(self):
+        with self._flushing:
+            with self._lock:
+                rows, self._rows = self._rows, []
+            if not rows:
+                return
+            try:
+                with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                    with cur.copy(f"COPY audit {self.COLUMNS} FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+            except BaseException:
+                with self._lock:
+                    self._rows[:0] = rows
+                raise
 
 
 class GatewayStore:
@@ -22,6 +88,7 @@ class GatewayStore:
         # autocommit: the audit row is one INSERT and one round trip; the idempotency claim
         # still runs in an explicit transaction
         self.pool = Pool(dsn, "gateway", size=pool_size, autocommit=True)
+        self.audit_trail = AuditTrail(self.pool)
 
     # -- idempotency ---------------------------------------------------------------------------
     @staticmethod
@@ -67,14 +134,13 @@ class GatewayStore:
 
     # -- audit -----------------------------------------------------------------------------------
     def audit(self, principal, method, path, status, record_id):
-        with self.pool.connection() as conn:
-            conn.execute("INSERT INTO audit (subject, role, method, path, status, record_id)"
-                         " VALUES (%s, %s, %s, %s, %s, %s)",
-                         (principal.subject, principal.role, method, path, status, record_id))
+        self.audit_trail.add((datetime.now(timezone.utc), principal.subject, principal.role, method, path,
+                              status, record_id))
 
     def audit_page(self, filters):
         from shared.db import Transaction
 
+        self.audit_trail.flush()  # what this process wrote a moment ago is part of the answer
         with self.pool.connection() as conn, conn.transaction():
             tx = Transaction(conn, "gateway")
             sql, params = " WHERE true", []
