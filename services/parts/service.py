@@ -1,6 +1,5 @@
 """parts: catalogue, stock ledger per branch, reservations for repair orders, thresholds, transfers."""
 import uuid
-from contextlib import nullcontext
 
 from services.parts import domain, schemas, store
 from shared import errors, org
@@ -14,10 +13,6 @@ from shared.schemas import page_of
 PART, STOCK, RESERVATION = schemas.Part(), schemas.Stock(), schemas.Reservation()
 MOVEMENT, TRANSFER = schemas.Movement(), schemas.Transfer()
 GROUP = "HQ"  # branch_id of group-wide facts such as the catalogue
-
-
-class _Short(Exception):
-    """Raised inside the reservation savepoint to undo the lines already reserved."""
 
 
 class PartsService(SlaClocks, BranchDirectory):
@@ -102,32 +97,29 @@ class PartsService(SlaClocks, BranchDirectory):
         if not wanted or store.has_reservations(tx, event["repair_order_id"]):
             return
         branch_id, ro_id = event["branch_id"], event["repair_order_id"]
-        # A savepoint only where a later line can fail after an earlier one took stock: its
-        # release is one more round trip while the stock rows are locked.
-        all_or_none = tx.conn.transaction() if len(wanted) > 1 else nullcontext()
-        try:
-            with all_or_none:
-                changed = []
-                for part_number, quantity in sorted(wanted.items()):  # one lock order: no deadlocks
-                    row = store.change(tx, branch_id, part_number, "reservation", quantity, reserved=quantity,
-                                       repair_order_id=ro_id, guard="on_hand - reserved >= %(quantity)s",
-                                       reservation_id=uuid.uuid4())
-                    if row is None:
-                        raise _Short()
-                    changed.append((part_number, row))
-        except _Short:
-            short = []
-            for part_number, quantity in sorted(wanted.items()):
-                row = store.stock(tx, branch_id, part_number)
-                available = row["available"] if row else 0
-                if available < quantity:
-                    short.append({"part_number": part_number, "requested": quantity, "available": available})
-            tx.publish("parts.shortage", branch_id, repair_order_id=ro_id, lines=short)
-            return
-        for part_number, row in changed:
-            self._check_threshold(tx, branch_id, part_number, row)
-        tx.publish("parts.reserved", branch_id, repair_order_id=ro_id,
-                   lines=[{"part_number": p, "quantity": q} for p, q in sorted(wanted.items())])
+        lines = sorted(wanted.items())  # one lock order: no deadlocks
+        short = self._short(tx, branch_id, lines)  # read without locking: a shortage needs no lock
+        if not short:
+            # Announce first and take the stock rows last: a row stays locked from its update to
+            # the commit, and every other repair order that wants the part waits for it.
+            tx.execute("SAVEPOINT reservation")
+            tx.publish("parts.reserved", branch_id, repair_order_id=ro_id,
+                       lines=[{"part_number": p, "quantity": q} for p, q in lines])
+            changed = []
+            for part_number, quantity in lines:
+                row = store.change(tx, branch_id, part_number, "reservation", quantity, reserved=quantity,
+                                   repair_order_id=ro_id, guard="on_hand - reserved >= %(quantity)s",
+                                   reservation_id=uuid.uuid4())
+                if row is None:
+                    break
+                changed.append((part_number, row))
+            else:
+                for part_number, row in changed:
+                    self._check_threshold(tx, branch_id, part_number, row)
+                return
+            tx.execute("ROLLBACK TO SAVEPOINT reservation")  # another repair order took the last units first
+            short = self._short(tx, branch_id, lines)
+        tx.publish("parts.shortage", branch_id, repair_order_id=ro_id, lines=short)
 
     @on_event("repair_order.delivered")
     def consume_for_repair_order(self, tx, event):
@@ -220,6 +212,12 @@ class PartsService(SlaClocks, BranchDirectory):
         if held:
             tx.publish(announce, event["branch_id"], repair_order_id=event["repair_order_id"],
                        lines=[{"part_number": r["part_number"], "quantity": r["quantity"]} for r in held])
+
+    @staticmethod
+    def _short(tx, branch_id, lines) -> list[dict]:
+        """The lines that the branch's free stock cannot cover now."""
+        free = store.available(tx, branch_id, [part_number for part_number, _ in lines])
+        return [{"part_number": p, "requested": q, "available": free.get(p, 0)} for p, q in lines if free.get(p, 0) < q]
 
     def _check_threshold(self, tx, branch_id, part_number, row):
         crossing = domain.threshold_change(row["below_reorder"], row["available"], row["reorder_point"])

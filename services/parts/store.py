@@ -20,6 +20,13 @@ def part(tx, part_number):
     return tx.one("SELECT * FROM parts WHERE part_number = %s", (part_number,))
 
 
+def available(tx, branch_id, part_numbers) -> dict:
+    """part number -> what is free (on hand less reserved) at the branch; unstocked parts are absent."""
+    rows = tx.all("SELECT part_number, on_hand - reserved AS available FROM stock"
+                  " WHERE branch_id = %s AND part_number = ANY(%s)", (branch_id, list(part_numbers)))
+    return {r["part_number"]: r["available"] for r in rows}
+
+
 def ensure_stock(tx, branch_id, part_number):
     tx.execute("INSERT INTO stock (branch_id, part_number) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                (branch_id, part_number))
