@@ -15,6 +15,11 @@ MOVEMENT, TRANSFER = schemas.Movement(), schemas.Transfer()
 GROUP = "HQ"  # branch_id of group-wide facts such as the catalogue
 
 
+def _short(free: dict, lines) -> list[dict]:
+    """The lines that the branch's free stock (part number -> available) cannot cover."""
+    return [{"part_number": p, "requested": q, "available": free.get(p, 0)} for p, q in lines if free.get(p, 0) < q]
+
+
 class PartsService(SlaClocks, BranchDirectory):
     name = "parts"
 
@@ -94,11 +99,15 @@ class PartsService(SlaClocks, BranchDirectory):
     @on_event("quote.approved")
     def reserve_for_repair_order(self, tx, event):
         wanted = domain.merge_lines(l for l in event["approved_lines"] if l["kind"] == "part")
-        if not wanted or store.has_reservations(tx, event["repair_order_id"]):
+        if not wanted:
             return
         branch_id, ro_id = event["branch_id"], event["repair_order_id"]
         lines = sorted(wanted.items())  # one lock order: no deadlocks
-        short = self._short(tx, branch_id, lines)  # read without locking: a shortage needs no lock
+        # Read without locking: a repair order that already holds parts, or a shortage, needs no lock.
+        held, free = store.reservation_outlook(tx, ro_id, branch_id, wanted)
+        if held:
+            return
+        short = _short(free, lines)
         if not short:
             # Announce first and take the stock rows last: a row stays locked from its update to
             # the commit, and every other repair order that wants the part waits for it.
@@ -118,7 +127,7 @@ class PartsService(SlaClocks, BranchDirectory):
                     self._check_threshold(tx, branch_id, part_number, row)
                 return
             tx.execute("ROLLBACK TO SAVEPOINT reservation")  # another repair order took the last units first
-            short = self._short(tx, branch_id, lines)
+            short = _short(store.available(tx, branch_id, wanted), lines)
         tx.publish("parts.shortage", branch_id, repair_order_id=ro_id, lines=short)
 
     @on_event("repair_order.delivered")
@@ -212,12 +221,6 @@ class PartsService(SlaClocks, BranchDirectory):
         if held:
             tx.publish(announce, event["branch_id"], repair_order_id=event["repair_order_id"],
                        lines=[{"part_number": r["part_number"], "quantity": r["quantity"]} for r in held])
-
-    @staticmethod
-    def _short(tx, branch_id, lines) -> list[dict]:
-        """The lines that the branch's free stock cannot cover now."""
-        free = store.available(tx, branch_id, [part_number for part_number, _ in lines])
-        return [{"part_number": p, "requested": q, "available": free.get(p, 0)} for p, q in lines if free.get(p, 0) < q]
 
     def _check_threshold(self, tx, branch_id, part_number, row):
         crossing = domain.threshold_change(row["below_reorder"], row["available"], row["reorder_point"])

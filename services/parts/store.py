@@ -27,6 +27,15 @@ def available(tx, branch_id, part_numbers) -> dict:
     return {r["part_number"]: r["available"] for r in rows}
 
 
+def reservation_outlook(tx, repair_order_id, branch_id, part_numbers) -> tuple[bool, dict]:
+    """Whether the repair order holds reservations already, and available() of its parts: one query."""
+    row = tx.one("SELECT EXISTS (SELECT 1 FROM reservations WHERE repair_order_id = %s) AS held,"
+                 " (SELECT coalesce(jsonb_object_agg(part_number, on_hand - reserved), '{}') FROM stock"
+                 "  WHERE branch_id = %s AND part_number = ANY(%s)) AS free",
+                 (repair_order_id, branch_id, list(part_numbers)))
+    return row["held"], row["free"]
+
+
 def ensure_stock(tx, branch_id, part_number):
     tx.execute("INSERT INTO stock (branch_id, part_number) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                (branch_id, part_number))
@@ -75,10 +84,6 @@ def set_thresholds(tx, branch_id, part_number, reorder_point, safety_stock):
 def held_reservations(tx, repair_order_id):
     return tx.all("SELECT * FROM reservations WHERE repair_order_id = %s AND status = 'held' FOR UPDATE",
                   (repair_order_id,))
-
-
-def has_reservations(tx, repair_order_id):
-    return tx.one("SELECT 1 FROM reservations WHERE repair_order_id = %s LIMIT 1", (repair_order_id,)) is not None
 
 
 def close_reservation(tx, reservation_id, status):
