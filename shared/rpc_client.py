@@ -96,6 +96,8 @@ class RpcClient:
                               client_properties={"connection_name": f"{self.name} rpc client (pid {os.getpid()})"})
             conn.connect()
             channel = conn.channel()
+            # as nameko declares it: a gateway that starts before any service still gets its queue bound
+            channel.exchange_declare(self.exchange, "topic", durable=True, auto_delete=False)
             reply_key = str(uuid.uuid4())
             queue = f"rpc.reply-{self.name}-{reply_key}"
             channel.queue_declare(queue, exclusive=True, auto_delete=True)

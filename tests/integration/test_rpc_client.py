@@ -115,3 +115,18 @@ def test_arguments_that_do_not_fit_the_method_are_refused_before_it_runs(probe, 
     with pytest.raises(IncorrectSignature):
         client.call("probe", "echo", 1, unknown=2)
     assert client.call("probe", "echo", "fits", delay=0) == "fits"
+
+
+def test_a_client_started_before_any_service_binds_its_queue_and_reports_the_service_missing(run_env):
+    """On a broker where no service has declared nameko's exchange yet: no crash, a clear answer."""
+    from tests.support import infra
+
+    vhost = f"pitlane-rpc-empty-{os.getpid()}"
+    infra.create_vhost(vhost)
+    try:
+        rpc = RpcClient(run_env["amqp"].rsplit("/", 1)[0] + "/" + vhost, timeout=2, name="early")
+        with pytest.raises(UnknownService):
+            rpc.call("booking", "list_branches")
+        rpc.close()
+    finally:
+        infra.delete_vhost(vhost)
