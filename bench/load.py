@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlparse
 
+from tests.support.gateway import ApiCalls
+
 
 @dataclass
 class Result:
@@ -146,7 +148,7 @@ async def open_loop(url, make_request, rate, seconds, max_in_flight=256) -> Resu
     return result
 
 
-class LeanApi:
+class LeanApi(ApiCalls):
     """The journey's HTTP client for benchmarks: tests.support.gateway.Api's interface on
     http.client with one keep-alive connection per thread, so the load generator's own CPU
     (requests costs about a millisecond a call) is not charged to pitlane on a shared machine."""
@@ -179,13 +181,6 @@ class LeanApi:
 
     def post(self, path, body=None, headers=None):
         return self._send("POST", path, body=body)
-
-    def ok(self, method, path, body=None, status=None, **params):
-        response = self.get(path, **params) if method == "GET" else self.post(path, body)
-        expected = status or (200 if method == "GET" else (200, 201))
-        assert response.status_code in (expected if isinstance(expected, tuple) else (expected,)), \
-            f"{method} {path}: {response.status_code} {response.text[:500]}"
-        return response.json()
 
 
 class LeanResponse:

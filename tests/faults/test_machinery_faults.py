@@ -3,21 +3,15 @@ import uuid
 
 import pytest
 
-from shared.messaging import declare_topology
 from tests.support import faults
 from tests.support.bus import rpc_proxy
-from tests.support.infra import ServiceProcess, wait_for
-from tests.support.probe import ProbeService
-
-PROBE = "tests.support.probe:ProbeService"
-
+from tests.support.infra import wait_for
+from tests.support.probe import running_probe
 
 @pytest.fixture
 def probe(run_env):
-    declare_topology(run_env["amqp"], [ProbeService])
-    process = ServiceProcess(PROBE).start().wait_ready()
-    yield process
-    process.stop()
+    with running_probe(run_env["amqp"]) as process:
+        yield process
 
 
 def _effects(booking_id):

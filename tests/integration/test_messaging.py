@@ -13,17 +13,12 @@ from shared.db import Pool
 from shared.messaging import declare_topology
 from tests.support.bus import EventRecorder, publish_event
 from tests.support.infra import ROOT, ServiceProcess, queue_info, wait_for
-from tests.support.probe import ProbeService
-
-PROBE = "tests.support.probe:ProbeService"
-
+from tests.support.probe import PROBE, ProbeService, running_probe
 
 @pytest.fixture(scope="module")
 def probe(run_env):
-    declare_topology(run_env["amqp"], [ProbeService])
-    process = ServiceProcess(PROBE).start().wait_ready()
-    yield process
-    process.stop()
+    with running_probe(run_env["amqp"]) as process:
+        yield process
 
 
 def effects(rpc, booking_id):

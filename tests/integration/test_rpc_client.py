@@ -10,20 +10,14 @@ import requests
 from nameko.exceptions import RpcTimeout, UnknownService
 
 from shared import errors
-from shared.messaging import declare_topology
 from shared.rpc_client import Disconnected, RpcClient
-from tests.support.infra import ServiceProcess, _api, wait_for
-from tests.support.probe import ProbeService
-
-PROBE = "tests.support.probe:ProbeService"
-
+from tests.support.infra import _api, wait_for
+from tests.support.probe import running_probe
 
 @pytest.fixture(scope="module")
 def probe(run_env):
-    declare_topology(run_env["amqp"], [ProbeService])
-    process = ServiceProcess(PROBE).start().wait_ready()
-    yield process
-    process.stop()
+    with running_probe(run_env["amqp"]) as process:
+        yield process
 
 
 @pytest.fixture

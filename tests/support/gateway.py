@@ -52,7 +52,18 @@ class GatewayProcess:
         self._log.close()
 
 
-class Api:
+class ApiCalls:
+    """`ok`: a call that must succeed, on top of a client's `get` and `post`."""
+
+    def ok(self, method, path, body=None, status=None, **params):
+        response = self.get(path, **params) if method == "GET" else self.post(path, body)
+        expected = status or (200 if method == "GET" else (200, 201))
+        assert response.status_code in (expected if isinstance(expected, tuple) else (expected,)), \
+            f"{method} {path}: {response.status_code} {response.text[:500]}"
+        return response.json()
+
+
+class Api(ApiCalls):
     """requests against /api/v1 as one caller; raises nothing, returns the response."""
 
     def __init__(self, base_url, token=None):
@@ -70,10 +81,3 @@ class Api:
 
     def post(self, path, body=None, headers=None):
         return self.session.post(self.base + path, json=body, headers=headers or {}, timeout=30)
-
-    def ok(self, method, path, body=None, status=None, **params):
-        response = self.get(path, **params) if method == "GET" else self.post(path, body)
-        expected = status or (200 if method == "GET" else (200, 201))
-        assert response.status_code in (expected if isinstance(expected, tuple) else (expected,)), \
-            f"{method} {path}: {response.status_code} {response.text[:500]}"
-        return response.json()

@@ -3,6 +3,7 @@
 It fails on purpose when asked to (a switch row, or a reason of "poison"), so tests can watch
 retries, dead letters and replays happen on the real broker.
 """
+from contextlib import contextmanager
 from pathlib import Path
 
 import eventlet
@@ -61,3 +62,20 @@ class ProbeService:
         with self.db.transaction() as tx:
             tx.source = "booking"  # the probe stands in for booking as the event's publisher
             return tx.publish("booking.cancelled", "PROBE", booking_id=booking_id, reason=reason)["event_id"]
+
+
+PROBE = "tests.support.probe:ProbeService"
+
+
+@contextmanager
+def running_probe(amqp_uri: str):
+    """The probe as its own process, its queues declared first; stopped afterwards."""
+    from shared.messaging import declare_topology
+    from tests.support.infra import ServiceProcess
+
+    declare_topology(amqp_uri, [ProbeService])
+    process = ServiceProcess(PROBE).start().wait_ready()
+    try:
+        yield process
+    finally:
+        process.stop()
