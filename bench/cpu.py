@@ -1,0 +1,99 @@
+"""`python -m bench.cpu booking_create|journey|reserve_race`: where one unit of work spends its CPU.
+
+Runs one scenario on a fresh bench stack and divides the CPU time each process used (from
+/proc, user + system) by the units of work done: milliseconds per booking, per journey or
+per reservation, for every service, each gateway worker, RabbitMQ, PostgreSQL and the load
+generator. `--spy NAME` also records a py-spy profile of that process (GIL-holding samples,
+so roughly its CPU time) to bench/results/spy-NAME.txt (py-spy is not a dependency:
+`.venv/bin/pip install py-spy`).
+"""
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from bench import scenarios
+from bench.load import closed_loop
+from bench.stack import LOGS, BenchStack
+
+UNITS = {"booking_create": "booking", "journey": "journey", "reserve_race": "reservation"}
+
+
+def cpu_ticks(pid: int) -> int:
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def pids_of(pattern: str) -> list[int]:
+    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def run(scenario: str, seconds: int, spy: str | None) -> dict:
+    from gateway.auth import issue_token
+    from tests.support.gateway import Api
+
+    with BenchStack() as stack:
+        world = scenarios.World(stack, Api.as_role(stack.url, "admin"))
+        headers = {"Authorization": "Bearer " + issue_token("advisor", "bench", branch_id=scenarios.BRANCH)}
+        counter = iter(range(10**8))
+
+        def booking(_):
+            return "POST", "/api/v1/bookings", world.booking(next(counter)), headers
+
+        asyncio.run(closed_loop(stack.url, booking, 32, 3))  # warm the caches and connections
+        groups = {name: [pid] for name, pid in stack.pids().items()}
+        groups["rabbitmq"], groups["postgres"] = pids_of("beam.smp"), pids_of("postgres")
+        profiler = None
+        if spy:
+            py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+            profiler = subprocess.Popen(
+                [py_spy, "record", "--gil", "-r", "200", "-d", str(seconds), "-f", "raw",
+                 "-o", str(LOGS.parent / f"spy-{spy}.txt"), "-p", str(groups[spy][0])],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        before = {name: sum(cpu_ticks(p) for p in pids) for name, pids in groups.items()}
+        own_before = os.times()
+        if scenario == "booking_create":
+            result = asyncio.run(closed_loop(stack.url, booking, 32, seconds))
+            units, rate = result.ok, result.summary()["requests_per_s"]
+        elif scenario == "journey":
+            figures = scenarios.journeys(stack, 60, 16)
+            units, rate = figures["journeys"], figures["journeys_per_s"]
+        else:
+            figures = scenarios.reserve_race(stack, 1000, 400)
+            units, rate = figures["handled"], figures["reservations_per_s"]
+        own_after = os.times()
+        after = {name: sum(cpu_ticks(p) for p in pids) for name, pids in groups.items()}
+        if profiler:
+            profiler.wait()
+    hz = os.sysconf("SC_CLK_TCK")
+    per_unit = {name: round((after[name] - before[name]) / hz * 1000 / max(units, 1), 3) for name in groups}
+    own = (own_after.user - own_before.user) + (own_after.system - own_before.system)
+    per_unit["load generator"] = round(own * 1000 / max(units, 1), 3)
+    return {"scenario": scenario, "rate": rate, "units": units, "ms_per_unit": per_unit,
+            "total_ms": round(sum(per_unit.values()), 3)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scenario", choices=sorted(UNITS))
+    parser.add_argument("--seconds", type=int, default=15, help="booking_create's duration")
+    parser.add_argument("--spy", metavar="NAME", help="py-spy this process too (booking, gateway-worker-1, ...)")
+    args = parser.parse_args(argv)
+    figures = run(args.scenario, args.seconds, args.spy)
+    unit = UNITS[args.scenario]
+    print(f"{args.scenario}: {figures['rate']} {unit}s/s over {figures['units']} {unit}s; CPU ms per {unit}:")
+    for name, ms in figures["ms_per_unit"].items():
+        print(f"  {name:<20} {ms:8.3f}")
+    print(f"  {'all':<20} {figures['total_ms']:8.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
