@@ -85,8 +85,8 @@ class GatewayStore:
         dsn = config.dsn("gateway")
         ensure_database(dsn)
         migrate(dsn, "gateway", Path(__file__).parent / "migrations", include_shared=False)
-        # autocommit: the audit row is one INSERT and one round trip; the idempotency claim
-        # still runs in an explicit transaction
+        # autocommit: the idempotency bookkeeping's single statements commit at once; the claim
+        # and the audit trail's batches run in explicit transactions
         self.pool = Pool(dsn, "gateway", size=pool_size, autocommit=True)
         self.audit_trail = AuditTrail(self.pool)
 

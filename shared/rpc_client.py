@@ -84,7 +84,7 @@ class RpcClient:
     def close(self):
         """Close the connection; its reader thread says goodbye to the broker and ends."""
         with self._lock:
-            link, self._link = self._link, None
+            self._link = None
             reader, self._reader = self._reader, None
         if reader is not None:
             reader.join(timeout=3)
@@ -95,15 +95,19 @@ class RpcClient:
             conn = Connection(**connection_params(self.uri), heartbeat=0, connect_timeout=5,
                               client_properties={"connection_name": f"{self.name} rpc client (pid {os.getpid()})"})
             conn.connect()
-            channel = conn.channel()
-            # as nameko declares it: a gateway that starts before any service still gets its queue bound
-            channel.exchange_declare(self.exchange, "topic", durable=True, auto_delete=False)
-            reply_key = str(uuid.uuid4())
-            queue = f"rpc.reply-{self.name}-{reply_key}"
-            channel.queue_declare(queue, exclusive=True, auto_delete=True)
-            channel.queue_bind(queue, self.exchange, routing_key=reply_key)
-            channel.basic_consume(queue, no_ack=True, callback=self._on_reply)
-            channel.events["basic_return"].add(self._on_return)
+            try:
+                channel = conn.channel()
+                # as nameko declares it: a gateway that starts before any service still binds its queue
+                channel.exchange_declare(self.exchange, "topic", durable=True, auto_delete=False)
+                reply_key = str(uuid.uuid4())
+                queue = f"rpc.reply-{self.name}-{reply_key}"
+                channel.queue_declare(queue, exclusive=True, auto_delete=True)
+                channel.queue_bind(queue, self.exchange, routing_key=reply_key)
+                channel.basic_consume(queue, no_ack=True, callback=self._on_reply)
+                channel.events["basic_return"].add(self._on_return)
+            except BaseException:
+                conn.collect()  # half set up: do not leave the connection open
+                raise
             self._link = (conn, channel, reply_key)
             self._reader = threading.Thread(target=self._read, args=(conn,), name="rpc-replies", daemon=True)
             self._reader.start()
