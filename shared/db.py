@@ -71,6 +71,9 @@ class Pool:
         except psycopg.errors.TransactionRollback as exc:
             # a deadlock or a serialization failure: nothing was written, and a retry may pass
             raise errors.Unavailable("the database rolled back a concurrent update; retry", {}) from exc
+        except psycopg.DataError as exc:
+            # a value the database cannot hold (a NUL character, a number out of range): bad input
+            raise errors.ValidationFailed("invalid input", {"_schema": [str(exc).splitlines()[0]]}) from exc
         except psycopg.errors.IntegrityError as exc:
             # a rule of the schema refused the write (a check, a reference, a unique key)
             rule = exc.diag.constraint_name or exc.__class__.__name__
@@ -108,32 +111,54 @@ class Pool:
 
 
 class Transaction:
-    """One unit of work: the state change, the events that announce it, the inbox mark."""
+    """One unit of work: the state change, the events that announce it, the inbox mark.
+
+    A write whose result nobody reads (an outbox row, a history or timeline line, a new SLA
+    clock) can be deferred: deferred writes go to the server together, as one statement of
+    data-modifying CTEs, right before the next statement of the unit of work or its commit.
+    Every later statement therefore sees them, and an error in one still rolls back the whole
+    unit of work; what changes is only that two or three such writes cost one round trip.
+    """
 
     def __init__(self, conn: psycopg.Connection, source: str, on_publish=None):
         self.conn = conn
         self.source = source
         self.on_publish = on_publish
         self.published: list[dict] = []
+        self._deferred: list[tuple[str, tuple]] = []
 
     def execute(self, sql, params=None):
+        self.flush()
         return self.conn.execute(sql, params)
 
     def one(self, sql, params=None) -> dict | None:
-        return self.conn.execute(sql, params).fetchone()
+        return self.execute(sql, params).fetchone()
 
     def all(self, sql, params=None) -> list[dict]:
-        return self.conn.execute(sql, params).fetchall()
+        return self.execute(sql, params).fetchall()
+
+    def defer(self, sql: str, params: tuple = ()):
+        """An INSERT, UPDATE or DELETE with positional (%s) parameters, sent with the next statement."""
+        self._deferred.append((sql, tuple(params)))
+
+    def flush(self):
+        """Send the deferred writes now: one statement, in the order they were deferred."""
+        if not self._deferred:
+            return
+        writes, self._deferred = self._deferred, []
+        if len(writes) == 1:
+            self.conn.execute(*writes[0])
+            return
+        ctes = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(writes))
+        self.conn.execute(f"WITH {ctes} SELECT 1", [p for _, params in writes for p in params])
 
     def publish(self, event_type: str, branch_id: str, **facts) -> dict:
         """Record an event in the outbox; it leaves for the broker only if this transaction commits."""
         from shared import events
 
         typed, event = events.build_typed(event_type, branch_id, source=self.source, **facts)
-        self.conn.execute(
-            "INSERT INTO outbox (event_id, event_type, payload) VALUES (%s, %s, %s)",
-            (event["event_id"], event_type, Jsonb(event)),
-        )
+        self.defer("INSERT INTO outbox (event_id, event_type, payload) VALUES (%s, %s, %s)",
+                   (event["event_id"], event_type, Jsonb(event)))
         self.published.append(event)
         if self.on_publish is not None:
             self.on_publish(self, event_type, typed)  # e.g. the service's own SLA clocks, same transaction
@@ -141,11 +166,11 @@ class Transaction:
 
     def first_delivery(self, event_id: str, consumer: str) -> bool:
         """Mark an event applied by `consumer`; False when it already was (a redelivery)."""
-        row = self.conn.execute(
+        row = self.one(
             "INSERT INTO inbox (consumer, event_id) VALUES (%s, %s) "
             "ON CONFLICT DO NOTHING RETURNING event_id",
             (consumer, event_id),
-        ).fetchone()
+        )
         return row is not None
 
 
@@ -164,6 +189,7 @@ class UnitOfWork:
             with conn.transaction():
                 tx = Transaction(conn, self.source, self.on_publish)
                 yield tx
+                tx.flush()
             if tx.published and self.on_commit:
                 self.on_commit()
 

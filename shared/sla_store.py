@@ -24,12 +24,13 @@ def set_target(tx, policy, branch_id, seconds):
 
 
 def start(tx, c):
-    return tx.one(
+    """A running clock; none if the subject has one of this policy already. Sent with the next statement."""
+    tx.defer(
         "INSERT INTO sla_clocks (clock_id, policy, subject_type, subject_id, branch_id, safety_critical,"
-        " target_seconds, started_at, running_since, deadline, at_risk_at, state) VALUES (%(clock_id)s,"
-        " %(policy)s, %(subject_type)s, %(subject_id)s, %(branch_id)s, %(safety_critical)s, %(target_seconds)s,"
-        " %(started_at)s, %(started_at)s, %(deadline)s, %(at_risk_at)s, 'running')"
-        " ON CONFLICT (policy, subject_id) DO NOTHING RETURNING *", c)
+        " target_seconds, started_at, running_since, deadline, at_risk_at, state)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'running') ON CONFLICT (policy, subject_id) DO NOTHING",
+        (c["clock_id"], c["policy"], c["subject_type"], c["subject_id"], c["branch_id"], c["safety_critical"],
+         c["target_seconds"], c["started_at"], c["started_at"], c["deadline"], c["at_risk_at"]))
 
 
 def clock(tx, policy, subject_id):
@@ -43,7 +44,7 @@ def update(tx, clock_id, **changes):
 
 
 def pause(tx, clock_id, at, reason):
-    tx.execute("INSERT INTO sla_pauses (clock_id, paused_at, reason) VALUES (%s, %s, %s)", (clock_id, at, reason))
+    tx.defer("INSERT INTO sla_pauses (clock_id, paused_at, reason) VALUES (%s, %s, %s)", (clock_id, at, reason))
 
 
 def resume(tx, clock_id, at):

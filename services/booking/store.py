@@ -122,7 +122,7 @@ def update_booking(tx, booking_id, **changes) -> dict:
 
 
 def add_history(tx, booking_id, from_status, to_status, slot_start, note=""):
-    tx.execute(
+    tx.defer(
         "INSERT INTO booking_history (booking_id, from_status, to_status, slot_start, note)"
         " VALUES (%s, %s, %s, %s, %s)",
         (booking_id, from_status, to_status, slot_start, note),

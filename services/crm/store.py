@@ -60,7 +60,7 @@ def complete_follow_up(tx, follow_up_id, outcome, notes):
 
 
 def log_contact(tx, customer_id, kind, note=""):
-    tx.execute("INSERT INTO contacts (customer_id, kind, note) VALUES (%s, %s, %s)", (customer_id, kind, note))
+    tx.defer("INSERT INTO contacts (customer_id, kind, note) VALUES (%s, %s, %s)", (customer_id, kind, note))
 
 
 def insert_survey(tx, s):

@@ -35,8 +35,8 @@ def update_repair_order(tx, repair_order_id, **changes):
 
 
 def add_timeline(tx, repair_order_id, status, note="", public=True):
-    tx.execute("INSERT INTO timeline (repair_order_id, status, note, public) VALUES (%s, %s, %s, %s)",
-               (repair_order_id, status, note, public))
+    tx.defer("INSERT INTO timeline (repair_order_id, status, note, public) VALUES (%s, %s, %s, %s)",
+             (repair_order_id, status, note, public))
 
 
 def timeline(tx, repair_order_id, public: bool):
@@ -125,8 +125,8 @@ def jobs(tx, repair_order_id):
 
 
 def add_quality_check(tx, repair_order_id, checked_by, passed, notes):
-    tx.execute("INSERT INTO quality_checks (repair_order_id, checked_by, passed, notes) VALUES (%s, %s, %s, %s)",
-               (repair_order_id, checked_by, passed, notes))
+    tx.defer("INSERT INTO quality_checks (repair_order_id, checked_by, passed, notes) VALUES (%s, %s, %s, %s)",
+             (repair_order_id, checked_by, passed, notes))
 
 
 def save_part_price(tx, part_number, description, price_cents):

@@ -110,3 +110,24 @@ def test_reads_refuse_writes_and_leave_the_connection_writable(run_env):
         with work.transaction() as tx:
             tx.execute("DROP TABLE IF EXISTS read_only_probe")
         pool.close()
+
+
+def test_a_value_the_database_cannot_hold_is_invalid_input_not_a_crash(run_env):
+    import pytest
+
+    from shared import errors
+    from shared.db import Pool, UnitOfWork
+
+    pool = Pool(run_env["dsn"], "public", size=1)
+    try:
+        with pytest.raises(errors.ValidationFailed) as raised:
+            with UnitOfWork(pool, "probe").read() as tx:
+                tx.one("SELECT %s::text AS t", ("a\x00b",))
+        assert "NUL" in raised.value.fields["_schema"][0]
+        with pytest.raises(errors.ValidationFailed):
+            with UnitOfWork(pool, "probe").read() as tx:
+                tx.one("SELECT %s::int AS n", (10**12,))
+        with UnitOfWork(pool, "probe").read() as tx:  # the connection is fine afterwards
+            assert tx.one("SELECT 1 AS one")["one"] == 1
+    finally:
+        pool.close()
