@@ -92,14 +92,20 @@ def vehicle(tx, vehicle_id) -> dict | None:
     return tx.one("SELECT * FROM vehicles WHERE vehicle_id = %s", (vehicle_id,))
 
 
-def insert_booking(tx, booking: dict) -> dict:
-    """The new booking and the first line of its history, in one statement."""
+def insert_booking(tx, booking: dict, vehicle_checked: bool = True) -> dict | None:
+    """The new booking and the first line of its history, in one statement.
+
+    Unless `vehicle_checked`, the booking is written only if our copy of the vehicle belongs to
+    the booking's customer, in the same statement; None means it is not (or not known yet).
+    """
+    guard = "" if vehicle_checked else (" WHERE EXISTS (SELECT 1 FROM vehicles WHERE vehicle_id = %(vehicle_id)s"
+                                        " AND customer_id = %(customer_id)s)")
     return tx.one(
         "WITH created AS (INSERT INTO bookings (booking_id, branch_id, customer_id, vehicle_id, slot_start,"
         " slot_end, service_type, priority, channel, symptoms, status, requested_at)"
-        " VALUES (%(booking_id)s, %(branch_id)s, %(customer_id)s, %(vehicle_id)s, %(slot_start)s,"
+        " SELECT %(booking_id)s, %(branch_id)s, %(customer_id)s, %(vehicle_id)s, %(slot_start)s,"
         " %(slot_end)s, %(service_type)s, %(priority)s, %(channel)s, %(symptoms)s, %(status)s,"
-        f" %(requested_at)s) RETURNING {BOOKING_COLUMNS}),"
+        f" %(requested_at)s{guard} RETURNING {BOOKING_COLUMNS}),"
         " first AS (INSERT INTO booking_history (booking_id, from_status, to_status, slot_start, note)"
         " SELECT booking_id, NULL, status, slot_start, 'requested' FROM created)"
         " SELECT * FROM created",
