@@ -200,7 +200,9 @@ class UnitOfWork:
             conn.read_only = True
             try:
                 with conn.transaction():
-                    yield Transaction(conn, self.source)
+                    tx = Transaction(conn, self.source)
+                    yield tx
+                    tx.flush()  # a write deferred here is refused loudly (read only), never dropped
             finally:
                 if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
                     conn.read_only = False

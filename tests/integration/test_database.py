@@ -131,3 +131,37 @@ def test_a_value_the_database_cannot_hold_is_invalid_input_not_a_crash(run_env):
             assert tx.one("SELECT 1 AS one")["one"] == 1
     finally:
         pool.close()
+
+
+def test_deferred_writes_are_seen_by_the_next_statement_committed_together_or_rolled_back_together(run_env):
+    import psycopg
+    import pytest
+
+    from shared import errors
+    from shared.db import Pool, UnitOfWork
+
+    pool = Pool(run_env["dsn"], "public", size=1)
+    work = UnitOfWork(pool, "probe")
+    try:
+        with work.transaction() as tx:
+            tx.execute("CREATE TABLE IF NOT EXISTS deferred_probe (n int PRIMARY KEY, note text)")
+        with work.transaction() as tx:
+            tx.defer("INSERT INTO deferred_probe VALUES (%s, %s)", (1, "first"))
+            tx.defer("INSERT INTO deferred_probe VALUES (%s, %s)", (2, "second"))
+            assert tx.one("SELECT count(*) AS n FROM deferred_probe")["n"] == 2  # flushed before this read
+            tx.defer("UPDATE deferred_probe SET note = %s WHERE n = %s", ("changed", 1))
+        with work.read() as tx:  # the last one went with the commit
+            assert [r["note"] for r in tx.all("SELECT note FROM deferred_probe ORDER BY n")] == ["changed", "second"]
+        with pytest.raises(errors.Conflict):  # the duplicate key fails at the commit: nothing of the unit is kept
+            with work.transaction() as tx:
+                tx.execute("INSERT INTO deferred_probe VALUES (3, 'third')")
+                tx.defer("INSERT INTO deferred_probe VALUES (%s, %s)", (1, "duplicate"))
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):  # never silently dropped in a read
+            with work.read() as tx:
+                tx.defer("INSERT INTO deferred_probe VALUES (%s, %s)", (4, "in a read"))
+        with work.read() as tx:
+            assert tx.one("SELECT count(*) AS n FROM deferred_probe")["n"] == 2
+    finally:
+        with work.transaction() as tx:
+            tx.execute("DROP TABLE IF EXISTS deferred_probe")
+        pool.close()
