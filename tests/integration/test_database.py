@@ -2,6 +2,10 @@
 import subprocess
 import sys
 
+import pytest
+
+from shared import errors
+from shared.db import Pool, UnitOfWork, psycopg  # shared.db sets psycopg's eventlet-friendly wait first
 from shared.migrate import migrate
 from tests.support.infra import ROOT
 
@@ -84,84 +88,62 @@ def test_database_rules_become_typed_errors_and_nothing_is_written(run_env):
     pool.close()
 
 
-def test_reads_refuse_writes_and_leave_the_connection_writable(run_env):
-    import psycopg
-    import pytest
-
-    from shared.db import Pool, UnitOfWork
-
-    pool = Pool(run_env["dsn"], "public", size=1)  # one connection: every unit of work reuses it
-    work = UnitOfWork(pool, "probe")
-    try:
-        with work.transaction() as tx:
-            tx.execute("CREATE TABLE IF NOT EXISTS read_only_probe (n int)")
-        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
-            with work.read() as tx:
-                tx.execute("INSERT INTO read_only_probe VALUES (1)")
-        with pytest.raises(RuntimeError):
-            with work.read() as tx:
-                assert tx.one("SELECT count(*) AS n FROM read_only_probe")["n"] == 0
-                raise RuntimeError("a read that fails half-way")
-        with work.transaction() as tx:
-            tx.execute("INSERT INTO read_only_probe VALUES (2)")
-        with work.read() as tx:
-            assert tx.one("SELECT count(*) AS n FROM read_only_probe")["n"] == 1
-    finally:
-        with work.transaction() as tx:
-            tx.execute("DROP TABLE IF EXISTS read_only_probe")
-        pool.close()
-
-
-def test_a_value_the_database_cannot_hold_is_invalid_input_not_a_crash(run_env):
-    import pytest
-
-    from shared import errors
-    from shared.db import Pool, UnitOfWork
-
-    pool = Pool(run_env["dsn"], "public", size=1)
-    try:
-        with pytest.raises(errors.ValidationFailed) as raised:
-            with UnitOfWork(pool, "probe").read() as tx:
-                tx.one("SELECT %s::text AS t", ("a\x00b",))
-        assert "NUL" in raised.value.fields["_schema"][0]
-        with pytest.raises(errors.ValidationFailed):
-            with UnitOfWork(pool, "probe").read() as tx:
-                tx.one("SELECT %s::int AS n", (10**12,))
-        with UnitOfWork(pool, "probe").read() as tx:  # the connection is fine afterwards
-            assert tx.one("SELECT 1 AS one")["one"] == 1
-    finally:
-        pool.close()
-
-
-def test_deferred_writes_are_seen_by_the_next_statement_committed_together_or_rolled_back_together(run_env):
-    import psycopg
-    import pytest
-
-    from shared import errors
-    from shared.db import Pool, UnitOfWork
-
+@pytest.fixture
+def work(run_env):
+    """A unit of work on a one-connection pool (every transaction reuses the same connection),
+    with a scratch table `probe_rows`, dropped afterwards."""
     pool = Pool(run_env["dsn"], "public", size=1)
     work = UnitOfWork(pool, "probe")
-    try:
-        with work.transaction() as tx:
-            tx.execute("CREATE TABLE IF NOT EXISTS deferred_probe (n int PRIMARY KEY, note text)")
-        with work.transaction() as tx:
-            tx.defer("INSERT INTO deferred_probe VALUES (%s, %s)", (1, "first"))
-            tx.defer("INSERT INTO deferred_probe VALUES (%s, %s)", (2, "second"))
-            assert tx.one("SELECT count(*) AS n FROM deferred_probe")["n"] == 2  # flushed before this read
-            tx.defer("UPDATE deferred_probe SET note = %s WHERE n = %s", ("changed", 1))
-        with work.read() as tx:  # the last one went with the commit
-            assert [r["note"] for r in tx.all("SELECT note FROM deferred_probe ORDER BY n")] == ["changed", "second"]
-        with pytest.raises(errors.Conflict):  # the duplicate key fails at the commit: nothing of the unit is kept
-            with work.transaction() as tx:
-                tx.execute("INSERT INTO deferred_probe VALUES (3, 'third')")
-                tx.defer("INSERT INTO deferred_probe VALUES (%s, %s)", (1, "duplicate"))
-        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):  # never silently dropped in a read
-            with work.read() as tx:
-                tx.defer("INSERT INTO deferred_probe VALUES (%s, %s)", (4, "in a read"))
+    with work.transaction() as tx:
+        tx.execute("CREATE TABLE IF NOT EXISTS probe_rows (n int PRIMARY KEY, note text)")
+    yield work
+    with work.transaction() as tx:
+        tx.execute("DROP TABLE IF EXISTS probe_rows")
+    pool.close()
+
+
+def count(work):
+    with work.read() as tx:
+        return tx.one("SELECT count(*) AS n FROM probe_rows")["n"]
+
+
+def test_reads_refuse_writes_and_leave_the_connection_writable(work):
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
         with work.read() as tx:
-            assert tx.one("SELECT count(*) AS n FROM deferred_probe")["n"] == 2
-    finally:
+            tx.execute("INSERT INTO probe_rows VALUES (1)")
+    with pytest.raises(RuntimeError):
+        with work.read() as tx:
+            assert tx.one("SELECT count(*) AS n FROM probe_rows")["n"] == 0
+            raise RuntimeError("a read that fails half-way")
+    with work.transaction() as tx:
+        tx.execute("INSERT INTO probe_rows VALUES (2)")
+    assert count(work) == 1
+
+
+def test_a_value_the_database_cannot_hold_is_invalid_input_not_a_crash(work):
+    with pytest.raises(errors.ValidationFailed) as raised:
+        with work.read() as tx:
+            tx.one("SELECT %s::text AS t", ("a\x00b",))
+    assert "NUL" in raised.value.fields["_schema"][0]
+    with pytest.raises(errors.ValidationFailed):
+        with work.read() as tx:
+            tx.one("SELECT %s::int AS n", (10**12,))
+    assert count(work) == 0  # the connection is fine afterwards
+
+
+def test_deferred_writes_are_seen_by_the_next_statement_committed_together_or_rolled_back_together(work):
+    with work.transaction() as tx:
+        tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (1, "first"))
+        tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (2, "second"))
+        assert tx.one("SELECT count(*) AS n FROM probe_rows")["n"] == 2  # flushed before this read
+        tx.defer("UPDATE probe_rows SET note = %s WHERE n = %s", ("changed", 1))
+    with work.read() as tx:  # the last one went with the commit
+        assert [r["note"] for r in tx.all("SELECT note FROM probe_rows ORDER BY n")] == ["changed", "second"]
+    with pytest.raises(errors.Conflict):  # the duplicate key fails at the commit: nothing of the unit is kept
         with work.transaction() as tx:
-            tx.execute("DROP TABLE IF EXISTS deferred_probe")
-        pool.close()
+            tx.execute("INSERT INTO probe_rows VALUES (3, 'third')")
+            tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (1, "duplicate"))
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):  # never silently dropped in a read
+        with work.read() as tx:
+            tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (4, "in a read"))
+    assert count(work) == 2
