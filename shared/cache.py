@@ -5,7 +5,7 @@ SECONDS = 10.0
 
 
 class Recent:
-    """key -> value for `seconds`; a change made by this process is seen at once (`forget`)."""
+    """key -> value for `seconds`; a change this process commits is seen at once (`forget_when_committed`)."""
 
     def __init__(self, seconds: float = SECONDS):
         self.seconds = seconds
@@ -22,3 +22,9 @@ class Recent:
 
     def forget(self, key):
         self._values.pop(key, None)
+
+    def forget_when_committed(self, tx, key):
+        """Forget `key` now (a read later in `tx` sees its change) and again once `tx` commits:
+        forgotten only now, a read by another unit of work before the commit would keep the old value."""
+        self.forget(key)
+        tx.after_commit(lambda: self.forget(key))

@@ -126,6 +126,11 @@ class Transaction:
         self.on_publish = on_publish
         self.published: list[dict] = []
         self._deferred: list[tuple[str, tuple]] = []
+        self.committed: list = []  # callables to run once this unit of work has committed
+
+    def after_commit(self, fn):
+        """Run `fn()` once the commit succeeded (never if the unit of work rolls back)."""
+        self.committed.append(fn)
 
     def execute(self, sql, params=None):
         self.flush()
@@ -190,8 +195,10 @@ class UnitOfWork:
                 tx = Transaction(conn, self.source, self.on_publish)
                 yield tx
                 tx.flush()
-            if tx.published and self.on_commit:
-                self.on_commit()
+        for fn in tx.committed:  # committed, and the connection back in the pool
+            fn()
+        if tx.published and self.on_commit:
+            self.on_commit()
 
     @contextmanager
     def read(self):

@@ -8,7 +8,7 @@ from shared.messaging import on_event
 
 
 def upsert_branch(tx, branch_id: str, facts: dict):
-    _branches.forget(branch_id)
+    _branches.forget_when_committed(tx, branch_id)
     tx.execute(
         "INSERT INTO branches (branch_id, region_id, name, timezone, business_hours, holidays,"
         " labour_rate_cents, tax_rate_bp, updated_at)"

@@ -17,7 +17,7 @@ def target(tx, policy, branch_id, default):
 
 
 def set_target(tx, policy, branch_id, seconds):
-    _targets.forget((policy, branch_id))
+    _targets.forget_when_committed(tx, (policy, branch_id))
     tx.execute("INSERT INTO sla_targets (policy, branch_id, target_seconds) VALUES (%s, %s, %s)"
                " ON CONFLICT (policy, branch_id) DO UPDATE SET target_seconds = EXCLUDED.target_seconds",
                (policy, branch_id, seconds))

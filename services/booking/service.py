@@ -42,9 +42,8 @@ class BookingService(SlaClocks):
             org.upsert_branch(tx, branch_id, setup)
             store.save_capacity(tx, branch_id, setup["bays"], setup["slot_minutes"])
             tx.publish("branch.configured", branch_id, **setup)
-            configured = store.branch_with_capacity(tx, branch_id)
-        _branches.forget(branch_id)  # after the commit: a booking meanwhile could keep the old settings
-        return BRANCH.dump(configured)
+            _branches.forget_when_committed(tx, branch_id)
+            return BRANCH.dump(store.branch_with_capacity(tx, branch_id))
 
     @rpc
     def get_branch(self, branch_id):

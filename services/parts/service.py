@@ -127,7 +127,7 @@ class PartsService(SlaClocks, BranchDirectory):
                     self._check_threshold(tx, branch_id, part_number, row)
                 return
             tx.execute("ROLLBACK TO SAVEPOINT reservation")  # another repair order took the last units first
-            short = _short(store.available(tx, branch_id, wanted), lines)
+            short = _short(store.reservation_outlook(tx, ro_id, branch_id, wanted)[1], lines)
         tx.publish("parts.shortage", branch_id, repair_order_id=ro_id, lines=short)
 
     @on_event("repair_order.delivered")

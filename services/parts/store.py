@@ -20,15 +20,9 @@ def part(tx, part_number):
     return tx.one("SELECT * FROM parts WHERE part_number = %s", (part_number,))
 
 
-def available(tx, branch_id, part_numbers) -> dict:
-    """part number -> what is free (on hand less reserved) at the branch; unstocked parts are absent."""
-    rows = tx.all("SELECT part_number, on_hand - reserved AS available FROM stock"
-                  " WHERE branch_id = %s AND part_number = ANY(%s)", (branch_id, list(part_numbers)))
-    return {r["part_number"]: r["available"] for r in rows}
-
-
 def reservation_outlook(tx, repair_order_id, branch_id, part_numbers) -> tuple[bool, dict]:
-    """Whether the repair order holds reservations already, and available() of its parts: one query."""
+    """Whether the repair order holds reservations already, and part number -> what is free (on
+    hand less reserved) at the branch for its parts (unstocked parts are absent): one query."""
     row = tx.one("SELECT EXISTS (SELECT 1 FROM reservations WHERE repair_order_id = %s) AS held,"
                  " (SELECT coalesce(jsonb_object_agg(part_number, on_hand - reserved), '{}') FROM stock"
                  "  WHERE branch_id = %s AND part_number = ANY(%s)) AS free",

@@ -147,3 +147,16 @@ def test_deferred_writes_are_seen_by_the_next_statement_committed_together_or_ro
         with work.read() as tx:
             tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (4, "in a read"))
     assert count(work) == 2
+
+
+def test_what_waits_for_the_commit_runs_after_it_and_never_after_a_rollback(work):
+    ran = []
+    with work.transaction() as tx:
+        tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (1, "kept"))
+        tx.after_commit(lambda: ran.append(count(work)))  # the row is visible to others by then
+    assert ran == [1]
+    with pytest.raises(errors.Conflict):
+        with work.transaction() as tx:
+            tx.after_commit(lambda: ran.append("rolled back"))
+            tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (1, "duplicate"))
+    assert ran == [1]
