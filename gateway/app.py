@@ -11,6 +11,7 @@ from gateway.routes import ROUTES, AuditQuery, Route, SlaQuery
 from shared import errors, events, sla
 from shared.sla_service import TargetChange
 from shared.rpc import load
+from shared.scope import CONTEXT_KEY as SCOPE_KEY, NOT_IN_SCOPE
 
 log = logging.getLogger(__name__)
 API = "/api/v1"
@@ -166,6 +167,7 @@ def _view(route: Route, call, store, principal, records):
         elif route.scope == "record" and who.scoped:
             service, getter, key = route.record
             policy.hide(who, {"branch_id": records.branch_of(call, service, getter, key(path, body))})
+        # scope "owner": the owning service checks the record against these branches (shared/scope.py)
         if route.method == "POST" and request.headers.get("Idempotency-Key"):
             return _idempotent(route, call, store, who, path, body, query)
         status, result = _run(route, call, who, path, body, query)
@@ -195,11 +197,14 @@ def _fan_out(call, method, query):
 
 
 def _run(route, call, who, path, body, query):
+    context = None
+    if route.scope == "owner" and who.scoped:
+        context = {SCOPE_KEY: sorted(who.branches)}
     try:
-        result = call(route.service, route.rpc, *route.args(path, body, query))
+        result = call(route.service, route.rpc, *route.args(path, body, query), context_data=context)
     except errors.NotFound:
-        if who.scoped and route.scope == "result":
-            raise errors.Forbidden("not found in your scope", {}) from None
+        if who.scoped and route.scope in ("result", "owner"):
+            raise errors.Forbidden(NOT_IN_SCOPE, {}) from None
         raise
     if route.scope == "result":
         policy.hide(who, result)

@@ -1,5 +1,6 @@
 """Who may do what: one table, read by every route. Scope (branch, region) is checked separately."""
 from shared import errors
+from shared.scope import NOT_IN_SCOPE
 
 READ, WRITE = "read", "write"
 
@@ -49,5 +50,5 @@ def require_branch(principal, branch_id):
 def hide(principal, record: dict | None):
     """A record the caller may see, or Forbidden; a scoped caller cannot tell missing from foreign."""
     if principal.scoped and (record is None or record.get("branch_id") not in principal.branches):
-        raise errors.Forbidden("not found in your scope", {})
+        raise errors.Forbidden(NOT_IN_SCOPE, {})
     return record

@@ -28,10 +28,10 @@ def client() -> RpcClient:
     return _client
 
 
-def call(service: str, method: str, *args):
+def call(service: str, method: str, *args, context_data: dict | None = None):
     """Call `service.method(*args)`; our typed errors pass through, a silence becomes Unavailable."""
     try:
-        return client().call(service, method, *args)
+        return client().call(service, method, *args, context_data=context_data)
     except errors.PitlaneError:
         raise
     except (RpcTimeout, UnknownService):

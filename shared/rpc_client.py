@@ -51,8 +51,12 @@ class RpcClient:
         self._link = None  # (connection, channel, reply routing key), replaced after a failure
         self._reader = None
 
-    def call(self, service: str, method: str, *args, **kwargs):
-        """service.method(*args, **kwargs); its typed errors are raised here as the service raised them."""
+    def call(self, service: str, method: str, *args, context_data: dict | None = None, **kwargs):
+        """service.method(*args, **kwargs); its typed errors are raised here as the service raised them.
+
+        `context_data` travels as nameko's context headers ("nameko.<key>"): the service reads
+        it as its worker's context data (the caller's branch scope, shared/scope.py).
+        """
         correlation_id = str(uuid.uuid4())
         pending = self._pending[correlation_id] = _Pending()
         try:
@@ -63,6 +67,7 @@ class RpcClient:
                     body, content_type="application/json", content_encoding="utf-8", delivery_mode=1,
                     correlation_id=correlation_id, reply_to=reply_key,
                     expiration=str(int(self.timeout * 1000)),
+                    application_headers={f"nameko.{k}": v for k, v in context_data.items()} if context_data else None,
                 )
                 try:
                     channel.basic_publish(message, exchange=self.exchange, routing_key=f"{service}.{method}",

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from services.billing import domain, schemas, store
 from shared import errors, org
 from shared.dependencies import Database
+from shared.scope import CallerScope
 from shared.messaging import on_event
 from shared.org import BranchDirectory
 from shared.rpc import load, record_id, rpc
@@ -18,6 +19,7 @@ class BillingService(SlaClocks, BranchDirectory):
     name = "billing"
 
     db = Database()
+    scope = CallerScope()
 
     @on_event("repair_order.delivered")
     def issue_invoice(self, tx, event):
@@ -100,10 +102,8 @@ class BillingService(SlaClocks, BranchDirectory):
             return page_of(CLAIM, store.page_claims(tx, filters))
 
     def _invoice(self, tx, invoice_id, lock=False):
-        invoice = store.invoice(tx, record_id(invoice_id, "invoice"), lock=lock)
-        if invoice is None:
-            raise errors.NotFound("no such invoice", {"invoice_id": ["unknown invoice"]})
-        return invoice
+        return self.scope.admit(store.invoice(tx, record_id(invoice_id, "invoice"), lock=lock),
+                                errors.NotFound("no such invoice", {"invoice_id": ["unknown invoice"]}))
 
     def _dump(self, tx, invoice):
         return INVOICE.dump({**invoice, "lines": store.lines(tx, invoice["invoice_id"])})

@@ -10,6 +10,7 @@ from services.booking import domain, schemas, store
 from shared import errors, org
 from shared.cache import Recent
 from shared.dependencies import Database
+from shared.scope import CallerScope
 from shared.messaging import on_event
 from shared.rpc import load, record_id, rpc
 from shared.sla_service import SlaClocks
@@ -31,6 +32,7 @@ class BookingService(SlaClocks):
     name = "booking"
 
     db = Database()
+    scope = CallerScope()
     crm = RpcProxy("crm")
 
     # -- branches -----------------------------------------------------------------------------
@@ -211,10 +213,8 @@ class BookingService(SlaClocks):
             raise errors.Conflict("the slot is fully booked", {"slot_start": ["no capacity left in this slot"]})
 
     def _booking(self, tx, booking_id, lock=False):
-        booking = store.booking(tx, record_id(booking_id, "booking"), lock=lock)
-        if booking is None:
-            raise errors.NotFound("no such booking", {"booking_id": ["unknown booking"]})
-        return booking
+        return self.scope.admit(store.booking(tx, record_id(booking_id, "booking"), lock=lock),
+                                errors.NotFound("no such booking", {"booking_id": ["unknown booking"]}))
 
     def _plate(self, tx, vehicle_id):
         known = store.vehicle(tx, vehicle_id)

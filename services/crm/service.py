@@ -4,6 +4,7 @@ import uuid
 from services.crm import domain, schemas, store
 from shared import errors
 from shared.dependencies import Database
+from shared.scope import CallerScope
 from shared.messaging import on_event
 from shared.org import BranchDirectory
 from shared.rpc import load, record_id, rpc
@@ -18,6 +19,7 @@ class CrmService(SlaClocks, BranchDirectory):
     name = "crm"
 
     db = Database()
+    scope = CallerScope()
 
     # -- customers and vehicles -------------------------------------------------------------
     @rpc
@@ -45,9 +47,9 @@ class CrmService(SlaClocks, BranchDirectory):
         vehicle = load(schemas.NewVehicle, data)
         vehicle["vin"] = domain.normalise_vin(vehicle["vin"])
         with self.db.transaction() as tx:
-            owner = tx.one("SELECT * FROM customers WHERE customer_id = %s FOR SHARE", (vehicle["customer_id"],))
-            if owner is None:
-                raise errors.Unprocessable("unknown customer", {"customer_id": ["no such customer"]})
+            owner = self.scope.admit(
+                tx.one("SELECT * FROM customers WHERE customer_id = %s FOR SHARE", (vehicle["customer_id"],)),
+                errors.Unprocessable("unknown customer", {"customer_id": ["no such customer"]}))
             row = store.insert_vehicle(tx, {**vehicle, "vehicle_id": uuid.uuid4(), "branch_id": owner["branch_id"]})
             if row is None:
                 raise errors.Conflict("a vehicle with this VIN is registered", {"vin": ["already registered"]})
@@ -183,7 +185,5 @@ class CrmService(SlaClocks, BranchDirectory):
         return row
 
     def _follow_up(self, tx, follow_up_id, lock=False):
-        row = store.follow_up(tx, record_id(follow_up_id, "follow_up"), lock=lock)
-        if row is None:
-            raise errors.NotFound("no such follow-up", {"follow_up_id": ["unknown follow-up"]})
-        return row
+        return self.scope.admit(store.follow_up(tx, record_id(follow_up_id, "follow_up"), lock=lock),
+                                errors.NotFound("no such follow-up", {"follow_up_id": ["unknown follow-up"]}))

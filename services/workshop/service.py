@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from services.workshop import domain, schemas, store
 from shared import errors, org
 from shared.dependencies import Database
+from shared.scope import CallerScope
 from shared.messaging import on_event
 from shared.org import BranchDirectory
 from shared.rpc import load, record_id, rpc
@@ -28,6 +29,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
     name = "workshop"
 
     db = Database()
+    scope = CallerScope()
 
     # -- opening -----------------------------------------------------------------------------------
     @on_event("booking.checked_in")
@@ -290,10 +292,8 @@ class WorkshopService(SlaClocks, BranchDirectory):
 
     # -- helpers ----------------------------------------------------------------------------------------
     def _repair_order(self, tx, repair_order_id, lock=False):
-        ro = store.repair_order(tx, record_id(repair_order_id, "repair_order"), lock=lock)
-        if ro is None:
-            raise errors.NotFound("no such repair order", {"repair_order_id": ["unknown repair order"]})
-        return ro
+        return self.scope.admit(store.repair_order(tx, record_id(repair_order_id, "repair_order"), lock=lock),
+                                errors.NotFound("no such repair order", {"repair_order_id": ["unknown repair order"]}))
 
     def _move(self, tx, ro, target, note=""):
         status = domain.transition(ro["status"], target)

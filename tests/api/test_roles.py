@@ -1,10 +1,14 @@
 """Role x endpoint family: each role inside and outside its scope, against the real stack."""
+import re
 import uuid
 
 import pytest
 
 from gateway import policy
+from gateway.routes import ROUTES
+from tests.support import fixtures
 from tests.support.gateway import Api
+from tests.support.journey import Journey, vin
 
 ROLES = ("advisor", "technician", "parts_coordinator", "operations", "admin")
 # (family, list path): every list takes ?branch_id=, so one probe shows scope for reading
@@ -92,3 +96,71 @@ def test_a_parts_coordinator_sees_every_branch_of_the_region_and_no_other(gatewa
     assert api.get(f"/stock/{world['branch']}/{world['part']}").status_code == 200
     items = api.ok("GET", "/stock", limit=200)["items"]
     assert items and {s["branch_id"] for s in items} <= {world["branch"], world["other_branch"]}
+
+
+def _owner_command_bodies(ids):
+    """A valid body for every scope-"owner" command, so only the scope can refuse it."""
+    return {
+        "/vehicles": {"customer_id": ids["customer_id"], "vin": vin(), "plate": "SC 1", "model": "Golf"},
+        "/bookings/<booking_id>/confirmation": None,
+        "/bookings/<booking_id>/reschedule": {"slot_start": fixtures.next_slot(9)},
+        "/bookings/<booking_id>/cancellation": {"reason": "scope probe"},
+        "/bookings/<booking_id>/check-in": {"odometer_km": 1, "fault_description": "probe", "advisor": "sam"},
+        "/repair-orders/<repair_order_id>/diagnosis": {
+            "findings": [{"description": "probe", "status": "green"}], "diagnosed_by": "tina"},
+        "/repair-orders/<repair_order_id>/quotes": {"lines": [
+            {"kind": "labour", "group": "must", "description": "probe", "quantity": "1"}]},
+        "/repair-orders/<repair_order_id>/approval": {
+            "quote_id": str(uuid.uuid4()), "consent": {"method": "signature", "by": "probe"},
+            "decisions": [{"line_id": str(uuid.uuid4()), "approved": True}]},
+        "/repair-orders/<repair_order_id>/jobs": {"technician_id": "tech-9"},
+        "/repair-orders/<repair_order_id>/jobs/<job_id>/finish": {},
+        "/repair-orders/<repair_order_id>/hold": {"reason": "sublet"},
+        "/repair-orders/<repair_order_id>/resumption": None,
+        "/repair-orders/<repair_order_id>/quality-check": {"checked_by": "tech-9", "passed": True, "notes": ""},
+        "/repair-orders/<repair_order_id>/delivery": {"delivered_by": "sam"},
+        "/repair-orders/<repair_order_id>/cancellation": {"reason": "scope probe"},
+        "/invoices/<invoice_id>/payments": {"amount_cents": 1, "method": "card"},
+        "/follow-ups/<follow_up_id>/completion": {"outcome": "reached", "notes": "probe"},
+    }
+
+
+def _path(template, ids):
+    return re.sub(r"<(\w+)>", lambda m: str(ids[m.group(1)]), template)
+
+
+def test_commands_on_a_record_of_another_branch_are_refused_by_its_service_and_change_nothing(
+        gateway, world, admin):
+    """Scope "owner": the gateway sends the caller's branches with the command and the owning
+    service refuses a record of another branch in the command's own transaction."""
+    far = world["far_branch"]
+    admin.ok("POST", "/stock/receipts", {"branch_id": far, "part_number": world["part"], "quantity": 1})
+    state = Journey(admin, admin, far, part_number=world["part"], slot_start=fixtures.next_slot(8)).run()
+    ro_id = state["ro"]["repair_order_id"]
+    ids = {"customer_id": state["customer"]["customer_id"], "booking_id": state["booking"]["booking_id"],
+           "repair_order_id": ro_id, "job_id": admin.ok("GET", "/jobs", repair_order_id=ro_id)["items"][0]["job_id"],
+           "invoice_id": state["invoice"]["invoice_id"], "follow_up_id": state["follow_up"]["follow_up_id"]}
+    missing = {name: str(uuid.uuid4()) for name in ids}
+    records = {"booking": f"/bookings/{ids['booking_id']}", "repair order": f"/repair-orders/{ro_id}",
+               "invoice": f"/invoices/{ids['invoice_id']}", "follow-up": f"/follow-ups/{ids['follow_up_id']}"}
+    before = {name: admin.ok("GET", path) for name, path in records.items()}
+    vehicles_before = admin.ok("GET", "/vehicles", customer_id=ids["customer_id"])["items"]
+
+    bodies = _owner_command_bodies(ids)
+    owner_routes = [r for r in ROUTES if r.scope == "owner"]
+    assert {r.path for r in owner_routes} == set(bodies)  # a new scope-"owner" route needs a probe here
+    for route in owner_routes:
+        role = next(r for r in ("advisor", "technician") if policy.allows(r, route.family, route.access))
+        near = caller(gateway, role, world)
+        foreign = near.post(_path(route.path, ids), bodies[route.path])
+        unknown = near.post(_path(route.path, missing), bodies[route.path])
+        assert foreign.status_code == 403, (route.path, foreign.status_code, foreign.text)
+        assert foreign.json() == unknown.json() == {"error": {"code": "forbidden", "message": "not found in your scope",
+                                                              "fields": {}}}, route.path
+
+    assert {name: admin.ok("GET", path) for name, path in records.items()} == before
+    assert admin.ok("GET", "/vehicles", customer_id=ids["customer_id"])["items"] == vehicles_before
+    # the branch's own advisor passes the same check
+    far_advisor = Api.as_role(gateway.url, "advisor", branch_id=far)
+    far_advisor.ok("POST", _path("/follow-ups/<follow_up_id>/completion", ids),
+                   bodies["/follow-ups/<follow_up_id>/completion"])

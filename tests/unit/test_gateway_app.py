@@ -29,9 +29,11 @@ class FakeStore:
 class FakeServices:
     def __init__(self):
         self.calls = []
+        self.contexts = []
 
-    def __call__(self, service, method, *args):
+    def __call__(self, service, method, *args, context_data=None):
         self.calls.append((service, method, args))
+        self.contexts.append(context_data)
         if method == "list_branches":
             return BRANCHES
         if method == "get_booking":
@@ -40,7 +42,13 @@ class FakeServices:
                 raise errors.NotFound("no such booking", {"booking_id": ["unknown booking"]})
             return found
         if method == "confirm_booking":
-            return {**BOOKING_N1, "status": "confirmed"}
+            branches = (context_data or {}).get("branch_scope")
+            booking = {b["booking_id"]: b for b in (BOOKING_N1, BOOKING_S1)}.get(args[0])
+            if booking is None:
+                raise errors.NotFound("no such booking", {"booking_id": ["unknown booking"]})
+            if branches is not None and booking["branch_id"] not in branches:
+                raise errors.Forbidden("not found in your scope", {})  # what shared/scope.py answers
+            return {**booking, "status": "confirmed"}
         if method == "create_booking":
             return {**args[0], "booking_id": BOOKING_N1["booking_id"], "status": "requested"}
         if method == "list_bookings":
@@ -129,11 +137,21 @@ def test_admin_and_operations_see_404_for_missing_records(client):
         assert response.status_code == 404 and response.json["error"]["fields"] == {"booking_id": ["unknown booking"]}
 
 
-def test_commands_on_a_foreign_record_are_refused_before_the_command_is_sent(client, services):
-    response = client.post(f"/api/v1/bookings/{BOOKING_S1['booking_id']}/confirmation",
-                           headers=bearer("advisor", branch_id="N1"))
-    assert response.status_code == 403
-    assert not [c for c in services.calls if c[1] == "confirm_booking"]
+def test_a_command_on_a_record_carries_the_callers_branches_to_the_owning_service(client, services):
+    """Scope "owner": one call, with the caller's branches; the service checks the record it locked."""
+    confirm = f"/api/v1/bookings/{BOOKING_S1['booking_id']}/confirmation"
+    response = client.post(confirm, headers=bearer("advisor", branch_id="N1"))
+    assert response.status_code == 403 and response.json["error"]["message"] == "not found in your scope"
+    assert services.calls == [("booking", "confirm_booking", (BOOKING_S1["booking_id"],))]
+    assert services.contexts == [{"branch_scope": ["N1"]}]
+    # admins carry no limit
+    assert client.post(confirm, headers=bearer("admin")).status_code == 200
+    assert services.contexts[-1] is None
+    missing = client.post("/api/v1/bookings/99999999-9999-9999-9999-999999999999/confirmation",
+                          headers=bearer("advisor", branch_id="N1"))
+    assert missing.status_code == 403 and missing.json == response.json  # missing looks like foreign
+    assert client.post("/api/v1/bookings/99999999-9999-9999-9999-999999999999/confirmation",
+                       headers=bearer("admin")).status_code == 404
 
 
 def test_lists_of_scoped_callers_are_filtered_to_their_branches(client, services):
@@ -203,22 +221,6 @@ def test_every_route_is_in_the_openapi_document_with_its_schemas(client):
     assert "booking.BookingRequest" in schemas and "booking.BookingPage" in schemas
 
 
-def test_a_records_branch_is_asked_once_per_process_and_a_missing_record_every_time(client, services):
-    """A record never changes branch: the scope check of the next write needs no second lookup."""
-    confirm = f"/api/v1/bookings/{BOOKING_N1['booking_id']}/confirmation"
-    for _ in range(3):
-        assert client.post(confirm, headers=bearer("advisor", branch_id="N1")).status_code == 200
-    lookups = [c for c in services.calls if c[1] == "get_booking"]
-    assert lookups == [("booking", "get_booking", (BOOKING_N1["booking_id"],))]
-    # the kept branch still refuses a caller of another branch, without asking again
-    assert client.post(confirm, headers=bearer("advisor", branch_id="S1")).status_code == 403
-    assert len([c for c in services.calls if c[1] == "get_booking"]) == 1
-    missing = "/api/v1/bookings/99999999-9999-9999-9999-999999999999/confirmation"
-    for _ in range(2):
-        assert client.post(missing, headers=bearer("advisor", branch_id="N1")).status_code == 403
-    assert len([c for c in services.calls if c[1] == "get_booking"]) == 3
-
-
 def test_a_kept_token_still_expires_and_only_the_identical_token_is_kept(client, monkeypatch):
     token = auth.issue_token("admin", "u-kept", ttl_seconds=60)
     headers = {"Authorization": f"Bearer {token}"}
@@ -230,3 +232,22 @@ def test_a_kept_token_still_expires_and_only_the_identical_token_is_kept(client,
     monkeypatch.setattr(auth.time, "time", lambda: later)
     response = client.get("/api/v1/bookings", headers=headers)
     assert response.status_code == 401 and response.json["error"]["fields"] == {"Authorization": ["expired"]}
+
+
+def test_a_records_branch_is_asked_once_per_process_and_a_missing_record_every_time():
+    """Scope "record" (a record of another service, e.g. the repair order a survey is about)."""
+    from gateway.rpc import RecordBranches
+
+    asked = []
+
+    def call(service, getter, key):
+        asked.append(key)
+        if key == "missing":
+            raise errors.NotFound("no such repair order", {})
+        return {"repair_order_id": key, "branch_id": "N1"}
+
+    records = RecordBranches()
+    assert [records.branch_of(call, "workshop", "get_repair_order", "ro-1") for _ in range(3)] == ["N1"] * 3
+    assert asked == ["ro-1"]  # a record never changes branch
+    assert [records.branch_of(call, "workshop", "get_repair_order", "missing") for _ in range(2)] == [None, None]
+    assert asked == ["ro-1", "missing", "missing"]  # it may be created a moment later
