@@ -184,7 +184,7 @@ class BookingService(SlaClocks):
     @rpc
     def get_booking(self, booking_id):
         with self.db.read() as tx:
-            return self._dump(tx, self._booking(tx, booking_id)["booking_id"])
+            return BOOKING.dump(self._admit(store.view(tx, record_id(booking_id, "booking"))))
 
     @rpc
     def list_bookings(self, query):
@@ -213,17 +213,17 @@ class BookingService(SlaClocks):
             raise errors.Conflict("the slot is fully booked", {"slot_start": ["no capacity left in this slot"]})
 
     def _booking(self, tx, booking_id, lock=False):
-        return self.scope.admit(store.booking(tx, record_id(booking_id, "booking"), lock=lock),
-                                errors.NotFound("no such booking", {"booking_id": ["unknown booking"]}))
+        return self._admit(store.booking(tx, record_id(booking_id, "booking"), lock=lock))
+
+    def _admit(self, booking):
+        return self.scope.admit(booking, errors.NotFound("no such booking", {"booking_id": ["unknown booking"]}))
 
     def _plate(self, tx, vehicle_id):
         known = store.vehicle(tx, vehicle_id)
         return known["plate"] if known else ""
 
     def _dump(self, tx, booking_id):
-        booking = store.booking(tx, booking_id)
-        booking["history"] = store.history(tx, booking_id)
-        return BOOKING.dump(booking)
+        return BOOKING.dump(store.view(tx, booking_id))
 
     def _ask_crm_for_vehicle(self, vehicle_id):
         """Our copy of crm's vehicles lags by milliseconds; a brand-new vehicle is asked for."""

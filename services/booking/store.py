@@ -135,12 +135,14 @@ def add_history(tx, booking_id, from_status, to_status, slot_start, note=""):
     )
 
 
-def history(tx, booking_id) -> list[dict]:
-    return tx.all(
-        "SELECT at, from_status, to_status, slot_start, note FROM booking_history"
-        " WHERE booking_id = %s ORDER BY id",
-        (booking_id,),
-    )
+HISTORY = "SELECT at, from_status, to_status, slot_start, note FROM booking_history WHERE booking_id = %s ORDER BY id"
+
+
+def view(tx, booking_id) -> dict | None:
+    """The booking with its history: one round trip."""
+    found, history = tx.batch((f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE booking_id = %s", (booking_id,)),
+                              (HISTORY, (booking_id,)))
+    return {**found[0], "history": history} if found else None
 
 
 def page_bookings(tx, filters: dict) -> dict:

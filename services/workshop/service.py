@@ -85,7 +85,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
             self._move(tx, ro, "awaiting_approval")
             tx.publish("quote.issued", ro["branch_id"], repair_order_id=ro["repair_order_id"],
                        quote_id=quote["quote_id"], lines=lines, total_cents=quote["total_cents"])
-            return QUOTE.dump(self._with_lines(tx, store.open_quote(tx, ro["repair_order_id"])))
+            return QUOTE.dump(store.quote_with_lines(tx, quote["quote_id"]))
 
     @rpc
     def approve_quote(self, repair_order_id, data):
@@ -242,7 +242,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
     @rpc
     def get_repair_order(self, repair_order_id):
         with self.db.read() as tx:
-            return self._dump(tx, self._repair_order(tx, repair_order_id)["repair_order_id"])
+            return REPAIR_ORDER.dump(self._admit(store.view(tx, record_id(repair_order_id, "repair_order"))))
 
     @rpc
     def list_repair_orders(self, query):
@@ -292,8 +292,11 @@ class WorkshopService(SlaClocks, BranchDirectory):
 
     # -- helpers ----------------------------------------------------------------------------------------
     def _repair_order(self, tx, repair_order_id, lock=False):
-        return self.scope.admit(store.repair_order(tx, record_id(repair_order_id, "repair_order"), lock=lock),
-                                errors.NotFound("no such repair order", {"repair_order_id": ["unknown repair order"]}))
+        return self._admit(store.repair_order(tx, record_id(repair_order_id, "repair_order"), lock=lock))
+
+    def _admit(self, ro):
+        return self.scope.admit(ro, errors.NotFound("no such repair order",
+                                                    {"repair_order_id": ["unknown repair order"]}))
 
     def _move(self, tx, ro, target, note=""):
         status = domain.transition(ro["status"], target)
@@ -307,9 +310,4 @@ class WorkshopService(SlaClocks, BranchDirectory):
         return {**quote, "lines": store.quote_lines(tx, quote["quote_id"])} if quote else None
 
     def _dump(self, tx, repair_order_id):
-        ro = store.repair_order(tx, repair_order_id)
-        ro["quote"] = self._with_lines(tx, store.current_quote(tx, repair_order_id))
-        ro["findings"] = store.findings(tx, repair_order_id)
-        ro["jobs"] = store.jobs(tx, repair_order_id)
-        ro["timeline"] = store.timeline(tx, repair_order_id, public=False)
-        return REPAIR_ORDER.dump(ro)
+        return REPAIR_ORDER.dump(store.view(tx, repair_order_id))

@@ -2,6 +2,11 @@
 from shared import paging
 
 RO = "SELECT * FROM repair_orders"
+LINES = ('SELECT line_id, kind, "group", description, part_number, quantity, unit_price_cents, net_cents,'
+         " pay_type, decision FROM quote_lines")
+FINDINGS = "SELECT code, description, status, diagnosed_by, at FROM findings WHERE repair_order_id = %s ORDER BY id"
+JOBS = "SELECT * FROM jobs WHERE repair_order_id = %s ORDER BY started_at"
+TIMELINE = "SELECT at, status, note FROM timeline WHERE repair_order_id = %s AND public = %s ORDER BY id"
 
 
 def next_number(tx, branch_id) -> str:
@@ -24,6 +29,22 @@ def repair_order(tx, repair_order_id, lock=False):
     return tx.one(RO + " WHERE repair_order_id = %s" + (" FOR UPDATE" if lock else ""), (repair_order_id,))
 
 
+def view(tx, repair_order_id) -> dict | None:
+    """The repair order with its current quote and lines, findings, jobs and staff timeline: one round trip."""
+    current = ("SELECT quote_id FROM quotes WHERE repair_order_id = %s AND status <> 'superseded'"
+               " ORDER BY created_at DESC LIMIT 1")
+    key = (repair_order_id,)
+    ro, quote, lines, found, done, stages = tx.batch(
+        (RO + " WHERE repair_order_id = %s", key),
+        (f"SELECT * FROM quotes WHERE quote_id = ({current})", key),
+        (f"{LINES} WHERE quote_id = ({current}) ORDER BY position", key),
+        (FINDINGS, key), (JOBS, key), (TIMELINE, (repair_order_id, False)))
+    if not ro:
+        return None
+    return {**ro[0], "quote": {**quote[0], "lines": lines} if quote else None,
+            "findings": found, "jobs": done, "timeline": stages}
+
+
 def by_number(tx, number):
     return tx.one(RO + " WHERE number = %s", (number,))
 
@@ -41,51 +62,52 @@ def add_timeline(tx, repair_order_id, status, note="", public=True):
 
 def timeline(tx, repair_order_id, public: bool):
     """The customer's timeline (public stages) or the staff's (every move, with notes)."""
-    return tx.all("SELECT at, status, note FROM timeline WHERE repair_order_id = %s AND public = %s"
-                  " ORDER BY id", (repair_order_id, public))
+    return tx.all(TIMELINE, (repair_order_id, public))
 
 
 def add_findings(tx, repair_order_id, findings, diagnosed_by):
     for f in findings:
-        tx.execute("INSERT INTO findings (repair_order_id, code, description, status, diagnosed_by)"
-                   " VALUES (%s, %s, %s, %s, %s)",
-                   (repair_order_id, f.get("code"), f["description"], f["status"], diagnosed_by))
+        tx.defer("INSERT INTO findings (repair_order_id, code, description, status, diagnosed_by)"
+                 " VALUES (%s, %s, %s, %s, %s)",
+                 (repair_order_id, f.get("code"), f["description"], f["status"], diagnosed_by))
 
 
 def findings(tx, repair_order_id):
-    return tx.all("SELECT code, description, status, diagnosed_by, at FROM findings"
-                  " WHERE repair_order_id = %s ORDER BY id", (repair_order_id,))
+    return tx.all(FINDINGS, (repair_order_id,))
 
 
 def supersede_open_quote(tx, repair_order_id):
+    # not deferred: deferred writes run as sibling CTEs in no promised order, and the new open
+    # quote must not meet the old one in the one-open-quote index
     tx.execute("UPDATE quotes SET status = 'superseded' WHERE repair_order_id = %s AND status = 'open'",
                (repair_order_id,))
 
 
 def insert_quote(tx, quote, lines):
-    tx.execute("INSERT INTO quotes (quote_id, repair_order_id, branch_id, status, total_cents)"
-               " VALUES (%(quote_id)s, %(repair_order_id)s, %(branch_id)s, 'open', %(total_cents)s)", quote)
+    """The quote and its lines, sent with the next statement (after any earlier deferred write)."""
+    tx.defer("INSERT INTO quotes (quote_id, repair_order_id, branch_id, status, total_cents)"
+             " VALUES (%s, %s, %s, 'open', %s)",
+             (quote["quote_id"], quote["repair_order_id"], quote["branch_id"], quote["total_cents"]))
     for position, line in enumerate(lines):
-        tx.execute(
-            'INSERT INTO quote_lines (line_id, quote_id, position, kind, "group", description, part_number,'
-            " quantity, unit_price_cents, net_cents, pay_type) VALUES (%(line_id)s, %(quote_id)s, %(position)s,"
-            " %(kind)s, %(group)s, %(description)s, %(part_number)s, %(quantity)s, %(unit_price_cents)s,"
-            " %(net_cents)s, %(pay_type)s)", {**line, "quote_id": quote["quote_id"], "position": position})
+        tx.defer('INSERT INTO quote_lines (line_id, quote_id, position, kind, "group", description, part_number,'
+                 " quantity, unit_price_cents, net_cents, pay_type) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                 (line["line_id"], quote["quote_id"], position, line["kind"], line["group"], line["description"],
+                  line["part_number"], line["quantity"], line["unit_price_cents"], line["net_cents"],
+                  line["pay_type"]))
+
+
+def quote_with_lines(tx, quote_id) -> dict | None:
+    quote, lines = tx.batch(("SELECT * FROM quotes WHERE quote_id = %s", (quote_id,)),
+                            (LINES + " WHERE quote_id = %s ORDER BY position", (quote_id,)))
+    return {**quote[0], "lines": lines} if quote else None
 
 
 def open_quote(tx, repair_order_id):
     return tx.one("SELECT * FROM quotes WHERE repair_order_id = %s AND status = 'open'", (repair_order_id,))
 
 
-def current_quote(tx, repair_order_id):
-    return tx.one("SELECT * FROM quotes WHERE repair_order_id = %s AND status <> 'superseded'"
-                  " ORDER BY created_at DESC LIMIT 1", (repair_order_id,))
-
-
 def quote_lines(tx, quote_id):
-    return tx.all('SELECT line_id, kind, "group", description, part_number, quantity, unit_price_cents,'
-                  " net_cents, pay_type, decision FROM quote_lines WHERE quote_id = %s ORDER BY position",
-                  (quote_id,))
+    return tx.all(LINES + " WHERE quote_id = %s ORDER BY position", (quote_id,))
 
 
 def decide_quote(tx, quote_id, status, approved_ids, consent):
@@ -121,7 +143,7 @@ def finish_job(tx, job_id, finished_at, notes):
 
 
 def jobs(tx, repair_order_id):
-    return tx.all("SELECT * FROM jobs WHERE repair_order_id = %s ORDER BY started_at", (repair_order_id,))
+    return tx.all(JOBS, (repair_order_id,))
 
 
 def add_quality_check(tx, repair_order_id, checked_by, passed, notes):

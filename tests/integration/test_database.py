@@ -160,3 +160,22 @@ def test_what_waits_for_the_commit_runs_after_it_and_never_after_a_rollback(work
             tx.after_commit(lambda: ran.append("rolled back"))
             tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (1, "duplicate"))
     assert ran == [1]
+
+
+def test_a_batch_is_one_round_trip_of_statements_that_see_each_other_with_values_quoted(work):
+    hostile = "x'); DROP TABLE probe_rows; --"
+    with work.transaction() as tx:
+        tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (1, hostile))  # goes first in the same trip
+        inserted, rows, empty, counted = tx.batch(
+            ("INSERT INTO probe_rows VALUES (%s, %s) RETURNING n", (2, "semi; colon")),
+            ("SELECT n, note FROM probe_rows WHERE n = ANY(%s) ORDER BY n", ([1, 2],)),
+            ("SELECT n FROM probe_rows WHERE note = %s", ("nobody",)),
+            ("SELECT count(*) AS n FROM probe_rows", ()))
+        assert inserted == [{"n": 2}] and empty == [] and counted == [{"n": 2}]
+        assert rows == [{"n": 1, "note": hostile}, {"n": 2, "note": "semi; colon"}]
+    assert count(work) == 2
+    with pytest.raises(errors.Conflict):  # one statement failing fails the unit of work
+        with work.transaction() as tx:
+            tx.batch(("INSERT INTO probe_rows VALUES (%s, %s)", (3, "third")),
+                     ("INSERT INTO probe_rows VALUES (%s, %s)", (1, "duplicate")))
+    assert count(work) == 2
