@@ -31,7 +31,7 @@ class AuditTrail:
 
     COLUMNS = "(at, subject, role, method, path, status, record_id)"
 
-    def __init__(self, pool, linger: float = 0.02, limit: int = 100_000):
+    def __init__(self, pool, linger: float = 0.05, limit: int = 100_000):
         self.pool, self.linger, self.limit = pool, linger, limit
         self._rows: list[tuple] = []
         self._lock = threading.Lock()
@@ -70,7 +70,8 @@ class AuditTrail:
             if not rows:
                 return
             try:
-                with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                # one COPY on an autocommit connection: all rows or none, no BEGIN or COMMIT trips
+                with self.pool.connection() as conn, conn.cursor() as cur:
                     with cur.copy(f"COPY audit {self.COLUMNS} FROM STDIN") as copy:
                         for row in rows:
                             copy.write_row(row)
