@@ -1,5 +1,5 @@
 """SQL of the SLA clocks, the same in every service schema (shared migration 003)."""
-from shared import paging
+from shared import errors, org, paging
 from shared.cache import Recent
 from shared.sla import DURATION_BUCKETS
 
@@ -74,8 +74,11 @@ def running_with_policy(tx, policies, limit=500):
 
 
 def region(tx, branch_id):
-    row = tx.one("SELECT region_id FROM branches WHERE branch_id = %s", (branch_id,))
-    return row["region_id"] if row else None
+    """The branch's region, from the branch settings kept for a few seconds (shared/org.py)."""
+    try:
+        return org.get_branch(tx, branch_id)["region_id"]
+    except errors.NotFound:
+        return None
 
 
 def figures(tx, now) -> dict:
