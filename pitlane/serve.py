@@ -14,12 +14,26 @@ from pitlane import SERVICE_CLASSES, service_class  # noqa: E402
 from shared import config  # noqa: E402
 
 
+class ExpectedErrorsAsInfo(logging.Filter):
+    """nameko logs every error a service raises on purpose (a 404, a 409) as a WARNING with its
+    traceback. Those are answers, not faults: log them at INFO, one line, no traceback (which
+    also spares formatting a traceback on every refused request)."""
+
+    def filter(self, record):
+        if not str(record.msg).startswith("(expected)"):
+            return True
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        record.exc_info = record.exc_text = None
+        return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+
+
 def main(argv=None):
     names = (argv if argv is not None else sys.argv[1:]) or list(SERVICE_CLASSES)
     logging.basicConfig(
         level=os.environ.get("PITLANE_LOG_LEVEL", "INFO"),
         format=f"%(asctime)s {'+'.join(names)} %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("nameko.containers").addFilter(ExpectedErrorsAsInfo())
     unknown = [n for n in names if n not in SERVICE_CLASSES and ":" not in n]
     if unknown:
         sys.exit(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(SERVICE_CLASSES)}")
