@@ -8,6 +8,8 @@ read (and locked) in the command's own transaction. One call instead of two, and
 between the check and the change.
 
 No scope in the call (admins, operations, events, the services' own calls) means every branch.
+nameko hands a worker's context data on to the RPCs it makes; only the record helpers that call
+`Scope.admit` (a service's own record by id) check it.
 """
 from nameko.extensions import DependencyProvider
 

@@ -5,12 +5,12 @@ from datetime import datetime, timezone
 from services.billing import domain, schemas, store
 from shared import errors, org
 from shared.dependencies import Database
-from shared.scope import CallerScope
 from shared.messaging import on_event
 from shared.org import BranchDirectory
 from shared.rpc import load, record_id, rpc
-from shared.sla_service import SlaClocks
 from shared.schemas import page_of
+from shared.scope import CallerScope
+from shared.sla_service import SlaClocks
 
 INVOICE, PAYMENT, CLAIM = schemas.Invoice(), schemas.PaymentOut(), schemas.WarrantyClaim()
 

@@ -10,11 +10,11 @@ from services.booking import domain, schemas, store
 from shared import errors, org
 from shared.cache import Recent
 from shared.dependencies import Database
-from shared.scope import CallerScope
 from shared.messaging import on_event
 from shared.rpc import load, record_id, rpc
-from shared.sla_service import SlaClocks
 from shared.schemas import page_of
+from shared.scope import CallerScope
+from shared.sla_service import SlaClocks
 
 # A branch's settings with its bays, read by every booking: kept a few seconds per process. The
 # slot's room itself is always read by the statement that takes the slot (store.take_slot).

@@ -4,12 +4,12 @@ import uuid
 from services.crm import domain, schemas, store
 from shared import errors
 from shared.dependencies import Database
-from shared.scope import CallerScope
 from shared.messaging import on_event
 from shared.org import BranchDirectory
 from shared.rpc import load, record_id, rpc
-from shared.sla_service import SlaClocks
 from shared.schemas import page_of
+from shared.scope import CallerScope
+from shared.sla_service import SlaClocks
 
 CUSTOMER, VEHICLE = schemas.Customer(), schemas.Vehicle()
 FOLLOW_UP, SURVEY, COMPLAINT = schemas.FollowUp(), schemas.Survey(), schemas.Complaint()
