@@ -143,7 +143,7 @@ class Transaction:
         return self.execute(sql, params).fetchall()
 
     def batch(self, *queries: tuple[str, tuple]) -> list[list[dict]]:
-        """Several statements in one round trip: the rows of each, in order.
+        """Several statements with positional (%s) parameters in one round trip: the rows of each.
 
         They travel as one query of the simple protocol with the parameters bound on our side
         (psycopg's ClientCursor quotes every value by its type), and run one after the other in

@@ -255,7 +255,8 @@ class WorkshopService(SlaClocks, BranchDirectory):
         filters = load(schemas.QuoteQuery, query or {})
         with self.db.read() as tx:
             page = store.page_quotes(tx, filters)
-            page["items"] = [self._with_lines(tx, q) for q in page["items"]]
+            lines = store.lines_of_quotes(tx, [q["quote_id"] for q in page["items"]])
+            page["items"] = [{**q, "lines": lines[q["quote_id"]]} for q in page["items"]]
             return page_of(QUOTE, page)
 
     @rpc
@@ -305,9 +306,6 @@ class WorkshopService(SlaClocks, BranchDirectory):
         if status != ro["status"]:
             store.add_timeline(tx, ro["repair_order_id"], status)
         ro["status"] = status
-
-    def _with_lines(self, tx, quote):
-        return {**quote, "lines": store.quote_lines(tx, quote["quote_id"])} if quote else None
 
     def _dump(self, tx, repair_order_id):
         return REPAIR_ORDER.dump(store.view(tx, repair_order_id))

@@ -72,10 +72,6 @@ def add_findings(tx, repair_order_id, findings, diagnosed_by):
                  (repair_order_id, f.get("code"), f["description"], f["status"], diagnosed_by))
 
 
-def findings(tx, repair_order_id):
-    return tx.all(FINDINGS, (repair_order_id,))
-
-
 def supersede_open_quote(tx, repair_order_id):
     # not deferred: deferred writes run as sibling CTEs in no promised order, and the new open
     # quote must not meet the old one in the one-open-quote index
@@ -104,6 +100,15 @@ def quote_with_lines(tx, quote_id) -> dict | None:
 
 def open_quote(tx, repair_order_id):
     return tx.one("SELECT * FROM quotes WHERE repair_order_id = %s AND status = 'open'", (repair_order_id,))
+
+
+def lines_of_quotes(tx, quote_ids) -> dict:
+    """quote id -> its lines in order, for a page of quotes: one query, not one per quote."""
+    by_quote = {quote_id: [] for quote_id in quote_ids}
+    for line in tx.all(LINES.replace("SELECT ", "SELECT quote_id, ", 1) + " WHERE quote_id = ANY(%s)"
+                       " ORDER BY quote_id, position", (list(quote_ids),)):
+        by_quote[line.pop("quote_id")].append(line)
+    return by_quote
 
 
 def quote_lines(tx, quote_id):

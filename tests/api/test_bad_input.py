@@ -77,10 +77,15 @@ def test_quote_approval_work_and_payment(advisor, technician, world):
     assert advisor.ok("GET", "/quotes", repair_order_id=ro["repair_order_id"])["items"] == []
     assert advisor.ok("GET", path)["status"] == "checked_in"
 
+    draft = advisor.ok("POST", path + "/quotes", {"lines": [
+        {"kind": "labour", "description": "inspect", "quantity": "0.5"}]})
     quote = advisor.ok("POST", path + "/quotes", {"lines": [
         {"kind": "labour", "description": "fix rattle", "quantity": "1"},
         {"kind": "part", "description": "pads", "part_number": world["part"], "quantity": "1"}]})
     first, second = quote["lines"]
+    listed = advisor.ok("GET", "/quotes", repair_order_id=ro["repair_order_id"])["items"]
+    assert {q["quote_id"]: (q["status"], [line["description"] for line in q["lines"]]) for q in listed} == {
+        draft["quote_id"]: ("superseded", ["inspect"]), quote["quote_id"]: ("open", ["fix rattle", "pads"])}
     consent = {"method": "signature", "by": "Bad Input"}
     fields = error_fields(advisor.post(path + "/approval", {"quote_id": quote["quote_id"], "consent": consent,
                                                             "decisions": [{"line_id": first["line_id"],
