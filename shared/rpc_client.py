@@ -13,6 +13,7 @@ request is one frame written under a lock:
 import logging
 import os
 import threading
+import time
 import uuid
 
 import amqp
@@ -61,8 +62,15 @@ class _Pending:
 
 
 class RpcClient:
-    def __init__(self, uri: str, timeout: float = 5.0, exchange: str = RPC_EXCHANGE, name: str = "gateway"):
+    """Heartbeats (every `heartbeat` seconds each way) show a broker that went silent: a
+    connection that stops answering without closing (a dead host, a dropped route) fails its
+    waiting calls with Disconnected after two missed heartbeats, and the next call connects
+    anew, instead of every call timing out for as long as the process lives."""
+
+    def __init__(self, uri: str, timeout: float = 5.0, exchange: str = RPC_EXCHANGE, name: str = "gateway",
+                 heartbeat: int = 10):
         self.uri, self.timeout, self.exchange, self.name = uri, timeout, exchange, name
+        self.heartbeat = heartbeat
         self._lock = threading.Lock()  # connecting and writing frames
         self._pending: dict[str, _Pending] = {}
         self._link = None  # (connection, channel, reply routing key), replaced after a failure
@@ -114,7 +122,7 @@ class RpcClient:
     # -- the connection and its reader --------------------------------------------------------------
     def _connected(self):
         if self._link is None:
-            conn = Connection(**connection_params(self.uri), heartbeat=0, connect_timeout=5,
+            conn = Connection(**connection_params(self.uri), heartbeat=self.heartbeat, connect_timeout=5,
                               client_properties={"connection_name": f"{self.name} rpc client (pid {os.getpid()})"})
             conn.connect()
             try:
@@ -140,12 +148,17 @@ class RpcClient:
 
     def _read(self, conn):
         """Hand each reply to its caller until the connection breaks or is closed."""
+        ticked = time.monotonic()
         try:
             while self._current(conn):
                 try:
                     conn.drain_events(timeout=0.5)
                 except TimeoutError:
-                    continue
+                    pass
+                if time.monotonic() - ticked >= 0.5:
+                    ticked = time.monotonic()
+                    with self._lock:  # a heartbeat is a frame write, like a call's publish
+                        conn.heartbeat_tick()  # raises ConnectionForced after two missed heartbeats
         except Exception as exc:
             if self._current(conn):
                 log.warning("RPC connection lost: %s", exc)

@@ -124,3 +124,67 @@ def test_a_client_started_before_any_service_binds_its_queue_and_reports_the_ser
         rpc.close()
     finally:
         infra.delete_vhost(vhost)
+
+
+class SilentProxy:
+    """A TCP relay to the broker whose connections can go silent: kept open, nothing forwarded,
+    as when the broker's host dies or a route drops without a reset."""
+
+    def __init__(self, target=("127.0.0.1", 5672)):
+        import socket
+
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.silent: set = set()  # connections that forward nothing any more
+        self.open: list = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+
+        while True:
+            try:
+                near, _ = self.listener.accept()
+            except OSError:
+                return
+            far = socket.create_connection(self.target)
+            self.open += [near, far]
+            for source, sink in ((near, far), (far, near)):
+                threading.Thread(target=self._pump, args=(near, source, sink), daemon=True).start()
+
+    def _pump(self, key, source, sink):
+        try:
+            while data := source.recv(65536):
+                while key in self.silent:  # hold it: the peer sees neither data nor a close
+                    time.sleep(0.05)
+                sink.sendall(data)
+        except OSError:
+            pass
+
+    def silence_existing(self):
+        self.silent.update(self.open[0::2])
+
+    def close(self):
+        self.listener.close()
+        self.silent.clear()
+        for sock in self.open:
+            sock.close()
+
+
+def test_a_broker_that_goes_silent_is_noticed_by_heartbeats_and_the_next_call_reconnects(probe, run_env):
+    proxy = SilentProxy()
+    uri = run_env["amqp"].replace("127.0.0.1:5672", f"127.0.0.1:{proxy.port}")
+    assert uri != run_env["amqp"]
+    rpc = RpcClient(uri, timeout=30, name="silent", heartbeat=1)
+    try:
+        assert rpc.call("probe", "echo", "before") == "before"
+        proxy.silence_existing()
+        started = time.monotonic()
+        with pytest.raises(Disconnected):
+            rpc.call("probe", "echo", "into the silence")
+        assert time.monotonic() - started < 8  # two missed 1 s heartbeats, not the 30 s timeout
+        assert rpc.call("probe", "echo", "after") == "after"  # a new connection, through the proxy
+    finally:
+        rpc.close()
+        proxy.close()
