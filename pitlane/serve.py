@@ -42,14 +42,25 @@ def main(argv=None):
         runner.add_service(_load(name))
 
     def shut_down(signum, frame):
-        # Finish the workers in flight; unacked messages go back to their queues.
+        # Finish the workers in flight; unacked messages go back to their queues. A stop that
+        # cannot finish (a consumer retrying a broker or vhost that is gone) is cut short.
         eventlet.spawn_n(runner.stop)
+        eventlet.spawn_after(config.shutdown_grace(), _kill, runner, killed)
 
+    killed = []
     signal.signal(signal.SIGTERM, shut_down)
     signal.signal(signal.SIGINT, shut_down)
     runner.start()
     logging.getLogger("pitlane").info("serving %s", ", ".join(names))
     runner.wait()
+    if killed:
+        sys.exit(1)  # the stop was cut short: work in flight was interrupted (its messages are redelivered)
+
+
+def _kill(runner, killed: list):
+    logging.getLogger("pitlane").warning("not stopped after %.0f s: killing the containers", config.shutdown_grace())
+    killed.append(True)
+    runner.kill()
 
 
 def _load(name):

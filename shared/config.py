@@ -37,6 +37,11 @@ def nameko_config(service: str | None = None) -> dict:
     }
 
 
+def shutdown_grace() -> float:
+    """Seconds a stopping service gets to finish its work in flight before it is killed."""
+    return float(os.environ.get("PITLANE_SHUTDOWN_GRACE", "30"))
+
+
 def db_pool_size() -> int:
     return int(os.environ.get("PITLANE_DB_POOL", "8"))
 

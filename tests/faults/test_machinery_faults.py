@@ -61,3 +61,33 @@ def _try_announce(booking_id):
         return True
     except Exception:
         return False
+
+
+def test_a_service_whose_vhost_is_gone_still_stops_on_sigterm_after_its_grace(run_env):
+    """Its consumers retry a vhost that no longer exists, so a graceful stop never finishes: after
+    PITLANE_SHUTDOWN_GRACE seconds the containers are killed and the process exits (status 1)."""
+    import time
+
+    from shared.messaging import declare_topology
+    from tests.support import infra
+    from tests.support.probe import PROBE, ProbeService
+
+    vhost = f"pitlane-gone-{uuid.uuid4().hex[:6]}"
+    amqp = run_env["amqp"].rsplit("/", 1)[0] + "/" + vhost
+    infra.create_vhost(vhost)
+    try:
+        declare_topology(amqp, [ProbeService])
+        process = infra.ServiceProcess(PROBE, env={"PITLANE_AMQP_URI": amqp, "PITLANE_SHUTDOWN_GRACE": "2"})
+        process.start().wait_ready()
+    finally:
+        infra.delete_vhost(vhost)
+    try:
+        time.sleep(1)  # its consumers now retry the missing vhost
+        started = time.monotonic()
+        process.proc.terminate()
+        assert process.proc.wait(20) == 1, process.log()[-2000:]
+        assert time.monotonic() - started < 10
+        assert "killing the containers" in process.log()
+    finally:
+        if process.proc.poll() is None:
+            process.kill()
