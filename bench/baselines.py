@@ -42,18 +42,34 @@ def postgres_insert_rate(dsn: str, seconds: float = 5.0, clients: int = 4) -> di
 
 
 class DirectApp:
-    """bench/direct_app.py served the way the gateway is (gunicorn gthread), on its own port."""
+    """bench/direct_app.py served the way the gateway is (gunicorn gthread), on its own port.
+
+    It writes to a schema of its own, built by booking's migrations and holding a copy of
+    booking's branches, capacities and vehicles: in booking's schema its outbox rows would be
+    published by the running booking service's relay, whose CPU would then be charged to the
+    baseline (and its backlog to whatever scenario runs next).
+    """
+
+    SCHEMA = "bench_direct"
+    COPIED = ("branches", "branch_capacity", "slot_overrides", "vehicles")
 
     def __init__(self, port: int, workers: int = 2, threads: int = 8):
         self.port, self.workers, self.threads = port, workers, threads
         self.proc = None
 
     def __enter__(self):
+        from shared.migrate import migrate
+
+        dsn = os.environ["PITLANE_DSN"]
+        migrate(dsn, self.SCHEMA, ROOT / "services" / "booking" / "migrations")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for table in self.COPIED:
+                conn.execute(f"INSERT INTO {self.SCHEMA}.{table} SELECT * FROM booking.{table} ON CONFLICT DO NOTHING")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", str(self.workers),
              "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
              "bench.direct_app:app"],
-            cwd=ROOT, env=os.environ.copy(),
+            cwd=ROOT, env={**os.environ, "BENCH_DIRECT_SCHEMA": self.SCHEMA},
         )
         import urllib.request
 
@@ -70,6 +86,8 @@ class DirectApp:
     def __exit__(self, *exc):
         self.proc.terminate()
         self.proc.wait(15)
+        with psycopg.connect(os.environ["PITLANE_DSN"], autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {self.SCHEMA} CASCADE")
 
 
 def rss_mb(pid: int) -> float:

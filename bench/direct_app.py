@@ -1,6 +1,6 @@
 """The baseline: the same booking SQL as pitlane, done by a minimal Flask + psycopg handler.
 
-No token check, no RPC, no broker hop (the outbox row is written, not relayed): what one booking costs when the
+No token check, no RPC, no broker hop (the outbox row is written, and nothing relays it): what one booking costs when the
 application talks to PostgreSQL directly. pitlane / direct is the cost of the bus.
 """
 import os
@@ -12,7 +12,9 @@ from flask import Flask, jsonify, request
 from services.booking import store
 from shared.db import Pool, UnitOfWork
 
-pool = Pool(os.environ["PITLANE_DSN"], "booking", size=int(os.environ.get("BENCH_DIRECT_POOL", "8")))
+# a schema of its own with booking's tables (bench/baselines.py DirectApp): nothing relays its outbox
+pool = Pool(os.environ["PITLANE_DSN"], os.environ.get("BENCH_DIRECT_SCHEMA", "booking"),
+            size=int(os.environ.get("BENCH_DIRECT_POOL", "8")))
 unit_of_work = UnitOfWork(pool, "booking")
 app = Flask(__name__)
 
