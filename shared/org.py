@@ -58,7 +58,8 @@ def _load_branch(tx, branch_id):
 
 
 def region_of(tx, branch_id: str) -> str | None:
-    row = tx.one("SELECT region_id FROM branches WHERE branch_id = %s", (branch_id,))
+    """The branch's region (from the kept settings above), or None for a branch not known here."""
+    row = _branches.get(branch_id, lambda: _load_branch(tx, branch_id))
     return row["region_id"] if row else None
 
 

@@ -162,7 +162,7 @@ def announce(tx, event_type, clock):
         spent = _spent(tx, sla.policy(clock["policy"]), clock, now())
     tx.publish(event_type, clock["branch_id"], clock_id=clock["clock_id"], policy=clock["policy"],
                subject_type=clock["subject_type"], subject_id=clock["subject_id"],
-               region_id=sla_store.region(tx, clock["branch_id"]), started_at=clock["started_at"],
+               region_id=org.region_of(tx, clock["branch_id"]), started_at=clock["started_at"],
                deadline=clock["deadline"] or clock["ended_at"] or now(), elapsed_seconds=int(spent),
                target_seconds=clock["target_seconds"])
 

@@ -1,5 +1,5 @@
 """SQL of the SLA clocks, the same in every service schema (shared migration 003)."""
-from shared import errors, org, paging
+from shared import paging
 from shared.cache import Recent
 from shared.sla import DURATION_BUCKETS
 
@@ -71,14 +71,6 @@ def claim_at_risk(tx, now, limit=500):
 def running_with_policy(tx, policies, limit=500):
     return tx.all("SELECT * FROM sla_clocks WHERE state = 'running' AND NOT at_risk AND outcome IS NULL"
                   " AND policy = ANY(%s) LIMIT %s FOR UPDATE SKIP LOCKED", (list(policies), limit))
-
-
-def region(tx, branch_id):
-    """The branch's region, from the branch settings kept for a few seconds (shared/org.py)."""
-    try:
-        return org.get_branch(tx, branch_id)["region_id"]
-    except errors.NotFound:
-        return None
 
 
 def figures(tx, now) -> dict:
