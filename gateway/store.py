@@ -86,8 +86,8 @@ class GatewayStore:
         dsn = config.dsn("gateway")
         ensure_database(dsn)
         migrate(dsn, "gateway", Path(__file__).parent / "migrations", include_shared=False)
-        # autocommit: the idempotency bookkeeping's single statements commit at once; the claim
-        # and the audit trail's batches run in explicit transactions
+        # autocommit: the idempotency bookkeeping's single statements and the audit trail's COPY
+        # batches commit at once; the idempotency claim runs in an explicit transaction
         self.pool = Pool(dsn, "gateway", size=pool_size, autocommit=True)
         self.audit_trail = AuditTrail(self.pool)
 

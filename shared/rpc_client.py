@@ -62,7 +62,9 @@ class _Pending:
 
 
 class RpcClient:
-    """Heartbeats (every `heartbeat` seconds each way) show a broker that went silent: a
+    """nameko's RPC protocol on one connection that every thread of the process shares (see above).
+
+    Heartbeats (every `heartbeat` seconds each way) show a broker that went silent: a
     connection that stops answering without closing (a dead host, a dropped route) fails its
     waiting calls with Disconnected after two missed heartbeats, and the next call connects
     anew, instead of every call timing out for as long as the process lives."""
