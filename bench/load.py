@@ -159,7 +159,7 @@ class LeanApi(ApiCalls):
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self._local = threading.local()
 
-    def _send(self, method, path, body=None, params=None):
+    def _send(self, method, path, body=None, params=None, headers=None):
         if params:
             path += "?" + urlencode(params)
         payload = json.dumps(body).encode() if body is not None else None
@@ -167,7 +167,7 @@ class LeanApi(ApiCalls):
             conn = getattr(self._local, "conn", None) or http.client.HTTPConnection(self.host, self.port, timeout=30)
             self._local.conn = conn
             try:
-                conn.request(method, "/api/v1" + path, body=payload, headers=self.headers)
+                conn.request(method, "/api/v1" + path, body=payload, headers={**self.headers, **(headers or {})})
                 response = conn.getresponse()
                 return LeanResponse(response.status, response.read())
             except (http.client.HTTPException, ConnectionError):
@@ -180,7 +180,7 @@ class LeanApi(ApiCalls):
         return self._send("GET", path, params=params)
 
     def post(self, path, body=None, headers=None):
-        return self._send("POST", path, body=body)
+        return self._send("POST", path, body=body, headers=headers)
 
 
 class LeanResponse:
