@@ -35,7 +35,7 @@ def pids_of(pattern: str) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def run(scenario: str, seconds: int, spy: str | None) -> dict:
+def run(scenario: str, seconds: int, spy: str | None, journeys: int = 60) -> dict:
     from gateway.auth import issue_token
     from tests.support.gateway import Api
 
@@ -63,7 +63,7 @@ def run(scenario: str, seconds: int, spy: str | None) -> dict:
             result = asyncio.run(closed_loop(stack.url, booking, 32, seconds))
             units, rate = result.ok, result.summary()["requests_per_s"]
         elif scenario == "journey":
-            figures = scenarios.journeys(stack, 60, 16)
+            figures = scenarios.journeys(stack, journeys, 16)
             units, rate = figures["journeys"], figures["journeys_per_s"]
         else:
             figures = scenarios.reserve_race(stack, 1000, 400)
@@ -84,9 +84,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("scenario", choices=sorted(UNITS))
     parser.add_argument("--seconds", type=int, default=15, help="booking_create's duration")
+    parser.add_argument("--journeys", type=int, default=60, help="journey's count (more gives steadier figures)")
     parser.add_argument("--spy", metavar="NAME", help="py-spy this process too (booking, gateway-worker-1, ...)")
     args = parser.parse_args(argv)
-    figures = run(args.scenario, args.seconds, args.spy)
+    figures = run(args.scenario, args.seconds, args.spy, args.journeys)
     unit = UNITS[args.scenario]
     print(f"{args.scenario}: {figures['rate']} {unit}s/s over {figures['units']} {unit}s; CPU ms per {unit}:")
     for name, ms in figures["ms_per_unit"].items():

@@ -5,7 +5,7 @@ The Flask views and the OpenAPI document are both generated from this one table.
 from dataclasses import dataclass, field
 from typing import Callable
 
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from gateway.policy import READ, WRITE
 from services.billing import schemas as billing
@@ -13,6 +13,7 @@ from services.booking import schemas as booking
 from services.crm import schemas as crm
 from services.parts import schemas as parts
 from services.workshop import schemas as workshop
+from shared.fastschema import Schema
 from shared.schemas import ListQuery
 
 

@@ -9,9 +9,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, ValidationError, fields, validate
 
 from shared import errors
+from shared.fastschema import NotPlanned, Schema
 
 ANY_SOURCE = "*"
 
@@ -316,7 +317,10 @@ def build_typed(event_type: str, branch_id: str, source: str, **facts) -> tuple[
     if unknown:
         raise ValueError(f"{event_type} has no facts named {sorted(unknown)}")
     try:
-        typed = schema.load(json.loads(json.dumps(raw, default=_json_default)))
+        try:
+            typed = schema.load_planned(raw)  # facts as given: UUIDs, datetimes, Decimals as objects
+        except NotPlanned:  # anything else is read as its consumers will read it: from JSON
+            typed = schema.load(json.loads(json.dumps(raw, default=_json_default)))
     except ValidationError as exc:
         raise ValueError(f"{event_type} payload does not match the catalogue: {exc.messages}") from exc
     return typed, schema.dump(typed)

@@ -1,7 +1,9 @@
 """marshmallow pieces every service's schemas use: list queries, pages, money, time."""
 from datetime import timezone
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, RAISE, ValidationError, fields, validate, validates_schema
+
+from shared.fastschema import Schema
 
 from shared.paging import MAX_LIMIT
 

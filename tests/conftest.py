@@ -15,6 +15,7 @@ def pytest_configure(config):
     os.environ["PITLANE_AMQP_URI"] = f"amqp://guest:guest@127.0.0.1:5672/pitlane-test-{RUN_ID}"
     os.environ.setdefault("PITLANE_RETRY_DELAYS", "0.2,0.5")
     os.environ.setdefault("PITLANE_SLA_CHECK_INTERVAL", "1")
+    os.environ.setdefault("PITLANE_SCHEMA_SHADOW", "1")  # every schema plan checked against marshmallow
 
 
 @pytest.fixture(scope="session")
