@@ -3,8 +3,8 @@
 Runs one scenario on a fresh bench stack and divides the CPU time each process used (from
 /proc, user + system) by the units of work done: milliseconds per booking, per journey or
 per reservation, for every service, each gateway worker, RabbitMQ, PostgreSQL and the load
-generator. `--spy NAME` also records a py-spy profile of that process (GIL-holding samples,
-so roughly its CPU time) to bench/results/spy-NAME.txt (py-spy is not a dependency:
+generator. `--spy NAME[,NAME...]` (or `--spy all`) also records a py-spy profile of those processes
+(GIL-holding samples, so roughly their CPU time) to bench/results/spy-NAME.txt (py-spy is not a dependency:
 `.venv/bin/pip install py-spy`).
 """
 import argparse
@@ -50,13 +50,15 @@ def run(scenario: str, seconds: int, spy: str | None, journeys: int = 60) -> dic
         asyncio.run(closed_loop(stack.url, booking, 32, 3))  # warm the caches and connections
         groups = {name: [pid] for name, pid in stack.pids().items()}
         groups["rabbitmq"], groups["postgres"] = pids_of("beam.smp"), pids_of("postgres")
-        profiler = None
-        if spy:
+        profilers = []
+        for name in (groups if spy == "all" else spy.split(",")) if spy else ():
+            if name in ("rabbitmq", "postgres"):
+                continue
             py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-            profiler = subprocess.Popen(
-                [py_spy, "record", "--gil", "-r", "200", "-d", str(seconds), "-f", "raw",
-                 "-o", str(LOGS.parent / f"spy-{spy}.txt"), "-p", str(groups[spy][0])],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            profilers.append(subprocess.Popen(
+                [py_spy, "record", "--gil", "-r", "100", "-d", str(seconds), "-f", "raw",
+                 "-o", str(LOGS.parent / f"spy-{name}.txt"), "-p", str(groups[name][0])],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         before = {name: sum(cpu_ticks(p) for p in pids) for name, pids in groups.items()}
         own_before = os.times()
         if scenario == "booking_create":
@@ -70,7 +72,7 @@ def run(scenario: str, seconds: int, spy: str | None, journeys: int = 60) -> dic
             units, rate = figures["handled"], figures["reservations_per_s"]
         own_after = os.times()
         after = {name: sum(cpu_ticks(p) for p in pids) for name, pids in groups.items()}
-        if profiler:
+        for profiler in profilers:
             profiler.wait()
     hz = os.sysconf("SC_CLK_TCK")
     per_unit = {name: round((after[name] - before[name]) / hz * 1000 / max(units, 1), 3) for name in groups}
@@ -85,7 +87,7 @@ def main(argv=None):
     parser.add_argument("scenario", choices=sorted(UNITS))
     parser.add_argument("--seconds", type=int, default=15, help="booking_create's duration")
     parser.add_argument("--journeys", type=int, default=60, help="journey's count (more gives steadier figures)")
-    parser.add_argument("--spy", metavar="NAME", help="py-spy this process too (booking, gateway-worker-1, ...)")
+    parser.add_argument("--spy", metavar="NAME", help="py-spy these processes too: booking, gateway-worker-1, ... (comma-separated) or all")
     args = parser.parse_args(argv)
     figures = run(args.scenario, args.seconds, args.spy, args.journeys)
     unit = UNITS[args.scenario]

@@ -5,8 +5,8 @@ Open loop: requests start on a fixed schedule whatever the answers (latency at a
 so a slow server cannot hide its queueing by slowing the generator down (coordinated omission).
 """
 import asyncio
-import http.client
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -149,28 +149,32 @@ async def open_loop(url, make_request, rate, seconds, max_in_flight=256) -> Resu
 
 
 class LeanApi(ApiCalls):
-    """The journey's HTTP client for benchmarks: tests.support.gateway.Api's interface on
-    http.client with one keep-alive connection per thread, so the load generator's own CPU
-    (requests costs about a millisecond a call) is not charged to pitlane on a shared machine."""
+    """The journey's HTTP client for benchmarks: tests.support.gateway.Api's interface on a plain
+    socket, one keep-alive connection per thread, so the load generator's own CPU is not charged
+    to pitlane on a shared machine (requests costs about a millisecond a call; http.client, whose
+    headers go through the email parser, 0.3 to 0.4 ms; this, about a tenth of a millisecond)."""
 
     def __init__(self, base_url, token):
         parsed = urlparse(base_url)
         self.host, self.port = parsed.hostname, parsed.port or 80
-        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self.head = (f"Host: {self.host}:{self.port}\r\nAuthorization: Bearer {token}\r\n"
+                     "Content-Type: application/json\r\n")
         self._local = threading.local()
 
     def _send(self, method, path, body=None, params=None, headers=None):
         if params:
             path += "?" + urlencode(params)
-        payload = json.dumps(body).encode() if body is not None else None
+        payload = json.dumps(body).encode() if body is not None else b""
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        request = (f"{method} /api/v1{path} HTTP/1.1\r\n{self.head}{extra}"
+                   f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload
         for attempt in (1, 2):  # a keep-alive connection the server closed is reopened once
-            conn = getattr(self._local, "conn", None) or http.client.HTTPConnection(self.host, self.port, timeout=30)
-            self._local.conn = conn
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._local.conn = _Socket(self.host, self.port)
             try:
-                conn.request(method, "/api/v1" + path, body=payload, headers={**self.headers, **(headers or {})})
-                response = conn.getresponse()
-                return LeanResponse(response.status, response.read())
-            except (http.client.HTTPException, ConnectionError):
+                return conn.exchange(request)
+            except OSError:
                 conn.close()
                 self._local.conn = None
                 if attempt == 2:
@@ -181,6 +185,46 @@ class LeanApi(ApiCalls):
 
     def post(self, path, body=None, headers=None):
         return self._send("POST", path, body=body, headers=headers)
+
+
+class _Socket:
+    """One HTTP/1.1 keep-alive connection: a request out, its answer (Content-Length framed) in."""
+
+    def __init__(self, host, port):
+        self.sock = socket.create_connection((host, port), timeout=30)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = b""
+
+    def exchange(self, request: bytes) -> "LeanResponse":
+        self.sock.sendall(request)
+        while b"\r\n\r\n" not in self.buffer:
+            self._fill()
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(None, 2)[1])
+        length, close = 0, False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection" and value.strip().lower() == b"close":
+                close = True
+        while len(self.buffer) < length:
+            self._fill()
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        if close:
+            self.close()
+        return LeanResponse(status, body)
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self.buffer += chunk
+
+    def close(self):
+        self.sock.close()
 
 
 class LeanResponse:
