@@ -1,20 +1,18 @@
 """PostgreSQL access: a pool that cooperates with eventlet, and transactions that carry an outbox."""
-import os
+import json
+import logging
+import queue
+import sys
+import threading
+from contextlib import contextmanager
+from time import monotonic
 
-# psycopg's C wait blocks the eventlet hub; the select-based wait yields to other green threads.
-os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+import psycopg
+from psycopg import waiting
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb, set_json_dumps
 
-import json  # noqa: E402
-import logging  # noqa: E402
-import queue  # noqa: E402
-import threading  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-
-import psycopg  # noqa: E402
-from psycopg.rows import dict_row  # noqa: E402
-from psycopg.types.json import Jsonb, set_json_dumps  # noqa: E402
-
-from shared import errors  # noqa: E402
+from shared import errors
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +24,60 @@ def _json_default(value):
 
 
 set_json_dumps(lambda obj: json.dumps(obj, default=_json_default))
+
+
+def _green_wait(gen, fileno, interval=0.0, timeout=None):
+    """psycopg's wait for a green thread: park on eventlet's hub until the socket is ready.
+
+    psycopg's own C wait would block the whole process (every green thread) on each query, and
+    its select-based wait goes through eventlet's green select, which builds listeners and a
+    0.1 s timer for every wait: a sixth of a service's CPU. Here a wait is one listener on the
+    hub. (`interval` only lets psycopg notice Ctrl-C in a blocking wait; a green wait needs none.)
+    """
+    from eventlet.hubs import trampoline
+
+    deadline = None if timeout is None else monotonic() + timeout
+    try:
+        state = next(gen)
+        while True:
+            left = None if deadline is None else max(0.0, deadline - monotonic())
+            try:
+                if state == waiting.WAIT_R:
+                    trampoline(fileno, read=True, timeout=left, timeout_exc=_GreenTimeout)
+                    ready = waiting.READY_R
+                elif state == waiting.WAIT_W:
+                    trampoline(fileno, write=True, timeout=left, timeout_exc=_GreenTimeout)
+                    ready = waiting.READY_W
+                else:  # both (a large query that does not flush at once): rare, the green select does it
+                    return waiting.wait_select(_resumed(gen, state), fileno, 0.1 if left is None else left, left)
+            except _GreenTimeout:
+                raise psycopg.errors._WaitTimeout("wait timeout expired") from None
+            state = gen.send(ready)
+    except StopIteration as ex:
+        return ex.value
+
+
+class _GreenTimeout(Exception):
+    pass
+
+
+def _resumed(gen, state):
+    """`gen` as a generator whose first step is `state` again (it was already taken)."""
+    while True:
+        ready = yield state
+        try:
+            state = gen.send(ready)
+        except StopIteration as ex:
+            return ex.value
+
+
+def _eventlet_patched() -> bool:
+    patcher = sys.modules.get("eventlet.patcher")
+    return patcher is not None and patcher.is_monkey_patched("socket")
+
+
+if _eventlet_patched():  # a service (pitlane.serve patches first); elsewhere psycopg's C wait
+    waiting.wait = _green_wait
 
 
 class Pool:

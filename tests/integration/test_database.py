@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from shared import errors
-from shared.db import Pool, UnitOfWork, psycopg  # shared.db sets psycopg's eventlet-friendly wait first
+from shared.db import Pool, UnitOfWork, psycopg
 from shared.migrate import migrate
 from tests.support.infra import ROOT
 
@@ -13,16 +13,24 @@ CONCURRENT_SLEEPS = r"""
 import eventlet
 eventlet.monkey_patch()
 import sys, time
+from psycopg import waiting
 from shared.db import Pool
-pool = Pool(sys.argv[1], "public", size=4)
+assert waiting.wait.__name__ == "_green_wait", waiting.wait
+pool = Pool(sys.argv[1], "public", size=5)
 def sleep():
     with pool.connection() as conn:
         conn.execute("SELECT pg_sleep(0.5)")
+def large():  # more than a socket buffer: psycopg waits to write and read at once
+    with pool.connection() as conn:
+        for _ in range(3):
+            assert conn.execute("SELECT length(%s) AS n", ("x" * 4_000_000,)).fetchone()["n"] == 4_000_000
 started = time.monotonic()
-threads = [eventlet.spawn(sleep) for _ in range(4)]
+threads = [eventlet.spawn(sleep) for _ in range(4)] + [eventlet.spawn(large)]
 [t.wait() for t in threads]
 print(time.monotonic() - started)
 """
+
+UNPATCHED_WAIT = "import shared.db, psycopg.waiting as w; print(w.wait.__name__)"
 
 
 def test_four_half_second_queries_in_green_threads_run_concurrently(run_env):
@@ -31,6 +39,13 @@ def test_four_half_second_queries_in_green_threads_run_concurrently(run_env):
     assert result.returncode == 0, result.stderr
     elapsed = float(result.stdout.strip())
     assert elapsed < 1.0, f"four 0.5 s queries took {elapsed:.2f} s: psycopg is blocking the hub"
+
+
+def test_a_process_without_eventlet_keeps_psycopgs_own_wait():
+    result = subprocess.run([sys.executable, "-c", UNPATCHED_WAIT], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "wait_c"
 
 
 def test_migrations_apply_once_and_are_recorded(run_env, tmp_path):
