@@ -4,6 +4,7 @@ import logging
 import socket
 import threading
 import time
+from typing import NamedTuple
 from urllib.parse import unquote, urlparse
 
 import amqp
@@ -104,6 +105,13 @@ class ReplyPublisher(_Channel):
                 raise PublishFailed(f"{exc.__class__.__name__}: {exc}") from exc
 
 
+class JsonText(NamedTuple):
+    """A message body that is JSON already (an outbox row's payload as stored), and its id."""
+
+    text: str
+    message_id: str | None
+
+
 class ConfirmingPublisher(_Channel):
     """Publishes a batch, then waits for the broker's acks of the whole batch.
 
@@ -137,8 +145,10 @@ class ConfirmingPublisher(_Channel):
         self._nacked = True
         self._on_ack(delivery_tag, multiple)
 
-    def publish(self, messages: list[tuple[str, str, dict, dict]]):
-        """Publish (exchange, routing_key, body, headers) tuples; return once all are confirmed."""
+    def publish(self, messages: list[tuple[str, str, dict | JsonText, dict]]):
+        """Publish (exchange, routing_key, body, headers) tuples; return once all are confirmed.
+
+        A body is a dict (sent as JSON, its "event_id" as the message id) or JsonText."""
         with self._lock:
             try:
                 self._publish(messages)
@@ -154,13 +164,17 @@ class ConfirmingPublisher(_Channel):
             self._connect()
         self._nacked = False
         for exchange, routing_key, body, headers in messages:
+            if isinstance(body, JsonText):
+                text, message_id = body
+            else:
+                text, message_id = json.dumps(body), body.get("event_id") if isinstance(body, dict) else None
             msg = amqp.Message(
-                json.dumps(body),
+                text,
                 content_type="application/json",
                 content_encoding="utf-8",
                 delivery_mode=2,
-                application_headers=headers or {},
-                message_id=body.get("event_id") if isinstance(body, dict) else None,
+                application_headers=headers or None,
+                message_id=message_id,
             )
             self._channel.basic_publish(msg, exchange=exchange, routing_key=routing_key)
             self._pending.add(self._next_tag)

@@ -4,7 +4,7 @@ import threading
 import time
 
 from shared import errors
-from shared.broker import EVENTS_EXCHANGE, ConfirmingPublisher, PublishFailed
+from shared.broker import EVENTS_EXCHANGE, ConfirmingPublisher, JsonText, PublishFailed
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +65,14 @@ class Relay:
                 rows = conn.execute(
                     "UPDATE outbox SET published_at = now() WHERE id IN (SELECT id FROM outbox"
                     " WHERE published_at IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
-                    " RETURNING id, event_type, payload",
+                    " RETURNING id, event_type, event_id::text AS event_id, payload::text AS payload",
                     (self.batch_size,),
                 ).fetchall()
                 if not rows:
                     return 0
                 rows.sort(key=lambda r: r["id"])  # RETURNING does not keep the subquery's order
+                # the payload goes out as stored: no JSON parsed here only to be written again
                 self.publisher.publish(
-                    [(EVENTS_EXCHANGE, r["event_type"], r["payload"], {}) for r in rows]
+                    [(EVENTS_EXCHANGE, r["event_type"], JsonText(r["payload"], r["event_id"]), {}) for r in rows]
                 )
         return len(rows)

@@ -31,6 +31,9 @@ def test_event_published_through_the_outbox_reaches_handlers(probe, rpc):
         event_id = rpc.probe.announce(booking_id, "customer asked")
         event = recorder.wait_for("booking.cancelled", booking_id=booking_id)
     assert event["event_id"] == event_id and event["source"] == "booking"
+    # the relay sends the payload as stored, with the event's id as the message id
+    assert event["_message_id"] == event_id and event["_content_type"] == "application/json"
+    assert event["reason"] == "customer asked" and event["booking_id"] == booking_id
     wait_for(lambda: effects(rpc, booking_id) == 1, message="the probe to apply the event")
 
 

@@ -44,6 +44,8 @@ class EventRecorder:
             def on_message(body, message):
                 event = body if isinstance(body, dict) else json.loads(body)
                 event["_type"] = message.delivery_info["routing_key"]
+                event["_message_id"] = message.properties.get("message_id")
+                event["_content_type"] = message.content_type
                 self.received.put(event)
                 message.ack()
 
