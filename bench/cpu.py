@@ -39,6 +39,9 @@ def run(scenario: str, seconds: int, spy: str | None, journeys: int = 60) -> dic
     from gateway.auth import issue_token
     from tests.support.gateway import Api
 
+    from bench.__main__ import reference_loop_ms
+
+    speed_before = reference_loop_ms()
     with BenchStack() as stack:
         world = scenarios.World(stack, Api.as_role(stack.url, "admin"))
         headers = {"Authorization": "Bearer " + issue_token("advisor", "bench", branch_id=scenarios.BRANCH)}
@@ -79,7 +82,7 @@ def run(scenario: str, seconds: int, spy: str | None, journeys: int = 60) -> dic
     own = (own_after.user - own_before.user) + (own_after.system - own_before.system)
     per_unit["load generator"] = round(own * 1000 / max(units, 1), 3)
     return {"scenario": scenario, "rate": rate, "units": units, "ms_per_unit": per_unit,
-            "total_ms": round(sum(per_unit.values()), 3)}
+            "total_ms": round(sum(per_unit.values()), 3), "reference_loop_ms": (speed_before, reference_loop_ms())}
 
 
 def main(argv=None):
@@ -95,6 +98,8 @@ def main(argv=None):
     for name, ms in figures["ms_per_unit"].items():
         print(f"  {name:<20} {ms:8.3f}")
     print(f"  {'all':<20} {figures['total_ms']:8.3f}")
+    print("reference loop {} ms before, {} ms after (the machine's speed; lower is faster)".format(
+        *figures["reference_loop_ms"]))
     return 0
 
 
