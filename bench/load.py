@@ -27,6 +27,18 @@ class Result:
         if 200 <= status < 300:
             self.latencies.append(latency)
 
+    @classmethod
+    def merged(cls, results: list["Result"]) -> "Result":
+        """One result of several runs: their answers together, their durations added."""
+        out = cls()
+        for r in results:
+            out.latencies += r.latencies
+            for status, n in r.statuses.items():
+                out.statuses[status] = out.statuses.get(status, 0) + n
+            out.errors += r.errors
+            out.elapsed += r.elapsed
+        return out
+
     @property
     def ok(self):
         return len(self.latencies)

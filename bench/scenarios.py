@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 from bench.baselines import rss_mb
-from bench.load import LeanApi, closed_loop, open_loop, percentiles
+from bench.load import LeanApi, Result, closed_loop, open_loop, percentiles
 from shared.db import psycopg
 
 BRANCH, REGION = "BENCH", "BENCH-R"
@@ -102,13 +102,27 @@ def booking_create(stack, world, token, seconds, clients, offered_rate, rate_sec
                                                                      **at_rate.summary()}}
 
 
-def direct_baseline(port, world, seconds, clients, offset):
-    counter = iter(range(offset, offset + 10**8))
+def cost_of_the_bus(stack, world, token, direct_port, seconds, clients, turns, offset):
+    """pitlane's booking_create and the direct baseline in turns (pitlane, direct, pitlane, ...),
+    `seconds` in all for each side: both see the same spells of a machine whose speed wanders,
+    so their ratio holds where two runs one after the other would not."""
+    headers = {"Authorization": f"Bearer {token}"}
+    ours, theirs = iter(range(offset, offset + 10**8)), iter(range(offset + 10**8, offset + 2 * 10**8))
 
-    def request(_):
-        return "POST", "/bookings", world.booking(next(counter)), {}
+    def pitlane_request(_):
+        return "POST", "/api/v1/bookings", world.booking(next(ours)), headers
 
-    return asyncio.run(closed_loop(f"http://127.0.0.1:{port}", request, clients, seconds)).summary()
+    def direct_request(_):
+        return "POST", "/bookings", world.booking(next(theirs)), {}
+
+    pitlane, direct = [], []
+    for _ in range(turns):
+        pitlane.append(asyncio.run(closed_loop(stack.url, pitlane_request, clients, seconds / turns)))
+        direct.append(asyncio.run(closed_loop(f"http://127.0.0.1:{direct_port}", direct_request, clients,
+                                              seconds / turns)))
+    pitlane, direct = Result.merged(pitlane).summary(), Result.merged(direct).summary()
+    return {"turns": turns, "seconds_each": seconds, "pitlane": pitlane, "direct": direct,
+            "ratio": round(pitlane["requests_per_s"] / max(direct["requests_per_s"], 0.1), 2)}
 
 
 def journeys(stack, count, workers):
