@@ -179,6 +179,7 @@ class Transaction:
         self.published: list[dict] = []
         self._deferred: list[tuple[str, tuple]] = []
         self.committed: list = []  # callables to run once this unit of work has committed
+        self._marks: dict[str, tuple[int, int]] = {}  # savepoint -> (published, committed) at it
 
     def after_commit(self, fn):
         """Run `fn()` once the commit succeeded (never if the unit of work rolls back)."""
@@ -245,6 +246,30 @@ class Transaction:
             self.on_publish(self, event_type, typed)  # e.g. the service's own SLA clocks, same transaction
         return event
 
+    def savepoint(self, name: str):
+        """A point this unit of work can go back to with `undo_to(name)`; what was deferred so far
+        is sent first, so it stays whatever is undone later."""
+        self.flush()
+        self._marks[name] = (len(self.published), len(self.committed))
+        self._command(f"SAVEPOINT {name}")
+
+    def undo_to(self, name: str):
+        """Undo what this unit of work did since `savepoint(name)`: its statements, the writes it
+        deferred and not sent yet, the events it published; the unit of work goes on.
+
+        Sent as psycopg sends its own transaction commands: through execute(), a ROLLBACK makes
+        psycopg drop every prepared statement of the connection (DEALLOCATE ALL, one more round
+        trip, then each statement unprepared for its next five runs), for fear of objects the
+        undone part created; a unit of work of ours creates none.
+        """
+        published, committed = self._marks[name]
+        self._deferred.clear()
+        del self.published[published:], self.committed[committed:]
+        self._command(f"ROLLBACK TO SAVEPOINT {name}")
+
+    def _command(self, sql: str):
+        self.conn.wait(self.conn._exec_command(sql.encode()))  # psycopg's path for BEGIN and COMMIT
+
     def first_delivery(self, event_id: str, consumer: str) -> bool:
         """Mark an event applied by `consumer`; False when it already was (a redelivery)."""
         row = self.one(
@@ -279,15 +304,25 @@ class UnitOfWork:
     @contextmanager
     def read(self):
         """A read-only transaction for queries (BEGIN READ ONLY: no round trip of its own)."""
+        answer = None
         with self.pool.connection() as conn:
             conn.read_only = True
             try:
                 with conn.transaction():
                     tx = Transaction(conn, self.source)
-                    yield tx
-                    tx.flush()  # a write deferred here is refused loudly (read only), never dropped
+                    try:
+                        yield tx
+                    except errors.PitlaneError as exc:
+                        # an answer (no such record, not in scope), not a fault: the read ends with a
+                        # COMMIT like any other, since a ROLLBACK makes psycopg drop the connection's
+                        # prepared statements (see Transaction.undo_to); the answer is raised below
+                        answer = exc
+                    else:
+                        tx.flush()  # a write deferred here is refused loudly (read only), never dropped
             finally:
                 if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
                     conn.read_only = False
                 else:  # broken mid-read: never hand on a connection that would refuse writes
                     conn.close()
+        if answer is not None:
+            raise answer

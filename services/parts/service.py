@@ -111,7 +111,7 @@ class PartsService(SlaClocks, BranchDirectory):
         if not short:
             # Announce first and take the stock rows last: a row stays locked from its update to
             # the commit, and every other repair order that wants the part waits for it.
-            tx.execute("SAVEPOINT reservation")
+            tx.savepoint("reservation")
             tx.publish("parts.reserved", branch_id, repair_order_id=ro_id,
                        lines=[{"part_number": p, "quantity": q} for p, q in lines])
             changed = []
@@ -126,7 +126,7 @@ class PartsService(SlaClocks, BranchDirectory):
                 for part_number, row in changed:
                     self._check_threshold(tx, branch_id, part_number, row)
                 return
-            tx.execute("ROLLBACK TO SAVEPOINT reservation")  # another repair order took the last units first
+            tx.undo_to("reservation")  # another repair order took the last units first
             short = _short(store.reservation_outlook(tx, ro_id, branch_id, wanted)[1], lines)
         tx.publish("parts.shortage", branch_id, repair_order_id=ro_id, lines=short)
 

@@ -177,6 +177,42 @@ def test_what_waits_for_the_commit_runs_after_it_and_never_after_a_rollback(work
     assert ran == [1]
 
 
+def test_undoing_to_a_savepoint_keeps_what_came_before_and_the_prepared_statements(work):
+    prepared = "SELECT count(*) AS n FROM pg_prepared_statements"
+    ran = []
+    with work.transaction() as tx:
+        tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (1, "before"))
+        tx.savepoint("probe")
+        for _ in range(6):  # psycopg prepares a statement on its fifth run
+            assert tx.one("SELECT note FROM probe_rows WHERE n = %s", (1,))["note"] == "before"
+        held = tx.one(prepared)["n"]
+        assert held >= 1
+        tx.execute("INSERT INTO probe_rows VALUES (2, 'undone')")
+        tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (3, "deferred and undone"))
+        tx.after_commit(lambda: ran.append("undone"))
+        tx.undo_to("probe")
+        assert tx.one(prepared)["n"] == held  # through execute(), psycopg would have dropped them all
+        tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (4, "after"))
+        tx.after_commit(lambda: ran.append("kept"))
+    with work.read() as tx:
+        assert [r["n"] for r in tx.all("SELECT n FROM probe_rows ORDER BY n")] == [1, 4]
+    assert ran == ["kept"]
+
+
+def test_a_read_that_answers_no_such_record_keeps_the_prepared_statements(work):
+    prepared = "SELECT count(*) AS n FROM pg_prepared_statements"
+    for _ in range(6):
+        with work.read() as tx:
+            held = tx.one(prepared)["n"]
+    assert held >= 1
+    with pytest.raises(errors.NotFound, match="no such probe"):
+        with work.read() as tx:
+            if tx.one("SELECT note FROM probe_rows WHERE n = %s", (42,)) is None:
+                raise errors.NotFound("no such probe", {})
+    with work.read() as tx:
+        assert tx.one(prepared)["n"] == held  # a ROLLBACK would have made psycopg drop them all
+
+
 def test_a_batch_is_one_round_trip_of_statements_that_see_each_other_with_values_quoted(work):
     hostile = "x'); DROP TABLE probe_rows; --"
     with work.transaction() as tx:
