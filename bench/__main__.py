@@ -17,9 +17,11 @@ from bench.stack import BenchStack
 RESULTS = Path(__file__).resolve().parent / "results"
 
 FULL = {"seconds": 30, "clients": 32, "turns": 3, "rate": 150, "rate_seconds": 20, "journeys": 240, "journey_workers": 16,
-        "race": 1000, "race_stock": 400, "lag": 200, "clocks": 100_000, "pg_seconds": 5}
+        "race": 1000, "race_stock": 400, "lag": 200, "clocks": 100_000, "pg_seconds": 5,
+        "floor_seconds": 10, "floor_in_flight": 20}
 SMOKE = {"seconds": 2, "clients": 8, "turns": 2, "rate": 20, "rate_seconds": 2, "journeys": 2, "journey_workers": 2,
-         "race": 40, "race_stock": 10, "lag": 10, "clocks": 2_000, "pg_seconds": 1}
+         "race": 40, "race_stock": 10, "lag": 10, "clocks": 2_000, "pg_seconds": 1,
+         "floor_seconds": 1, "floor_in_flight": 4}
 
 TARGETS = [  # (label, figure path, comparison, threshold)
     ("booking_create req/s", ("booking_create", "throughput", "requests_per_s"), ">=", 300),
@@ -97,6 +99,10 @@ def run(params, smoke) -> dict:
                 stack, world, token, 18181, params["seconds"], params["clients"], params["turns"], 10**6)
         results["direct"] = results["cost_of_the_bus"]["direct"]
         results["postgres_insert_pair"] = scenarios.postgres_rate(stack, params["pg_seconds"])
+        with baselines.NamekoFloor(stack.env):
+            from bench import floor
+
+            results["nameko_floor"] = floor.call_rate(params["floor_seconds"], params["floor_in_flight"])
         results["journey"] = scenarios.journeys(stack, params["journeys"], params["journey_workers"])
         results["reserve_race"] = scenarios.reserve_race(stack, params["race"], params["race_stock"])
         results["metrics_scrape"] = scenarios.metrics_scrape(stack, params["clocks"])
@@ -112,6 +118,11 @@ def _compare(value, op, limit):
     return {">=": value >= limit, "<=": value <= limit, "<": value < limit}[op]
 
 
+def cores(figures) -> str:
+    c = figures["cores"]
+    return f"cores {c['busy_pct']} % busy, softirq {c['softirq_pct']} %, steal {c['steal_pct']} %"
+
+
 def table(results) -> str:
     lines = [f"pitlane benchmarks {results['when']}{' (smoke: figures mean nothing)' if results['smoke'] else ''}",
              f"machine: {results['machine']['cpus']} cpus, {results['machine']['cpu']}, "
@@ -120,19 +131,23 @@ def table(results) -> str:
     b = results["booking_create"]
     lines += [
         f"booking_create   {b['throughput']['requests_per_s']:>8} req/s  p50 {b['throughput']['p50_ms']} ms  "
-        f"p95 {b['throughput']['p95_ms']} ms  p99 {b['throughput']['p99_ms']} ms  ({results['params']['clients']} clients)",
+        f"p95 {b['throughput']['p95_ms']} ms  p99 {b['throughput']['p99_ms']} ms  ({results['params']['clients']} clients; "
+        f"{cores(b['throughput'])})",
         f"  at {b['at_offered_rate']['offered_per_s']}/s offered: p50 {b['at_offered_rate']['p50_ms']} ms  "
-        f"p99 {b['at_offered_rate']['p99_ms']} ms  statuses {b['at_offered_rate']['statuses']}",
+        f"p99 {b['at_offered_rate']['p99_ms']} ms  statuses {b['at_offered_rate']['statuses']}  ({cores(b['at_offered_rate'])})",
         f"direct baseline  {results['direct']['requests_per_s']:>8} req/s  p99 {results['direct']['p99_ms']} ms   "
         f"pitlane/direct {results['cost_of_the_bus']['ratio']} (pitlane {results['cost_of_the_bus']['pitlane']['requests_per_s']}"
         f" req/s, in {results['cost_of_the_bus']['turns']} turns each)",
         f"postgres pair    {results['postgres_insert_pair']['transactions_per_s']:>8} tx/s",
+        f"nameko floor     {results['nameko_floor']['calls_per_s']:>8} calls/s  p99 {results['nameko_floor']['p99_ms']} ms"
+        f"  (a bare nameko RPC doing the insert pair, {results['nameko_floor']['in_flight']} in flight;"
+        f" 440-480 on the machine the targets were set on)",
         f"journey          {results['journey']['journeys_per_s']:>8} journeys/s  "
-        f"({results['journey']['journeys']} journeys, {results['journey']['concurrent']} at once)",
+        f"({results['journey']['journeys']} journeys, {results['journey']['concurrent']} at once; {cores(results['journey'])})",
         "  step p99 ms: " + ", ".join(f"{k} {v}" for k, v in results["journey"]["step_p99_ms"].items()),
         f"reserve_race     {results['reserve_race']['reservations_per_s']:>8} reservations/s  "
         f"oversold {results['reserve_race']['oversold']}  reserved {results['reserve_race']['reserved']}"
-        f"/{results['reserve_race']['stock']}",
+        f"/{results['reserve_race']['stock']}  ({cores(results['reserve_race'])})",
         f"event_lag idle   p50 {results['event_lag_idle']['p50_ms']} ms  p99 {results['event_lag_idle']['p99_ms']} ms",
         f"event_lag load   p50 {results['event_lag_under_load'].get('p50_ms')} ms  "
         f"p99 {results['event_lag_under_load'].get('p99_ms')} ms",

@@ -90,6 +90,77 @@ class DirectApp:
             conn.execute(f"DROP SCHEMA {self.SCHEMA} CASCADE")
 
 
+class NamekoFloor:
+    """bench/floor.py's bare nameko service as a process of its own, in the run's vhost and database."""
+
+    def __init__(self, env: dict):
+        self.env = env
+        self.proc = None
+
+    def __enter__(self):
+        from bench import floor
+
+        floor.create_schema(self.env["PITLANE_DSN"])
+        log = ROOT / "bench" / "results" / "logs" / "bench_floor.log"
+        self.proc = subprocess.Popen([sys.executable, "-m", "pitlane.serve", floor.SERVICE], cwd=ROOT, env=self.env,
+                                     stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+        from nameko.standalone.rpc import ClusterRpcProxy
+
+        from shared import config
+
+        deadline = time.monotonic() + 60
+        with ClusterRpcProxy(config.nameko_config(), timeout=2) as proxy:
+            while time.monotonic() < deadline:
+                try:
+                    proxy.bench_floor.book("warm-up", str(uuid.uuid4()))
+                    return self
+                except Exception:
+                    if self.proc.poll() is not None:
+                        break
+                    time.sleep(0.3)
+        raise RuntimeError(f"the nameko floor service did not start; see {log}")
+
+    def __exit__(self, *exc):
+        from bench import floor
+
+        self.proc.terminate()
+        self.proc.wait(20)
+        floor.drop_schema(self.env["PITLANE_DSN"])
+
+
+class CoresBusy:
+    """How busy the machine's cores were while a block ran, from /proc/stat: `busy_pct` (not idle,
+    not waiting for I/O), of it `softirq_pct` (loopback traffic, charged to no process) and
+    `steal_pct` (time the virtual machine's host gave to someone else). A scenario with the cores
+    near 100 % busy is bound by CPU; one well below, by waiting."""
+
+    def __enter__(self):
+        self._before = self.read()
+        return self
+
+    def __exit__(self, *exc):
+        self.figures = self.share(self._before, self.read())
+
+    @staticmethod
+    def read(line: str | None = None) -> list[int]:
+        """The aggregate `cpu` line's counters: user nice system idle iowait irq softirq steal ..."""
+        if line is None:
+            with open("/proc/stat") as stat:
+                line = stat.readline()
+        return [int(v) for v in line.split()[1:9]]
+
+    @staticmethod
+    def share(before: list[int], after: list[int]) -> dict:
+        delta = [b - a for a, b in zip(before, after)]
+        total = sum(delta)
+        idle, iowait, softirq, steal = delta[3], delta[4], delta[6], delta[7]
+
+        def pct(ticks):
+            return round(100 * ticks / total, 1) if total else 0.0
+
+        return {"busy_pct": pct(total - idle - iowait), "softirq_pct": pct(softirq), "steal_pct": pct(steal)}
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process in MB, from /proc."""
     with open(f"/proc/{pid}/status") as status:
