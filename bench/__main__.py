@@ -119,8 +119,10 @@ def _compare(value, op, limit):
 
 
 def cores(figures) -> str:
-    c = figures["cores"]
-    return f"cores {c['busy_pct']} % busy, softirq {c['softirq_pct']} %, steal {c['steal_pct']} %"
+    """The machine beside a scenario: how busy its cores were, and how often its disk stalled."""
+    c, d = figures["cores"], figures["disk"]
+    return (f"cores {c['busy_pct']} % busy, softirq {c['softirq_pct']} %, steal {c['steal_pct']} %;"
+            f" disk syncs over 50 ms: {d['stalls']}, longest {d['longest_ms']} ms")
 
 
 def table(results) -> str:

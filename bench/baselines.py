@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -128,18 +129,53 @@ class NamekoFloor:
         floor.drop_schema(self.env["PITLANE_DSN"])
 
 
-class CoresBusy:
-    """How busy the machine's cores were while a block ran, from /proc/stat: `busy_pct` (not idle,
-    not waiting for I/O), of it `softirq_pct` (loopback traffic, charged to no process) and
-    `steal_pct` (time the virtual machine's host gave to someone else). A scenario with the cores
-    near 100 % busy is bound by CPU; one well below, by waiting."""
+class MachineWatch:
+    """What the machine itself did while a block ran, to read a scenario's figures by.
+
+    `cores`, from /proc/stat: `busy_pct` (not idle, not waiting for I/O), of it `softirq_pct`
+    (loopback traffic, charged to no process) and `steal_pct` (time the virtual machine's host
+    gave to someone else). A scenario with the cores near 100 % busy is bound by CPU; one well
+    below, by waiting.
+
+    `disk`: a probe thread writes 4 kB and waits for fdatasync every 20 ms in bench/results/ (the
+    disk under the checkout; on a one-disk machine the disk of PostgreSQL's WAL and RabbitMQ's
+    message store too). Every commit waits for such a sync, so a sync that stalls stalls every
+    commit with it: `stalls` counts syncs over 50 ms, `longest_ms` is the slowest.
+    """
+
+    PROBE = Path(__file__).resolve().parent / "results" / ".disk-probe"
+
+    def __init__(self, probe_interval: float = 0.02):
+        self.probe_interval = probe_interval
+        self._syncs: list[float] = []
+        self._stop = threading.Event()
 
     def __enter__(self):
         self._before = self.read()
+        self._probe = threading.Thread(target=self._probe_disk, daemon=True)
+        self._probe.start()
         return self
 
     def __exit__(self, *exc):
-        self.figures = self.share(self._before, self.read())
+        after = self.read()
+        self._stop.set()
+        self._probe.join()
+        self.figures = {"cores": self.share(self._before, after), "disk": self.stalls(self._syncs)}
+
+    def _probe_disk(self):
+        self.PROBE.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.PROBE, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while True:
+                os.pwrite(fd, b"\0" * 4096, 0)
+                began = time.perf_counter()
+                os.fdatasync(fd)
+                self._syncs.append(time.perf_counter() - began)
+                if self._stop.wait(self.probe_interval):
+                    break
+        finally:
+            os.close(fd)
+            self.PROBE.unlink(missing_ok=True)
 
     @staticmethod
     def read(line: str | None = None) -> list[int]:
@@ -159,6 +195,11 @@ class CoresBusy:
             return round(100 * ticks / total, 1) if total else 0.0
 
         return {"busy_pct": pct(total - idle - iowait), "softirq_pct": pct(softirq), "steal_pct": pct(steal)}
+
+    @staticmethod
+    def stalls(syncs: list[float], over: float = 0.05) -> dict:
+        return {"syncs": len(syncs), "stalls": sum(1 for s in syncs if s > over),
+                "longest_ms": round(max(syncs, default=0.0) * 1000, 1)}
 
 
 def rss_mb(pid: int) -> float:
