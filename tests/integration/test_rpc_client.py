@@ -159,7 +159,7 @@ class SilentProxy:
                 while key in self.silent:  # hold it: the peer sees neither data nor a close
                     time.sleep(0.05)
                 sink.sendall(data)
-        except OSError:
+        except (OSError, EOFError):  # closed by close(); eventlet's green socket says EOFError
             pass
 
     def silence_existing(self):
