@@ -36,8 +36,10 @@ class GatewayProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(self.log_path.read_text()[-3000:])
             try:
-                return requests.get(self.url + "/healthz", timeout=1).status_code in (200, 503)
-            except requests.ConnectionError:
+                return requests.get(self.url + "/healthz", timeout=2).status_code in (200, 503)
+            except (requests.ConnectionError, requests.Timeout):
+                # gunicorn listens before its workers have loaded the app: a first request waits
+                # in the accept queue meanwhile (0.6 to 4 s on a slow machine), which is not up yet
                 return False
 
         wait_for(up, timeout=30, interval=0.2, message="the gateway to listen")
