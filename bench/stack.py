@@ -94,6 +94,11 @@ class BenchStack:
                 process.wait(20)
             except subprocess.TimeoutExpired:
                 process.kill()
+        # nameko's standalone proxies publish through kombu's pool of producers, which keeps
+        # their connections open after the proxy is closed; close them before their vhost goes
+        import kombu.pools
+
+        kombu.pools.reset()
         infra.delete_vhost(self.vhost)
         drop_database(self.dsn)
 
