@@ -4,7 +4,7 @@ import logging
 import queue
 import sys
 import threading
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from time import monotonic
 
 import psycopg
@@ -280,22 +280,116 @@ class Transaction:
         return row is not None
 
 
-class UnitOfWork:
-    """Opens transactions on a pool and wakes the outbox relay after each commit that published."""
+class RpcReplies:
+    """The answers of RPC commands that changed something, by correlation id (shared migration 004)."""
 
-    def __init__(self, pool: Pool, source: str, on_commit=None, on_publish=None):
+    def __init__(self, pool: Pool):
+        self.pool = pool
+
+    def lookup(self, correlation_id: str) -> tuple[bool, str | None]:
+        """(whether a command with this correlation id committed, its kept answer or None)."""
+        with self.pool.connection() as conn:
+            row = conn.execute("SELECT reply FROM rpc_replies WHERE correlation_id = %s", (correlation_id,)).fetchone()
+        return (row is not None, row["reply"] if row else None)
+
+    def close(self):
+        self.pool.close()
+
+
+class RpcRequest:
+    """The RPC request a worker serves, and its write transaction waiting for the answer to commit."""
+
+    __slots__ = ("correlation_id", "pending")
+
+    def __init__(self, correlation_id: str):
+        self.correlation_id = correlation_id
+        self.pending = None  # (unit of work, its connection's exit stack, transaction) until finished
+
+    def finish(self, reply: str | None) -> bool:
+        """Commit the waiting transaction with `reply` kept beside it; False when that commit failed
+        (then nothing the request did stays, and nothing is kept)."""
+        if self.pending is None:
+            return True
+        unit, stack, tx = self.pending
+        self.pending = None
+        return unit.commit_with_reply(self.correlation_id, reply, stack, tx)
+
+
+class UnitOfWork:
+    """Opens transactions on a pool and wakes the outbox relay after each commit that published.
+
+    Serving an RPC request (`for_request`), a write transaction does not commit at the end of
+    its block: it waits, connection held, for the request's answer, which is then written to
+    `rpc_replies` in the same trip as the COMMIT (shared/rpc.py). A command committed is thus
+    never without its kept answer, and a redelivered request is answered from it. A second
+    write transaction in one request commits the first before it starts.
+    """
+
+    KEEP_MINUTES = 10  # a request expires with its caller's timeout; its answer is kept longer
+    PRUNE_EVERY = 1000
+
+    def __init__(self, pool: Pool, source: str, on_commit=None, on_publish=None, request: RpcRequest | None = None,
+                 counter: list | None = None):
         self.pool = pool
         self.source = source
         self.on_commit = on_commit
         self.on_publish = on_publish
+        self.request = request
+        self._counter = counter if counter is not None else [0]  # answers kept by this process
+
+    def for_request(self, request: RpcRequest | None) -> "UnitOfWork":
+        """This unit of work for a worker serving `request` (itself when there is none)."""
+        if request is None:
+            return self
+        return UnitOfWork(self.pool, self.source, self.on_commit, self.on_publish, request, self._counter)
 
     @contextmanager
     def transaction(self):
+        if self.request is not None:
+            with self._held_for_answer() as tx:
+                yield tx
+            return
         with self.pool.connection() as conn:
             with conn.transaction():
                 tx = Transaction(conn, self.source, self.on_publish)
                 yield tx
                 tx.flush()
+        self._committed(tx)
+
+    @contextmanager
+    def _held_for_answer(self):
+        self.request.finish(None)  # an earlier transaction of this request commits first
+        stack = ExitStack()
+        conn = stack.enter_context(self.pool.connection())
+        try:  # psycopg begins the transaction with its first statement; the COMMIT comes with the answer
+            tx = Transaction(conn, self.source, self.on_publish)
+            yield tx
+            tx.flush()
+        except BaseException:
+            if not stack.__exit__(*sys.exc_info()):  # the pool rolls back and names the error
+                raise
+            return
+        self.request.pending = (self, stack, tx)
+
+    def commit_with_reply(self, correlation_id, reply, stack, tx) -> bool:
+        self._counter[0] += 1
+        prune = ("; DELETE FROM rpc_replies WHERE created_at < now() - interval '%s minutes'" % self.KEEP_MINUTES
+                 if self._counter[0] % self.PRUNE_EVERY == 0 else "")
+        try:
+            psycopg.ClientCursor(tx.conn).execute(
+                "INSERT INTO rpc_replies (correlation_id, reply) VALUES (%s, %s) ON CONFLICT (correlation_id)"
+                f" DO UPDATE SET reply = EXCLUDED.reply{prune}; COMMIT", (correlation_id, reply))
+        except Exception:
+            try:
+                stack.__exit__(*sys.exc_info())  # rolls back; the connection goes back or away
+            except Exception as exc:
+                log.warning("could not commit the command %s with its answer: %s", correlation_id, exc)
+            return False
+        stack.close()
+        self._committed(tx)
+        return True
+
+    def _committed(self, tx):
         for fn in tx.committed:  # committed, and the connection back in the pool
             fn()
         if tx.published and self.on_commit:

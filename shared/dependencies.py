@@ -1,11 +1,11 @@
-"""nameko dependencies every service declares: its database, with outbox relay and inbox."""
+"""nameko dependencies every service declares: its database, with outbox relay, inbox and RPC replies."""
 import sys
 from pathlib import Path
 
 from nameko.extensions import DependencyProvider
 
 from shared import config
-from shared.db import Pool, UnitOfWork
+from shared.db import Pool, RpcReplies, UnitOfWork
 from shared.migrate import ensure_database, migrate
 from shared.outbox import Relay
 
@@ -29,6 +29,7 @@ class Database(DependencyProvider):
         self.relay = Relay(self.pool, self.container.config["AMQP_URI"])
         self.unit_of_work = UnitOfWork(self.pool, name, on_commit=self.relay.wake,
                                        on_publish=getattr(self.container.service_cls, "on_own_event", None))
+        self.replies = RpcReplies(Pool(dsn, name, size=2, autocommit=True))
 
     def _migrations(self) -> Path:
         """The service's migrations/ folder beside its module, unless the class names another."""
@@ -48,6 +49,8 @@ class Database(DependencyProvider):
     def kill(self):
         self.relay.stop()
         self.pool.close()
+        self.replies.close()
 
     def get_dependency(self, worker_ctx):
-        return self.unit_of_work
+        # an RPC worker's transactions mark its request (see shared/rpc.py, PitlaneRpc)
+        return self.unit_of_work.for_request(getattr(worker_ctx, "pitlane_request", None))

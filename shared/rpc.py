@@ -3,16 +3,18 @@ import inspect
 import logging
 import sys
 import uuid
+from functools import partial
 
 import amqp
 import kombu.exceptions
 from kombu.utils import json as wire_json
 from marshmallow import Schema, ValidationError
-from nameko.exceptions import IncorrectSignature, UnserializableValueError, serialize
+from nameko.exceptions import ContainerBeingKilled, IncorrectSignature, MalformedRequest, UnserializableValueError, serialize
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
 from shared import errors
 from shared.broker import PublishFailed, ReplyPublisher
+from shared.db import RpcRequest
 
 log = logging.getLogger(__name__)
 BROKER_GONE = (OSError, kombu.exceptions.KombuError, amqp.exceptions.AMQPError, PublishFailed)
@@ -51,8 +53,16 @@ class PitlaneRpcConsumer(RpcConsumer):
     def kill(self):
         self.replies.close()
 
-    def handle_result(self, message, result, exc_info):
+    def handle_result(self, message, result, exc_info, request: RpcRequest | None = None):
         body, result, exc_info = reply_body(result, exc_info)
+        if request is not None and not request.finish(body):  # the command commits with its answer
+            failed = errors.Unavailable("the change could not be committed; nothing was changed, retry")
+            body, result, exc_info = reply_body(None, (type(failed), failed, None))
+        self.answer(message, body)
+        return result, exc_info
+
+    def answer(self, message, body: str):
+        """Send `body` to the caller, then acknowledge the request."""
         properties = message.properties
         try:
             self.replies.publish(self.exchange_name, properties["reply_to"], body, properties.get("correlation_id"))
@@ -62,17 +72,76 @@ class PitlaneRpcConsumer(RpcConsumer):
             self.queue_consumer.ack_message(message)
         except BROKER_GONE as exc:
             log.warning("could not ack an RPC request (%s); the broker will redeliver it", exc)
-        return result, exc_info
+
+
+def _stored_replies(container):
+    """The service's RpcReplies (its Database dependency's), or None for a service without one."""
+    return next((d.replies for d in container.dependencies if hasattr(d, "replies")), None)
+
+
+ANSWER_LOST = ("this request was carried out before the service restarted, and its answer was lost;"
+               " read the record to see its state")
 
 
 class PitlaneRpc(Rpc):
-    """nameko's RPC entrypoint on the lean consumer above.
+    """nameko's RPC entrypoint on the lean consumer above, answering a redelivered command once.
+
+    The broker delivers a request again when the service that had it died before acknowledging
+    it, and the first delivery may have committed by then: run again, a payment would find its
+    invoice paid and answer 409, a partial payment would be recorded twice. So a worker's write
+    transaction commits only with the request's answer, kept in `rpc_replies` in the same trip
+    as the COMMIT (shared/db.py, UnitOfWork), and a redelivered request whose answer is there is
+    answered from it without running. A request that never committed runs as if new. (A request
+    whose first of two write transactions committed, and no answer, gets a 409 saying so.)
 
     The arguments are checked against the method's signature as nameko does, but with the
     signature read once: nameko's inspect.getcallargs rebuilds it on every call.
     """
 
     rpc_consumer = PitlaneRpcConsumer()
+
+    def handle_message(self, body, message):
+        """nameko's, with the request handed to the worker (and a redelivery answered first)."""
+        correlation_id = message.properties.get("correlation_id")
+        if correlation_id and message.delivery_info.get("redelivered") and self._answered_again(message, correlation_id):
+            return
+        try:
+            args, kwargs = body["args"], body["kwargs"]
+        except KeyError:
+            raise MalformedRequest("Message missing `args` or `kwargs`") from None
+        self.check_signature(args, kwargs)
+        context_data = self.unpack_message_headers(message)
+        try:
+            worker_ctx = self.container.spawn_worker(self, args, kwargs, context_data=context_data,
+                                                     handle_result=partial(self.handle_result, message))
+        except ContainerBeingKilled:
+            self.rpc_consumer.requeue_message(message)
+            return
+        # The worker is scheduled, not started (eventlet switches only when this thread waits):
+        # it finds its request here when its dependencies are injected.
+        worker_ctx.pitlane_request = RpcRequest(correlation_id) if correlation_id else None
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        return self.rpc_consumer.handle_result(message, result, exc_info, getattr(worker_ctx, "pitlane_request", None))
+
+    def _answered_again(self, message, correlation_id) -> bool:
+        replies = _stored_replies(self.container)
+        if replies is None:
+            return False
+        try:
+            committed, body = replies.lookup(correlation_id)
+        except Exception as exc:  # the database is away: run it, and let the command meet that
+            log.warning("could not look up the answer to redelivered %s: %s", correlation_id, exc)
+            return False
+        if not committed:
+            return False  # the first delivery did not commit: it runs now, once
+        if body is None:
+            lost = errors.Conflict(ANSWER_LOST, {"request": ["already carried out"]})
+            body = reply_body(None, (type(lost), lost, None))[0]
+        log.warning("%s.%s: request %s delivered again after it committed; answered without running it",
+                    self.container.service_name, self.method_name, correlation_id)
+        self.rpc_consumer.answer(message, body)
+        return True
 
     def check_signature(self, args, kwargs):
         signature = self.__dict__.get("_signature")

@@ -138,7 +138,8 @@ class SilentProxy:
         self.port = self.listener.getsockname()[1]
         self.silent: set = set()  # connections that forward nothing any more
         self.open: list = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
 
     def _accept(self):
         import socket
@@ -151,7 +152,8 @@ class SilentProxy:
             far = socket.create_connection(self.target)
             self.open += [near, far]
             for source, sink in ((near, far), (far, near)):
-                threading.Thread(target=self._pump, args=(near, source, sink), daemon=True).start()
+                self.threads.append(threading.Thread(target=self._pump, args=(near, source, sink), daemon=True))
+                self.threads[-1].start()
 
     def _pump(self, key, source, sink):
         try:
@@ -166,9 +168,22 @@ class SilentProxy:
         self.silent.update(self.open[0::2])
 
     def close(self):
-        self.listener.close()
+        """Shut every socket down, let the threads blocked on them see it and end, then close.
+
+        Closed at once instead, a socket leaves the green threads blocked on it waiting on
+        eventlet's hub for ever, listening on a number the next file this process opens gets
+        (a later subprocess' pipe then finds "a second simultaneous read" on it)."""
+        import socket
+
         self.silent.clear()
-        for sock in self.open:
+        for sock in (self.listener, *self.open):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for thread in self.threads:
+            thread.join(timeout=5)
+        for sock in (self.listener, *self.open):
             sock.close()
 
 

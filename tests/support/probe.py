@@ -57,6 +57,13 @@ class ProbeService:
             )
 
     @rpc
+    def count_payment(self, key):
+        """A command that must run once per request: how many times has it run for `key`?"""
+        with self.db.transaction() as tx:
+            return tx.one("INSERT INTO probe_payments (key, times) VALUES (%s, 1) ON CONFLICT (key)"
+                          " DO UPDATE SET times = probe_payments.times + 1 RETURNING times", (key,))["times"]
+
+    @rpc
     def announce(self, booking_id, reason):
         """Publish through the outbox like any service would."""
         with self.db.transaction() as tx:
