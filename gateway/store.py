@@ -139,7 +139,7 @@ class GatewayStore:
                               status, record_id))
 
     def audit_page(self, filters):
-        from shared.db import Transaction
+        from shared.unit_of_work import Transaction
 
         self.audit_trail.flush()  # what this process wrote a moment ago is part of the answer
         with self.pool.connection() as conn, conn.transaction():

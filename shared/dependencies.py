@@ -5,7 +5,8 @@ from pathlib import Path
 from nameko.extensions import DependencyProvider
 
 from shared import config
-from shared.db import Pool, RpcReplies, UnitOfWork
+from shared.db import Pool
+from shared.unit_of_work import RpcReplies, UnitOfWork
 from shared.migrate import ensure_database, migrate
 from shared.outbox import Relay
 

@@ -14,7 +14,7 @@ from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
 from shared import errors
 from shared.broker import PublishFailed, ReplyPublisher
-from shared.db import RpcRequest
+from shared.unit_of_work import RpcRequest
 
 log = logging.getLogger(__name__)
 BROKER_GONE = (OSError, kombu.exceptions.KombuError, amqp.exceptions.AMQPError, PublishFailed)
@@ -90,7 +90,7 @@ class PitlaneRpc(Rpc):
     it, and the first delivery may have committed by then: run again, a payment would find its
     invoice paid and answer 409, a partial payment would be recorded twice. So a worker's write
     transaction commits only with the request's answer, kept in `rpc_replies` in the same trip
-    as the COMMIT (shared/db.py, UnitOfWork), and a redelivered request whose answer is there is
+    as the COMMIT (shared/unit_of_work.py, UnitOfWork), and a redelivered request whose answer is there is
     answered from it without running. A request that never committed runs as if new. (A request
     whose first of two write transactions committed, and no answer, gets a 409 saying so.)
 

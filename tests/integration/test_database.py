@@ -5,7 +5,8 @@ import sys
 import pytest
 
 from shared import errors
-from shared.db import Pool, UnitOfWork, psycopg
+from shared.db import Pool, psycopg
+from shared.unit_of_work import UnitOfWork
 from shared.migrate import migrate
 from tests.support.infra import ROOT
 
@@ -85,7 +86,8 @@ def test_database_rules_become_typed_errors_and_nothing_is_written(run_env):
     import pytest
 
     from shared import errors
-    from shared.db import Pool, UnitOfWork
+    from shared.db import Pool
+    from shared.unit_of_work import UnitOfWork
 
     pool = Pool(run_env["dsn"], "public", size=1)
     with pool.connection() as conn:

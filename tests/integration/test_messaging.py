@@ -52,7 +52,7 @@ def test_row_committed_by_a_dead_process_is_still_published(probe, rpc, run_env)
     """A crash between commit and publish: the row sits in the outbox; the relay's sweep sends it."""
     booking_id = str(uuid.uuid4())
     pool = Pool(run_env["dsn"], "probe", size=1)
-    from shared.db import UnitOfWork
+    from shared.unit_of_work import UnitOfWork
 
     with EventRecorder("booking.cancelled") as recorder:
         with UnitOfWork(pool, "booking").transaction() as tx:  # no relay wakes for this commit

@@ -1,0 +1,275 @@
+"""Units of work: a transaction with its outbox, deferred writes and inbox mark, and an RPC
+command's commit together with its answer. Connections come from shared/db.py's Pool."""
+import copy
+import itertools
+import logging
+import sys
+from contextlib import ExitStack, contextmanager
+
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from shared import errors
+from shared.db import Pool, psycopg
+
+log = logging.getLogger(__name__)
+
+
+class Transaction:
+    """One unit of work: the state change, the events that announce it, the inbox mark.
+
+    A write whose result nobody reads (an outbox row, a history or timeline line, a new SLA
+    clock) can be deferred: deferred writes go to the server together, as one statement of
+    data-modifying CTEs, right before the next statement of the unit of work or its commit.
+    Every later statement therefore sees them, and an error in one still rolls back the whole
+    unit of work; what changes is only that two or three such writes cost one round trip.
+    """
+
+    def __init__(self, conn: psycopg.Connection, source: str, on_publish=None):
+        self.conn = conn
+        self.source = source
+        self.on_publish = on_publish
+        self.published: list[dict] = []
+        self._deferred: list[tuple[str, tuple]] = []
+        self.committed: list = []  # callables to run once this unit of work has committed
+        self._marks: dict[str, tuple[int, int]] = {}  # savepoint -> (published, committed) at it
+
+    def after_commit(self, fn):
+        """Run `fn()` once the commit succeeded (never if the unit of work rolls back)."""
+        self.committed.append(fn)
+
+    def execute(self, sql, params=None):
+        self.flush()
+        return self.conn.execute(sql, params)
+
+    def one(self, sql, params=None) -> dict | None:
+        return self.execute(sql, params).fetchone()
+
+    def all(self, sql, params=None) -> list[dict]:
+        return self.execute(sql, params).fetchall()
+
+    def batch(self, *queries: tuple[str, tuple]) -> list[list[dict]]:
+        """Several statements with positional (%s) parameters in one round trip: the rows of each.
+
+        They travel as one query of the simple protocol with the parameters bound on our side
+        (psycopg's ClientCursor quotes every value by its type), and run one after the other in
+        this unit of work, each seeing what the ones before it did, as separate calls would. The
+        deferred writes go first in the same trip. Five reads of one repair order cost one
+        round trip instead of five: about 190 us of client CPU instead of 510 to 670 us.
+        """
+        writes = self._take_deferred()
+        if writes is not None:
+            queries = (writes, *queries)
+        cursor = psycopg.ClientCursor(self.conn, row_factory=dict_row)
+        cursor.execute("; ".join(sql for sql, _ in queries), [p for _, params in queries for p in params])
+        results = [cursor.fetchall() if cursor.description else []]
+        while cursor.nextset():
+            results.append(cursor.fetchall() if cursor.description else [])
+        return results[1:] if writes is not None else results
+
+    def defer(self, sql: str, params: tuple = ()):
+        """An INSERT, UPDATE or DELETE with positional (%s) parameters, sent with the next statement."""
+        self._deferred.append((sql, tuple(params)))
+
+    def flush(self):
+        """Send the deferred writes now: one statement, in the order they were deferred."""
+        writes = self._take_deferred()
+        if writes is not None:
+            self.conn.execute(*writes)
+
+    def _take_deferred(self) -> tuple[str, tuple] | None:
+        """The deferred writes as one statement (data-modifying CTEs), and none left deferred."""
+        if not self._deferred:
+            return None
+        writes, self._deferred = self._deferred, []
+        if len(writes) == 1:
+            return writes[0]
+        ctes = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(writes))
+        return f"WITH {ctes} SELECT 1", tuple(p for _, params in writes for p in params)
+
+    def publish(self, event_type: str, branch_id: str, **facts) -> dict:
+        """Record an event in the outbox; it leaves for the broker only if this transaction commits."""
+        from shared import events
+
+        typed, event = events.build_typed(event_type, branch_id, source=self.source, **facts)
+        self.defer("INSERT INTO outbox (event_id, event_type, payload) VALUES (%s, %s, %s)",
+                   (event["event_id"], event_type, Jsonb(event)))
+        self.published.append(event)
+        if self.on_publish is not None:
+            self.on_publish(self, event_type, typed)  # e.g. the service's own SLA clocks, same transaction
+        return event
+
+    def savepoint(self, name: str):
+        """A point this unit of work can go back to with `undo_to(name)`; what was deferred so far
+        is sent first, so it stays whatever is undone later."""
+        self.flush()
+        self._marks[name] = (len(self.published), len(self.committed))
+        self._command(f"SAVEPOINT {name}")
+
+    def undo_to(self, name: str):
+        """Undo what this unit of work did since `savepoint(name)`: its statements, the writes it
+        deferred and not sent yet, the events it published; the unit of work goes on.
+
+        Sent as psycopg sends its own transaction commands: through execute(), a ROLLBACK makes
+        psycopg drop every prepared statement of the connection (DEALLOCATE ALL, one more round
+        trip, then each statement unprepared for its next five runs), for fear of objects the
+        undone part created; a unit of work of ours creates none.
+        """
+        published, committed = self._marks[name]
+        self._deferred.clear()
+        del self.published[published:], self.committed[committed:]
+        self._command(f"ROLLBACK TO SAVEPOINT {name}")
+
+    def _command(self, sql: str):
+        self.conn.wait(self.conn._exec_command(sql.encode()))  # psycopg's path for BEGIN and COMMIT
+
+    def first_delivery(self, event_id: str, consumer: str) -> bool:
+        """Mark an event applied by `consumer`; False when it already was (a redelivery)."""
+        row = self.one(
+            "INSERT INTO inbox (consumer, event_id) VALUES (%s, %s) "
+            "ON CONFLICT DO NOTHING RETURNING event_id",
+            (consumer, event_id),
+        )
+        return row is not None
+
+
+class RpcReplies:
+    """The answers of RPC commands that changed something, by correlation id (shared migration 004)."""
+
+    def __init__(self, pool: Pool):
+        self.pool = pool
+
+    def lookup(self, correlation_id: str) -> tuple[bool, str | None]:
+        """(whether a command with this correlation id committed, its kept answer or None)."""
+        with self.pool.connection() as conn:
+            row = conn.execute("SELECT reply FROM rpc_replies WHERE correlation_id = %s", (correlation_id,)).fetchone()
+        return (row is not None, row["reply"] if row else None)
+
+    def close(self):
+        self.pool.close()
+
+
+class RpcRequest:
+    """The RPC request a worker serves, and its write transaction waiting for the answer to commit."""
+
+    __slots__ = ("correlation_id", "pending")
+
+    def __init__(self, correlation_id: str):
+        self.correlation_id = correlation_id
+        self.pending = None  # (unit of work, its connection's exit stack, transaction) until finished
+
+    def finish(self, reply: str | None) -> bool:
+        """Commit the waiting transaction with `reply` kept beside it; False when that commit failed
+        (then nothing the request did stays, and nothing is kept)."""
+        if self.pending is None:
+            return True
+        unit, stack, tx = self.pending
+        self.pending = None
+        return unit.commit_with_reply(self.correlation_id, reply, stack, tx)
+
+
+class UnitOfWork:
+    """Opens transactions on a pool and wakes the outbox relay after each commit that published.
+
+    Serving an RPC request (`for_request`), a write transaction does not commit at the end of
+    its block: it waits, connection held, for the request's answer, which is then written to
+    `rpc_replies` in the same trip as the COMMIT (shared/rpc.py). A command committed is thus
+    never without its kept answer, and a redelivered request is answered from it. A second
+    write transaction in one request commits the first before it starts.
+    """
+
+    KEEP_MINUTES = 10  # a request expires with its caller's timeout; its answer is kept longer
+    PRUNE_EVERY = 1000
+
+    def __init__(self, pool: Pool, source: str, on_commit=None, on_publish=None):
+        self.pool = pool
+        self.source = source
+        self.on_commit = on_commit
+        self.on_publish = on_publish
+        self.request: RpcRequest | None = None
+        self._answers = itertools.count(1)  # answers kept by this process, shared by the copies below
+
+    def for_request(self, request: RpcRequest | None) -> "UnitOfWork":
+        """This unit of work for a worker serving `request` (itself when there is none)."""
+        if request is None:
+            return self
+        unit = copy.copy(self)
+        unit.request = request
+        return unit
+
+    @contextmanager
+    def transaction(self):
+        if self.request is not None:
+            with self._held_for_answer() as tx:
+                yield tx
+            return
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                tx = Transaction(conn, self.source, self.on_publish)
+                yield tx
+                tx.flush()
+        self._committed(tx)
+
+    @contextmanager
+    def _held_for_answer(self):
+        self.request.finish(None)  # an earlier transaction of this request commits first
+        stack = ExitStack()
+        conn = stack.enter_context(self.pool.connection())
+        try:  # psycopg begins the transaction with its first statement; the COMMIT comes with the answer
+            tx = Transaction(conn, self.source, self.on_publish)
+            yield tx
+            tx.flush()
+        except BaseException:
+            if not stack.__exit__(*sys.exc_info()):  # the pool rolls back and names the error
+                raise
+            return
+        self.request.pending = (self, stack, tx)
+
+    def commit_with_reply(self, correlation_id, reply, stack, tx) -> bool:
+        prune = ("; DELETE FROM rpc_replies WHERE created_at < now() - interval '%s minutes'" % self.KEEP_MINUTES
+                 if next(self._answers) % self.PRUNE_EVERY == 0 else "")
+        try:
+            psycopg.ClientCursor(tx.conn).execute(
+                "INSERT INTO rpc_replies (correlation_id, reply) VALUES (%s, %s) ON CONFLICT (correlation_id)"
+                f" DO UPDATE SET reply = EXCLUDED.reply{prune}; COMMIT", (correlation_id, reply))
+        except Exception:
+            try:
+                stack.__exit__(*sys.exc_info())  # rolls back; the connection goes back or away
+            except Exception as exc:
+                log.warning("could not commit the command %s with its answer: %s", correlation_id, exc)
+            return False
+        stack.close()
+        self._committed(tx)
+        return True
+
+    def _committed(self, tx):
+        for fn in tx.committed:  # committed, and the connection back in the pool
+            fn()
+        if tx.published and self.on_commit:
+            self.on_commit()
+
+    @contextmanager
+    def read(self):
+        """A read-only transaction for queries (BEGIN READ ONLY: no round trip of its own)."""
+        answer = None
+        with self.pool.connection() as conn:
+            conn.read_only = True
+            try:
+                with conn.transaction():
+                    tx = Transaction(conn, self.source)
+                    try:
+                        yield tx
+                    except errors.PitlaneError as exc:
+                        # an answer (no such record, not in scope), not a fault: the read ends with a
+                        # COMMIT like any other, since a ROLLBACK makes psycopg drop the connection's
+                        # prepared statements (see Transaction.undo_to); the answer is raised below
+                        answer = exc
+                    else:
+                        tx.flush()  # a write deferred here is refused loudly (read only), never dropped
+            finally:
+                if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                    conn.read_only = False
+                else:  # broken mid-read: never hand on a connection that would refuse writes
+                    conn.close()
+        if answer is not None:
+            raise answer
