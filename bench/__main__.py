@@ -118,7 +118,7 @@ def _compare(value, op, limit):
     return {">=": value >= limit, "<=": value <= limit, "<": value < limit}[op]
 
 
-def cores(figures) -> str:
+def watched(figures) -> str:
     """The machine beside a scenario: how busy its cores were, and how often its disk stalled."""
     c, d = figures["cores"], figures["disk"]
     return (f"cores {c['busy_pct']} % busy, softirq {c['softirq_pct']} %, steal {c['steal_pct']} %;"
@@ -134,9 +134,9 @@ def table(results) -> str:
     lines += [
         f"booking_create   {b['throughput']['requests_per_s']:>8} req/s  p50 {b['throughput']['p50_ms']} ms  "
         f"p95 {b['throughput']['p95_ms']} ms  p99 {b['throughput']['p99_ms']} ms  ({results['params']['clients']} clients; "
-        f"{cores(b['throughput'])})",
+        f"{watched(b['throughput'])})",
         f"  at {b['at_offered_rate']['offered_per_s']}/s offered: p50 {b['at_offered_rate']['p50_ms']} ms  "
-        f"p99 {b['at_offered_rate']['p99_ms']} ms  statuses {b['at_offered_rate']['statuses']}  ({cores(b['at_offered_rate'])})",
+        f"p99 {b['at_offered_rate']['p99_ms']} ms  statuses {b['at_offered_rate']['statuses']}  ({watched(b['at_offered_rate'])})",
         f"direct baseline  {results['direct']['requests_per_s']:>8} req/s  p99 {results['direct']['p99_ms']} ms   "
         f"pitlane/direct {results['cost_of_the_bus']['ratio']} (pitlane {results['cost_of_the_bus']['pitlane']['requests_per_s']}"
         f" req/s, in {results['cost_of_the_bus']['turns']} turns each)",
@@ -145,11 +145,11 @@ def table(results) -> str:
         f"  (a bare nameko RPC doing the insert pair, {results['nameko_floor']['in_flight']} in flight;"
         f" 440-480 on the machine the targets were set on)",
         f"journey          {results['journey']['journeys_per_s']:>8} journeys/s  "
-        f"({results['journey']['journeys']} journeys, {results['journey']['concurrent']} at once; {cores(results['journey'])})",
+        f"({results['journey']['journeys']} journeys, {results['journey']['concurrent']} at once; {watched(results['journey'])})",
         "  step p99 ms: " + ", ".join(f"{k} {v}" for k, v in results["journey"]["step_p99_ms"].items()),
         f"reserve_race     {results['reserve_race']['reservations_per_s']:>8} reservations/s  "
         f"oversold {results['reserve_race']['oversold']}  reserved {results['reserve_race']['reserved']}"
-        f"/{results['reserve_race']['stock']}  ({cores(results['reserve_race'])})",
+        f"/{results['reserve_race']['stock']}  ({watched(results['reserve_race'])})",
         f"event_lag idle   p50 {results['event_lag_idle']['p50_ms']} ms  p99 {results['event_lag_idle']['p99_ms']} ms",
         f"event_lag load   p50 {results['event_lag_under_load'].get('p50_ms')} ms  "
         f"p99 {results['event_lag_under_load'].get('p99_ms')} ms",

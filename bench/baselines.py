@@ -12,13 +12,19 @@ from shared.db import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# The booking insert pair (a slot row taken, a booking row written), for PostgreSQL's own rate and
+# the nameko floor (bench/floor.py)
+PAIR_TABLES = ("CREATE TABLE IF NOT EXISTS bench_slots (k text PRIMARY KEY, booked int NOT NULL)",
+               "CREATE TABLE IF NOT EXISTS bench_rows (id uuid PRIMARY KEY, k text, at timestamptz)")
+TAKE_SLOT = "INSERT INTO bench_slots AS s VALUES (%s, 1) ON CONFLICT (k) DO UPDATE SET booked = s.booked + 1"
+WRITE_ROW = "INSERT INTO bench_rows VALUES (%s, %s, now())"
+
+
 def postgres_insert_rate(dsn: str, seconds: float = 5.0, clients: int = 4) -> dict:
     """Transactions of the booking insert pair (slot row + booking row), from plain psycopg threads."""
-    import threading
-
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS bench_slots (k text PRIMARY KEY, booked int NOT NULL)")
-        conn.execute("CREATE TABLE IF NOT EXISTS bench_rows (id uuid PRIMARY KEY, k text, at timestamptz)")
+        for create in PAIR_TABLES:
+            conn.execute(create)
     done = [0] * clients
     deadline = time.monotonic() + seconds
 
@@ -27,9 +33,8 @@ def postgres_insert_rate(dsn: str, seconds: float = 5.0, clients: int = 4) -> di
             while time.monotonic() < deadline:
                 with conn.transaction():
                     key = f"slot-{uuid.uuid4().hex[:2]}"
-                    conn.execute("INSERT INTO bench_slots AS s VALUES (%s, 1) ON CONFLICT (k)"
-                                 " DO UPDATE SET booked = s.booked + 1", (key,))
-                    conn.execute("INSERT INTO bench_rows VALUES (%s, %s, now())", (uuid.uuid4(), key))
+                    conn.execute(TAKE_SLOT, (key,))
+                    conn.execute(WRITE_ROW, (uuid.uuid4(), key))
                 done[i] += 1
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
@@ -100,26 +105,13 @@ class NamekoFloor:
 
     def __enter__(self):
         from bench import floor
+        from bench.stack import LOGS, wait_answering
 
         floor.create_schema(self.env["PITLANE_DSN"])
-        log = ROOT / "bench" / "results" / "logs" / "bench_floor.log"
         self.proc = subprocess.Popen([sys.executable, "-m", "pitlane.serve", floor.SERVICE], cwd=ROOT, env=self.env,
-                                     stdout=open(log, "wb"), stderr=subprocess.STDOUT)
-        from nameko.standalone.rpc import ClusterRpcProxy
-
-        from shared import config
-
-        deadline = time.monotonic() + 60
-        with ClusterRpcProxy(config.nameko_config(), timeout=2) as proxy:
-            while time.monotonic() < deadline:
-                try:
-                    proxy.bench_floor.book("warm-up", str(uuid.uuid4()))
-                    return self
-                except Exception:
-                    if self.proc.poll() is not None:
-                        break
-                    time.sleep(0.3)
-        raise RuntimeError(f"the nameko floor service did not start; see {log}")
+                                     stdout=open(LOGS / "bench_floor.log", "wb"), stderr=subprocess.STDOUT)
+        wait_answering(lambda proxy: proxy.bench_floor.book("warm-up", str(uuid.uuid4())), "bench_floor", self.proc)
+        return self
 
     def __exit__(self, *exc):
         from bench import floor

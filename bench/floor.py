@@ -16,6 +16,7 @@ import uuid
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
+from bench.baselines import PAIR_TABLES, TAKE_SLOT, WRITE_ROW
 from shared import config
 from shared.db import Pool, psycopg
 
@@ -38,17 +39,16 @@ class FloorService:
     @rpc
     def book(self, key, row_id):
         with self.pool.connection() as conn, conn.transaction():
-            conn.execute("INSERT INTO slots AS s VALUES (%s, 1) ON CONFLICT (k) DO UPDATE SET booked = s.booked + 1",
-                         (key,))
-            conn.execute("INSERT INTO rows VALUES (%s, %s, now())", (row_id, key))
+            conn.execute(TAKE_SLOT, (key,))
+            conn.execute(WRITE_ROW, (row_id, key))
         return row_id
 
 
 def create_schema(dsn):
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(dsn, autocommit=True, options=f"-c search_path={SCHEMA}") as conn:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.slots (k text PRIMARY KEY, booked int NOT NULL)")
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.rows (id uuid PRIMARY KEY, k text, at timestamptz)")
+        for create in PAIR_TABLES:
+            conn.execute(create)
 
 
 def drop_schema(dsn):

@@ -48,21 +48,8 @@ class BenchStack:
         log = open(LOGS / f"{name}.log", "wb")
         self.processes[name] = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
-    def _wait_log(self, name, timeout=60):
-        # services log at WARNING in benchmarks; readiness is their RPC answering instead
-        from nameko.standalone.rpc import ClusterRpcProxy
-
-        from shared import config
-
-        deadline = time.monotonic() + timeout
-        with ClusterRpcProxy(config.nameko_config(), timeout=2) as proxy:
-            while time.monotonic() < deadline:
-                try:
-                    getattr(proxy, name).sla_figures()
-                    return
-                except Exception:
-                    time.sleep(0.3)
-        raise RuntimeError(f"{name} did not start; see {LOGS / name}.log")
+    def _wait_log(self, name):
+        wait_answering(lambda proxy: getattr(proxy, name).sla_figures(), name, self.processes[name])
 
     def _wait_http(self, timeout=60):
         deadline = time.monotonic() + timeout
@@ -104,3 +91,21 @@ class BenchStack:
 
 
 SERVICES = list(SERVICE_CLASSES)
+
+
+def wait_answering(call, name, process, timeout=60):
+    """Until `call(proxy)` answers over a nameko proxy: a service logs at WARNING in benchmarks, so
+    its readiness is its RPC answering. Fails at once if the process exits, else after `timeout`."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from shared import config
+
+    deadline = time.monotonic() + timeout
+    with ClusterRpcProxy(config.nameko_config(), timeout=2) as proxy:
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                call(proxy)
+                return
+            except Exception:
+                time.sleep(0.3)
+    raise RuntimeError(f"{name} did not start; see {LOGS / name}.log")
