@@ -125,6 +125,15 @@ def watched(figures) -> str:
             f" disk syncs over 50 ms: {d['stalls']}, longest {d['longest_ms']} ms")
 
 
+def cpu_line(figures, unit: str) -> list[str]:
+    """The scenario's CPU per unit of work, all processes first, as bench.cpu prints it."""
+    per = figures.get("cpu_ms_per_unit")
+    if not per:
+        return []
+    parts = ", ".join(f"{name} {ms}" for name, ms in per.items() if name != "all")
+    return [f"  CPU ms per {unit}: {per['all']} ({parts})"]
+
+
 def table(results) -> str:
     lines = [f"pitlane benchmarks {results['when']}{' (smoke: figures mean nothing)' if results['smoke'] else ''}",
              f"machine: {results['machine']['cpus']} cpus, {results['machine']['cpu']}, "
@@ -135,6 +144,7 @@ def table(results) -> str:
         f"booking_create   {b['throughput']['requests_per_s']:>8} req/s  p50 {b['throughput']['p50_ms']} ms  "
         f"p95 {b['throughput']['p95_ms']} ms  p99 {b['throughput']['p99_ms']} ms  ({results['params']['clients']} clients; "
         f"{watched(b['throughput'])})",
+        *cpu_line(b["throughput"], "booking"),
         f"  at {b['at_offered_rate']['offered_per_s']}/s offered: p50 {b['at_offered_rate']['p50_ms']} ms  "
         f"p99 {b['at_offered_rate']['p99_ms']} ms  statuses {b['at_offered_rate']['statuses']}  ({watched(b['at_offered_rate'])})",
         f"direct baseline  {results['direct']['requests_per_s']:>8} req/s  p99 {results['direct']['p99_ms']} ms   "
@@ -147,9 +157,11 @@ def table(results) -> str:
         f"journey          {results['journey']['journeys_per_s']:>8} journeys/s  "
         f"({results['journey']['journeys']} journeys, {results['journey']['concurrent']} at once; {watched(results['journey'])})",
         "  step p99 ms: " + ", ".join(f"{k} {v}" for k, v in results["journey"]["step_p99_ms"].items()),
+        *cpu_line(results["journey"], "journey"),
         f"reserve_race     {results['reserve_race']['reservations_per_s']:>8} reservations/s  "
         f"oversold {results['reserve_race']['oversold']}  reserved {results['reserve_race']['reserved']}"
         f"/{results['reserve_race']['stock']}  ({watched(results['reserve_race'])})",
+        *cpu_line(results["reserve_race"], "reservation"),
         f"event_lag idle   p50 {results['event_lag_idle']['p50_ms']} ms  p99 {results['event_lag_idle']['p99_ms']} ms",
         f"event_lag load   p50 {results['event_lag_under_load'].get('p50_ms')} ms  "
         f"p99 {results['event_lag_under_load'].get('p99_ms')} ms",

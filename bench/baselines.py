@@ -121,6 +121,58 @@ class NamekoFloor:
         floor.drop_schema(self.env["PITLANE_DSN"])
 
 
+def cpu_ticks(pid: int) -> int:
+    """User + system clock ticks a process has used, from /proc (0 for one that is gone)."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def pids_of(pattern: str) -> list[int]:
+    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+class ProcessCpu:
+    """The CPU time (user + system, from /proc) that named processes used while a block ran.
+
+    `processes` maps a name to a pid, or to a `pgrep -f` pattern for a group (RabbitMQ's
+    beam.smp, PostgreSQL's backends) that is looked up again at the end: a process that started
+    meanwhile counts whole. This process itself, the load generator, is "load generator".
+    CPU per unit of work moves with the machine far less than a rate does, though not at all
+    with the cores it waited for: it is the figure to compare code by.
+    """
+
+    OWN = "load generator"
+
+    def __init__(self, processes: dict[str, int | str]):
+        self.processes = processes
+        self.ms: dict[str, float] = {}
+
+    def __enter__(self):
+        self._before, self._own = self._ticks(), os.times()
+        return self
+
+    def __exit__(self, *exc):
+        after, own = self._ticks(), os.times()
+        hz = os.sysconf("SC_CLK_TCK")
+        self.ms = {name: sum(t - self._before[name].get(pid, 0) for pid, t in ticks.items()) * 1000 / hz
+                   for name, ticks in after.items()}
+        self.ms[self.OWN] = ((own.user - self._own.user) + (own.system - self._own.system)) * 1000
+
+    def _ticks(self) -> dict[str, dict[int, int]]:
+        return {name: {pid: cpu_ticks(pid) for pid in ([target] if isinstance(target, int) else pids_of(target))}
+                for name, target in self.processes.items()}
+
+    def per_unit(self, units: int) -> dict:
+        """Milliseconds of CPU per unit of work, each process and all of them together."""
+        per = {name: round(ms / max(units, 1), 3) for name, ms in self.ms.items()}
+        per["all"] = round(sum(self.ms.values()) / max(units, 1), 3)
+        return per
+
+
 class MachineWatch:
     """What the machine itself did while a block ran, to read a scenario's figures by.
 
@@ -137,12 +189,15 @@ class MachineWatch:
 
     PROBE = Path(__file__).resolve().parent / "results" / ".disk-probe"
 
-    def __init__(self, probe_interval: float = 0.02):
+    def __init__(self, probe_interval: float = 0.02, processes: dict[str, int | str] | None = None):
         self.probe_interval = probe_interval
+        self.cpu = ProcessCpu(processes) if processes else None  # and `cpu`: each process's share
         self._syncs: list[float] = []
         self._stop = threading.Event()
 
     def __enter__(self):
+        if self.cpu is not None:
+            self.cpu.__enter__()
         self._before = self.read()
         self._probe = threading.Thread(target=self._probe_disk, daemon=True)
         self._probe.start()
@@ -150,9 +205,15 @@ class MachineWatch:
 
     def __exit__(self, *exc):
         after = self.read()
+        if self.cpu is not None:
+            self.cpu.__exit__(*exc)
         self._stop.set()
         self._probe.join()
         self.figures = {"cores": self.share(self._before, after), "disk": self.stalls(self._syncs)}
+
+    def cpu_per(self, units: int) -> dict:
+        """{"cpu_ms_per_unit": ...} for a scenario's figures, when processes were watched."""
+        return {"cpu_ms_per_unit": self.cpu.per_unit(units)} if self.cpu is not None else {}
 
     def _probe_disk(self):
         self.PROBE.parent.mkdir(parents=True, exist_ok=True)

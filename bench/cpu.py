@@ -9,30 +9,17 @@ generator. `--spy NAME[,NAME...]` (or `--spy all`) also records a py-spy profile
 """
 import argparse
 import asyncio
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from bench import scenarios
+from bench.baselines import ProcessCpu
 from bench.load import closed_loop
 from bench.stack import LOGS, BenchStack
 
 UNITS = {"booking_create": "booking", "journey": "journey", "reserve_race": "reservation"}
-
-
-def cpu_ticks(pid: int) -> int:
-    try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
-
-
-def pids_of(pattern: str) -> list[int]:
-    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
 
 
 def run(scenario: str, seconds: int, spy: str | None, journeys: int = 60) -> dict:
@@ -51,38 +38,32 @@ def run(scenario: str, seconds: int, spy: str | None, journeys: int = 60) -> dic
             return "POST", "/api/v1/bookings", world.booking(next(counter)), headers
 
         asyncio.run(closed_loop(stack.url, booking, 32, 3))  # warm the caches and connections
-        groups = {name: [pid] for name, pid in stack.pids().items()}
-        groups["rabbitmq"], groups["postgres"] = pids_of("beam.smp"), pids_of("postgres")
+        processes = stack.watched()
         profilers = []
-        for name in (groups if spy == "all" else spy.split(",")) if spy else ():
-            if name in ("rabbitmq", "postgres"):
+        for name in (processes if spy == "all" else spy.split(",")) if spy else ():
+            if not isinstance(processes.get(name), int):
                 continue
             py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
             profilers.append(subprocess.Popen(
                 [py_spy, "record", "--gil", "-r", "100", "-d", str(seconds), "-f", "raw",
-                 "-o", str(LOGS.parent / f"spy-{name}.txt"), "-p", str(groups[name][0])],
+                 "-o", str(LOGS.parent / f"spy-{name}.txt"), "-p", str(processes[name])],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        before = {name: sum(cpu_ticks(p) for p in pids) for name, pids in groups.items()}
-        own_before = os.times()
-        if scenario == "booking_create":
-            result = asyncio.run(closed_loop(stack.url, booking, 32, seconds))
-            units, rate = result.ok, result.summary()["requests_per_s"]
-        elif scenario == "journey":
-            figures = scenarios.journeys(stack, journeys, 16)
-            units, rate = figures["journeys"], figures["journeys_per_s"]
-        else:
-            figures = scenarios.reserve_race(stack, 1000, 400)
-            units, rate = figures["handled"], figures["reservations_per_s"]
-        own_after = os.times()
-        after = {name: sum(cpu_ticks(p) for p in pids) for name, pids in groups.items()}
+        with ProcessCpu(processes) as cpu:
+            if scenario == "booking_create":
+                result = asyncio.run(closed_loop(stack.url, booking, 32, seconds))
+                units, rate = result.ok, result.summary()["requests_per_s"]
+            elif scenario == "journey":
+                figures = scenarios.journeys(stack, journeys, 16)
+                units, rate = figures["journeys"], figures["journeys_per_s"]
+            else:
+                figures = scenarios.reserve_race(stack, 1000, 400)
+                units, rate = figures["handled"], figures["reservations_per_s"]
         for profiler in profilers:
             profiler.wait()
-    hz = os.sysconf("SC_CLK_TCK")
-    per_unit = {name: round((after[name] - before[name]) / hz * 1000 / max(units, 1), 3) for name in groups}
-    own = (own_after.user - own_before.user) + (own_after.system - own_before.system)
-    per_unit["load generator"] = round(own * 1000 / max(units, 1), 3)
+    per_unit = cpu.per_unit(units)
+    total = per_unit.pop("all")
     return {"scenario": scenario, "rate": rate, "units": units, "ms_per_unit": per_unit,
-            "total_ms": round(sum(per_unit.values()), 3), "reference_loop_ms": (speed_before, reference_loop_ms())}
+            "total_ms": total, "reference_loop_ms": (speed_before, reference_loop_ms())}
 
 
 def main(argv=None):

@@ -96,11 +96,11 @@ def booking_create(stack, world, token, seconds, clients, offered_rate, rate_sec
     def request(_):
         return "POST", "/api/v1/bookings", world.booking(next(counter)), headers
 
-    with MachineWatch() as closed:
+    with MachineWatch(processes=stack.watched()) as closed:
         throughput = asyncio.run(closed_loop(stack.url, request, clients, seconds))
     with MachineWatch() as opened:
         at_rate = asyncio.run(open_loop(stack.url, request, offered_rate, rate_seconds))
-    return {"throughput": {**throughput.summary(), **closed.figures},
+    return {"throughput": {**throughput.summary(), **closed.figures, **closed.cpu_per(throughput.ok)},
             "at_offered_rate": {"offered_per_s": offered_rate, **at_rate.summary(), **opened.figures}}
 
 
@@ -145,12 +145,12 @@ def journeys(stack, count, workers):
         return journey.timings
 
     started = time.monotonic()
-    with MachineWatch() as machine, ThreadPoolExecutor(workers) as pool:
+    with MachineWatch(processes=stack.watched()) as machine, ThreadPoolExecutor(workers) as pool:
         timings = list(pool.map(one, range(count)))
     elapsed = time.monotonic() - started
     steps = {step: percentiles([t[step] for t in timings], (50, 99)) for step in timings[0]}
     return {"journeys": count, "concurrent": workers, "journeys_per_s": round(count / elapsed, 2),
-            "step_p99_ms": {s: v["p99_ms"] for s, v in steps.items()}, **machine.figures}
+            "step_p99_ms": {s: v["p99_ms"] for s, v in steps.items()}, **machine.figures, **machine.cpu_per(count)}
 
 
 def reserve_race(stack, count, stock):
@@ -179,7 +179,7 @@ def reserve_race(stack, count, stock):
         already = conn.execute(handled_sql).fetchone()[0]
         publisher = ConfirmingPublisher(config.amqp_uri())
         started = time.monotonic()
-        with MachineWatch() as machine:
+        with MachineWatch(processes=stack.watched()) as machine:
             publisher.publish([(EVENTS_EXCHANGE, "quote.approved", e, {}) for e in events])
             publisher.close()
             while conn.execute(handled_sql).fetchone()[0] - already < count and time.monotonic() - started < 120:
@@ -193,7 +193,7 @@ def reserve_race(stack, count, stock):
     return {"approvals": count, "stock": stock, "handled": handled,
             "reservations_per_s": round(handled / elapsed, 1), "reserved": reserved[0],
             "oversold": max(0, reserved[0] - stock) + max(0, held - stock),
-            "ledger_matches": held == reserved[0], **machine.figures}
+            "ledger_matches": held == reserved[0], **machine.figures, **machine.cpu_per(handled)}
 
 
 def event_lag(stack, admin, samples, pause=0.02):

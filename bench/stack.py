@@ -71,6 +71,11 @@ class BenchStack:
             pids[f"gateway-worker-{i + 1}"] = int(pid)
         return pids
 
+    def watched(self) -> dict[str, int | str]:
+        """Every process of the stack for bench.baselines.ProcessCpu: services, gateway workers,
+        RabbitMQ and PostgreSQL (the server's own processes and every backend)."""
+        return {**self.pids(), "rabbitmq": "beam.smp", "postgres": "postgres"}
+
     def __exit__(self, *exc):
         from tests.support import infra
 

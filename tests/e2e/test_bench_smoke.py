@@ -22,6 +22,12 @@ def test_bench_smoke_run_produces_every_figure(tmp_path):
     assert figures["nameko_floor"]["calls_per_s"] > 0 and figures["nameko_floor"]["failures"] == 0
     for scenario in (figures["booking_create"]["throughput"], figures["journey"], figures["reserve_race"]):
         assert 0 < scenario["cores"]["busy_pct"] <= 100 and scenario["disk"]["syncs"] > 0
+    # the CPU each process spent per unit of work: the service doing the work is charged for it
+    for scenario, worker in ((figures["booking_create"]["throughput"], "booking"), (figures["journey"], "workshop"),
+                             (figures["reserve_race"], "parts")):
+        per = scenario["cpu_ms_per_unit"]
+        assert per[worker] > 0 and per["all"] >= per[worker] and {"rabbitmq", "postgres", "load generator"} <= set(per)
+    assert "CPU ms per journey:" in result.stdout
     assert figures["metrics_scrape"]["clocks"] == 2000 and figures["metrics_scrape"]["bytes"] > 0
     assert len(figures["targets"]) == 10
     assert "targets:" in result.stdout

@@ -29,3 +29,39 @@ def test_watches_this_machine_and_leaves_no_probe_file():
     assert 0 <= machine.figures["cores"]["busy_pct"] <= 100
     assert machine.figures["disk"]["syncs"] > 0
     assert not MachineWatch.PROBE.exists()
+
+
+def test_process_cpu_charges_each_process_its_own_time_and_counts_a_group_that_started_meanwhile():
+    import os
+    import subprocess
+    import sys
+
+    from bench.baselines import ProcessCpu
+
+    marker = "pitlane-cpu-probe-marker"
+    spin = ("import sys, time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\n"
+            f"print('spun', flush=True)\nsys.stdin.read()  # {marker}")
+    with ProcessCpu({"me": os.getpid(), "late": marker}) as cpu:
+        end = time.process_time() + 0.2
+        while time.process_time() < end:  # this process works 0.2 s ...
+            pass
+        # ... and a process that did not exist when the watch began works 0.3 s, and is still there
+        child = subprocess.Popen([sys.executable, "-c", spin], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "spun"
+    child.communicate("")
+    assert cpu.ms["me"] >= 150  # /proc counts in ticks of 10 ms
+    assert cpu.ms[ProcessCpu.OWN] >= 150
+    assert cpu.ms["late"] >= 250
+    per = cpu.per_unit(2)
+    assert per["late"] == round(cpu.ms["late"] / 2, 3)
+    assert per["all"] == round(sum(cpu.ms.values()) / 2, 3)
+    assert ProcessCpu({}).per_unit(0) == {"all": 0.0}  # no units and nothing watched: no division error
+
+
+def test_the_table_prints_cpu_per_unit_only_when_it_was_measured():
+    from bench.__main__ import cpu_line
+
+    per = {"booking": 1.1, "gateway-worker-1": 0.5, "load generator": 0.1, "all": 1.7}
+    assert cpu_line({"cpu_ms_per_unit": per}, "booking") == [
+        "  CPU ms per booking: 1.7 (booking 1.1, gateway-worker-1 0.5, load generator 0.1)"]
+    assert cpu_line({}, "booking") == []
