@@ -65,3 +65,12 @@ def test_the_table_prints_cpu_per_unit_only_when_it_was_measured():
     assert cpu_line({"cpu_ms_per_unit": per}, "booking") == [
         "  CPU ms per booking: 1.7 (booking 1.1, gateway-worker-1 0.5, load generator 0.1)"]
     assert cpu_line({}, "booking") == []
+
+
+def test_the_cost_of_the_bus_is_not_rounded_into_its_target():
+    from bench.__main__ import _compare
+    from bench.scenarios import bus_ratio
+
+    assert bus_ratio(396.4, 1000.0) == 0.396
+    assert not _compare(bus_ratio(396.4, 1000.0), ">=", 0.4)
+    assert _compare(bus_ratio(404.0, 1000.0), ">=", 0.4)
