@@ -1,6 +1,7 @@
 """Keyset (cursor) pagination: stable while rows are added or removed, no skipped or repeated rows."""
 import base64
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from shared import errors
@@ -65,7 +66,28 @@ def where(filters: dict, columns=(), time_column: str = "created_at") -> tuple[s
     return sql, params
 
 
-def list_page(tx, select: str, key: str, filters: dict, columns=(), time_column="created_at") -> dict:
-    """`select` (no WHERE) filtered by `where(...)`, one keyset page at a time."""
-    sql, params = where(filters, columns, time_column)
-    return page(tx, select + sql, params, key, filters.get("cursor"), filters.get("limit", 50))
+@dataclass(frozen=True)
+class Listing:
+    """One list of records as data: its SELECT (no WHERE), its key, and what it is filtered by.
+
+    `lookups` are the filters that name another record (a customer, a repair order, a part):
+    such a list reads a handful of rows among millions, so an index must serve each of them,
+    and tests/integration/test_indexes.py checks that for every Listing of every service.
+    `columns` are the other equality filters (a level, a policy); scope, status and the time
+    window come with every list (`where`).
+    """
+
+    select: str
+    key: str
+    lookups: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
+    time_column: str = "created_at"
+
+    def query(self, filters: dict, more: str = "", more_params=()) -> tuple[str, list]:
+        """The SELECT with its WHERE clause for `filters`, and `more` ANDed on; no order, no limit."""
+        sql, params = where(filters, self.lookups + self.columns, self.time_column)
+        return self.select + sql + more, params + list(more_params)
+
+    def page(self, tx, filters: dict, more: str = "", more_params=()) -> dict:
+        sql, params = self.query(filters, more, more_params)
+        return page(tx, sql, params, self.key, filters.get("cursor"), filters.get("limit", 50))

@@ -115,8 +115,9 @@ def at_risk_now(tx, filters) -> list[dict]:
                   " 'breached') ORDER BY deadline LIMIT 200", params)
 
 
+CLOCKS = paging.Listing("SELECT * FROM (" + CLOCK + ") c", "clock_id", columns=("policy", "state"),
+                        time_column="started_at")
+
+
 def page(tx, filters):
-    select = "SELECT * FROM (" + CLOCK + ") c"
-    sql, params = paging.where(filters, ("policy", "state"),
-                               time_column="started_at")
-    return paging.page(tx, select + sql, params, "clock_id", filters.get("cursor"), filters.get("limit", 50))
+    return CLOCKS.page(tx, filters)

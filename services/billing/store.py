@@ -62,13 +62,18 @@ def insert_claim(tx, claim):
                " %(lines)s) ON CONFLICT (repair_order_id) DO NOTHING", {**claim, "lines": Jsonb(claim["lines"])})
 
 
+INVOICES = paging.Listing("SELECT * FROM invoices", "invoice_id", lookups=("customer_id", "repair_order_id"))
+PAYMENTS = paging.Listing("SELECT * FROM payments", "payment_id", lookups=("invoice_id",))
+CLAIMS = paging.Listing("SELECT * FROM warranty_claims", "claim_id", lookups=("repair_order_id",))
+
+
 def page_invoices(tx, filters):
-    return paging.list_page(tx, "SELECT * FROM invoices", "invoice_id", filters, ("customer_id", "repair_order_id"))
+    return INVOICES.page(tx, filters)
 
 
 def page_payments(tx, filters):
-    return paging.list_page(tx, "SELECT * FROM payments", "payment_id", filters, ("invoice_id",))
+    return PAYMENTS.page(tx, filters)
 
 
 def page_claims(tx, filters):
-    return paging.list_page(tx, "SELECT * FROM warranty_claims", "claim_id", filters, ("repair_order_id",))
+    return CLAIMS.page(tx, filters)

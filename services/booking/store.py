@@ -145,6 +145,9 @@ def view(tx, booking_id) -> dict | None:
     return {**found[0], "history": history} if found else None
 
 
+BOOKINGS = paging.Listing(f"SELECT {BOOKING_COLUMNS} FROM bookings", "booking_id",
+                          lookups=("customer_id", "vehicle_id"), time_column="slot_start")
+
+
 def page_bookings(tx, filters: dict) -> dict:
-    return paging.list_page(tx, f"SELECT {BOOKING_COLUMNS} FROM bookings", "booking_id", filters,
-                            columns=("customer_id", "vehicle_id"), time_column="slot_start")
+    return BOOKINGS.page(tx, filters)

@@ -40,7 +40,7 @@ class CrmService(SlaClocks, BranchDirectory):
     def list_customers(self, query):
         filters = load(schemas.CustomerQuery, query or {})
         with self.db.read() as tx:
-            return page_of(CUSTOMER, store.page(tx, "customers", "customer_id", filters))
+            return page_of(CUSTOMER, store.page(tx, store.CUSTOMERS, filters))
 
     @rpc
     def register_vehicle(self, data):
@@ -69,7 +69,7 @@ class CrmService(SlaClocks, BranchDirectory):
     def list_vehicles(self, query):
         filters = load(schemas.VehicleQuery, query or {})
         with self.db.read() as tx:
-            return page_of(VEHICLE, store.page(tx, "vehicles", "vehicle_id", filters, ("customer_id",)))
+            return page_of(VEHICLE, store.page(tx, store.VEHICLES, filters))
 
     # -- follow-ups ------------------------------------------------------------------------------
     @on_event("repair_order.delivered")
@@ -92,8 +92,7 @@ class CrmService(SlaClocks, BranchDirectory):
     def list_follow_ups(self, query):
         filters = load(schemas.FollowUpQuery, query or {})
         with self.db.read() as tx:
-            return page_of(FOLLOW_UP, store.page(tx, "follow_ups", "follow_up_id", filters,
-                                                 ("customer_id", "repair_order_id")))
+            return page_of(FOLLOW_UP, store.page(tx, store.FOLLOW_UPS, filters))
 
     @rpc
     def complete_follow_up(self, follow_up_id, data):
@@ -140,7 +139,7 @@ class CrmService(SlaClocks, BranchDirectory):
     def list_surveys(self, query):
         filters = load(schemas.ListQuery, query or {})
         with self.db.read() as tx:
-            return page_of(SURVEY, store.page(tx, "surveys", "survey_id", filters))
+            return page_of(SURVEY, store.page(tx, store.SURVEYS, filters))
 
     @rpc
     def open_complaint(self, data):
@@ -161,8 +160,7 @@ class CrmService(SlaClocks, BranchDirectory):
     def list_complaints(self, query):
         filters = load(schemas.ComplaintQuery, query or {})
         with self.db.read() as tx:
-            return page_of(COMPLAINT, store.page(tx, "complaints", "complaint_id", filters,
-                                                 ("level", "customer_id")))
+            return page_of(COMPLAINT, store.page(tx, store.COMPLAINTS, filters))
 
     @rpc
     def operations_figures(self):

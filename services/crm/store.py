@@ -89,14 +89,20 @@ def open_complaints_by_level(tx):
         " GROUP BY c.branch_id, b.region_id, c.level ORDER BY 1, 3")
 
 
-def page(tx, table, key, filters, columns=()):
-    """A page of `table` filtered by scope, status, time window, the named columns, and search."""
-    sql, params = paging.where(filters, columns)
+CUSTOMERS = paging.Listing("SELECT * FROM customers", "customer_id")
+VEHICLES = paging.Listing("SELECT * FROM vehicles", "vehicle_id", lookups=("customer_id",))
+FOLLOW_UPS = paging.Listing("SELECT * FROM follow_ups", "follow_up_id", lookups=("customer_id", "repair_order_id"))
+SURVEYS = paging.Listing("SELECT * FROM surveys", "survey_id")
+COMPLAINTS = paging.Listing("SELECT * FROM complaints", "complaint_id", lookups=("customer_id",), columns=("level",))
+
+
+def page(tx, listing: paging.Listing, filters):
+    """A page of `listing` filtered by scope, status, time window, its columns, and search."""
+    more, params = "", []
     if filters.get("q"):
-        sql += " AND name ILIKE %s"
+        more += " AND name ILIKE %s"
         params.append(f"%{filters['q']}%")
     if filters.get("due_before") is not None:
-        sql += " AND due_at < %s"
+        more += " AND due_at < %s"
         params.append(filters["due_before"])
-    return paging.page(tx, f"SELECT * FROM {table}" + sql, params, key, filters.get("cursor"),
-                       filters.get("limit", 50))
+    return listing.page(tx, filters, more, params)

@@ -122,22 +122,25 @@ def page_parts(tx, filters):
                        filters.get("limit", 50))
 
 
+STOCK_LIST = paging.Listing("SELECT * FROM (" + STOCK + ") s", "stock_key", lookups=("part_number",))
+RESERVATIONS = paging.Listing("SELECT * FROM reservations", "reservation_id", lookups=("repair_order_id",))
+MOVEMENTS = paging.Listing("SELECT * FROM (SELECT *, lpad(id::text, 20, '0') AS movement_key FROM movements) m",
+                          "movement_key", lookups=("part_number",))
+TRANSFERS = paging.Listing("SELECT * FROM transfers", "transfer_id", lookups=("part_number",))
+
+
 def page_stock(tx, filters):
-    select = ("SELECT * FROM (" + STOCK + ") s")
-    sql, params = paging.where(filters, ("part_number",))
-    if filters.get("below_reorder"):
-        sql += " AND reorder_point IS NOT NULL AND available < reorder_point"
-    return paging.page(tx, select + sql, params, "stock_key", filters.get("cursor"), filters.get("limit", 50))
+    below = " AND reorder_point IS NOT NULL AND available < reorder_point" if filters.get("below_reorder") else ""
+    return STOCK_LIST.page(tx, filters, below)
 
 
 def page_reservations(tx, filters):
-    return paging.list_page(tx, "SELECT * FROM reservations", "reservation_id", filters, ("repair_order_id",))
+    return RESERVATIONS.page(tx, filters)
 
 
 def page_movements(tx, filters):
-    select = "SELECT * FROM (SELECT *, lpad(id::text, 20, '0') AS movement_key FROM movements) m"
-    return paging.list_page(tx, select, "movement_key", filters, ("part_number",))
+    return MOVEMENTS.page(tx, filters)
 
 
 def page_transfers(tx, filters):
-    return paging.list_page(tx, "SELECT * FROM transfers", "transfer_id", filters, ("part_number",))
+    return TRANSFERS.page(tx, filters)

@@ -168,13 +168,18 @@ def part_prices(tx, part_numbers) -> dict:
     return {r["part_number"]: r["price_cents"] for r in rows}
 
 
+REPAIR_ORDERS = paging.Listing(RO, "repair_order_id", lookups=("customer_id", "vehicle_id"))
+QUOTES = paging.Listing("SELECT * FROM quotes", "quote_id", lookups=("repair_order_id",))
+JOBS_LIST = paging.Listing("SELECT * FROM jobs", "job_id", lookups=("repair_order_id", "technician_id"))
+
+
 def page_repair_orders(tx, filters):
-    return paging.list_page(tx, RO, "repair_order_id", filters, columns=("customer_id", "vehicle_id"))
+    return REPAIR_ORDERS.page(tx, filters)
 
 
 def page_quotes(tx, filters):
-    return paging.list_page(tx, "SELECT * FROM quotes", "quote_id", filters, columns=("repair_order_id",))
+    return QUOTES.page(tx, filters)
 
 
 def page_jobs(tx, filters):
-    return paging.list_page(tx, "SELECT * FROM jobs", "job_id", filters, columns=("repair_order_id", "technician_id"))
+    return JOBS_LIST.page(tx, filters)
