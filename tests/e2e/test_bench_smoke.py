@@ -31,3 +31,14 @@ def test_bench_smoke_run_produces_every_figure(tmp_path):
     assert figures["metrics_scrape"]["clocks"] == 2000 and figures["metrics_scrape"]["bytes"] > 0
     assert len(figures["targets"]) == 10
     assert "targets:" in result.stdout
+
+
+def test_lookups_bench_runs_with_and_without_the_lookup_indexes():
+    for flags, label in (([], "with the lookup indexes"), (["--without-lookup-indexes"], "without the lookup indexes")):
+        result = subprocess.run([sys.executable, "-m", "bench.lookups", "--orders", "300", *flags], cwd=ROOT,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert f"300 repair orders ({label};" in result.stdout
+        medians = [float(line.split("median")[1].split("ms")[0]) for line in result.stdout.splitlines()
+                   if "median" in line]
+        assert len(medians) == 2 and all(m > 0 for m in medians)
