@@ -52,6 +52,11 @@ def retry_delays() -> list[float]:
     return [float(x) for x in raw.split(",") if x.strip()]
 
 
+def messages_keep_days() -> float:
+    """Days a published outbox row and an applied inbox mark are kept before they are removed."""
+    return float(os.environ.get("PITLANE_MESSAGES_KEEP_DAYS", "7"))
+
+
 def sla_check_interval() -> float:
     return float(os.environ.get("PITLANE_SLA_CHECK_INTERVAL", "5"))
 

@@ -8,14 +8,15 @@ from shared import config
 from shared.db import Pool
 from shared.unit_of_work import RpcReplies, UnitOfWork
 from shared.migrate import ensure_database, migrate
-from shared.outbox import Relay
+from shared.outbox import Relay, Retention
 
 
 class Database(DependencyProvider):
     """Gives each worker a UnitOfWork on the service's own schema.
 
     At set-up it brings the schema up to date (the shared migrations, then the service's),
-    and while the service runs it keeps an outbox relay publishing what commits announce.
+    and while the service runs it keeps an outbox relay publishing what commits announce, and
+    the retention that removes published outbox rows and inbox marks once they are old.
     """
 
     def __init__(self, pool_size: int | None = None):
@@ -28,6 +29,7 @@ class Database(DependencyProvider):
         migrate(dsn, name, self._migrations())
         self.pool = Pool(dsn, name, size=self.pool_size or config.db_pool_size())
         self.relay = Relay(self.pool, self.container.config["AMQP_URI"])
+        self.retention = Retention(self.pool, config.messages_keep_days())
         self.unit_of_work = UnitOfWork(self.pool, name, on_commit=self.relay.wake,
                                        on_publish=getattr(self.container.service_cls, "on_own_event", None))
         self.replies = RpcReplies(Pool(dsn, name, size=2, autocommit=True))
@@ -42,13 +44,16 @@ class Database(DependencyProvider):
 
     def start(self):
         self.container.spawn_managed_thread(self.relay.run, identifier="outbox-relay")
+        self.container.spawn_managed_thread(self.retention.run, identifier="outbox-retention")
         self.relay.wake()
 
     def stop(self):
         self.relay.stop()
+        self.retention.stop()
 
     def kill(self):
         self.relay.stop()
+        self.retention.stop()
         self.pool.close()
         self.replies.close()
 
