@@ -1,6 +1,7 @@
 """The gateway's own schema: idempotency keys and the audit trail."""
 import atexit
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -82,6 +83,9 @@ class AuditTrail:
 
 
 class GatewayStore:
+    PRUNE_EVERY = 1000  # idempotency claims between two removals of expired keys, per process
+    PRUNE_BATCH = 5000
+
     def __init__(self, pool_size=4):
         dsn = config.dsn("gateway")
         ensure_database(dsn)
@@ -90,14 +94,27 @@ class GatewayStore:
         # batches commit at once; the idempotency claim runs in an explicit transaction
         self.pool = Pool(dsn, "gateway", size=pool_size, autocommit=True)
         self.audit_trail = AuditTrail(self.pool)
+        self._claims = itertools.count(1)
 
     # -- idempotency ---------------------------------------------------------------------------
+    def prune_expired_keys(self) -> int:
+        """Remove keys past their 24 hours, a batch at most; how many went. A key is otherwise
+        replaced only when its caller uses it again, and most never are: without this every
+        kept response would stay for good."""
+        with self.pool.connection() as conn:
+            return conn.execute(
+                "DELETE FROM idempotency_keys WHERE (subject, key) IN (SELECT subject, key FROM idempotency_keys"
+                " WHERE created_at < now() - make_interval(hours => %s) LIMIT %s FOR UPDATE SKIP LOCKED)",
+                (KEY_TTL_HOURS, self.PRUNE_BATCH)).rowcount
+
     @staticmethod
     def request_hash(method, path, body) -> str:
         return hashlib.sha256(json.dumps([method, path, body], sort_keys=True).encode()).hexdigest()
 
     def claim(self, subject, key, request_hash):
         """None when this request owns the key; else the stored (status, body) of the first one."""
+        if next(self._claims) % self.PRUNE_EVERY == 0:
+            self.prune_expired_keys()
         deadline = time.monotonic() + WAIT_FOR_WINNER
         while True:
             with self.pool.connection() as conn, conn.transaction():
