@@ -7,13 +7,13 @@ import logging
 import os
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from psycopg.types.json import Jsonb
 
 from shared import config, errors, paging
-from shared.db import Pool
+from shared.db import Pool, delete_old
 from shared.migrate import ensure_database, migrate
 
 log = logging.getLogger(__name__)
@@ -102,10 +102,8 @@ class GatewayStore:
         replaced only when its caller uses it again, and most never are: without this every
         kept response would stay for good."""
         with self.pool.connection() as conn:
-            return conn.execute(
-                "DELETE FROM idempotency_keys WHERE (subject, key) IN (SELECT subject, key FROM idempotency_keys"
-                " WHERE created_at < now() - make_interval(hours => %s) LIMIT %s FOR UPDATE SKIP LOCKED)",
-                (KEY_TTL_HOURS, self.PRUNE_BATCH)).rowcount
+            return delete_old(conn, "idempotency_keys", "subject, key", "created_at", timedelta(hours=KEY_TTL_HOURS),
+                              self.PRUNE_BATCH)
 
     @staticmethod
     def request_hash(method, path, body) -> str:

@@ -80,6 +80,19 @@ if _eventlet_patched():  # a service (pitlane.serve patches first); elsewhere ps
     waiting.wait = _green_wait
 
 
+def delete_old(conn, table: str, key: str, age_column: str, older_than, batch: int, where: str = "") -> int:
+    """Delete up to `batch` rows of `table` whose `age_column` is older than `older_than` (a
+    timedelta) and that match `where`, skipping rows another transaction holds; how many went.
+
+    `key` names the row (its primary key's columns, comma-separated): the rows are picked, then
+    deleted by it, so a batch is bounded and no lock waits on a busy row.
+    """
+    condition = f" AND {where}" if where else ""
+    return conn.execute(
+        f"DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} WHERE {age_column} < now() - %s"
+        f"{condition} LIMIT %s FOR UPDATE SKIP LOCKED)", (older_than, batch)).rowcount
+
+
 class Pool:
     """A bounded pool of connections whose search_path is one service's schema.
 

@@ -16,7 +16,7 @@ class Database(DependencyProvider):
 
     At set-up it brings the schema up to date (the shared migrations, then the service's),
     and while the service runs it keeps an outbox relay publishing what commits announce, and
-    the retention that removes published outbox rows and inbox marks once they are old.
+    the retention that removes published outbox rows, inbox marks and kept answers once old.
     """
 
     def __init__(self, pool_size: int | None = None):
@@ -29,7 +29,7 @@ class Database(DependencyProvider):
         migrate(dsn, name, self._migrations())
         self.pool = Pool(dsn, name, size=self.pool_size or config.db_pool_size())
         self.relay = Relay(self.pool, self.container.config["AMQP_URI"])
-        self.retention = Retention(self.pool, config.messages_keep_days())
+        self.retention = Retention(self.pool, config.messages_keep_days(), replies_keep=RpcReplies.KEEP)
         self.unit_of_work = UnitOfWork(self.pool, name, on_commit=self.relay.wake,
                                        on_publish=getattr(self.container.service_cls, "on_own_event", None))
         self.replies = RpcReplies(Pool(dsn, name, size=2, autocommit=True))

@@ -3,8 +3,10 @@ and the retention that removes what the outbox and the inbox no longer need."""
 import logging
 import threading
 import time
+from datetime import timedelta
 
 from shared import errors
+from shared.db import delete_old
 from shared.broker import EVENTS_EXCHANGE, ConfirmingPublisher, JsonText, PublishFailed
 
 log = logging.getLogger(__name__)
@@ -80,25 +82,29 @@ class Relay:
 
 
 class Retention:
-    """Removes published outbox rows and applied inbox marks older than `keep_days`.
+    """Removes published outbox rows and applied inbox marks older than `keep_days`, and the
+    kept answers of RPC commands once their `replies_keep` is over.
 
-    Both tables grow with every event (a journey writes about 25 outbox rows and 8 inbox marks),
-    and neither needs a row for long: an outbox row is only waiting for the broker's confirm, and
-    an inbox mark only guards against a redelivery, which comes within seconds (a relay that died
-    before marking, an unacknowledged message) or, for a service that died right after its commit,
-    when it comes back. An unpublished row is never removed. Runs every `interval` seconds beside
-    the relay, `batch` rows per transaction and at most `max_batches` per table per run, so a long
-    backlog is worked off over several runs and never holds a lock for long.
+    The outbox and the inbox grow with every event (a journey writes about 25 outbox rows and 8
+    inbox marks), and neither needs a row for long: an outbox row is only waiting for the broker's
+    confirm, and an inbox mark only guards against a redelivery, which comes within seconds (a
+    relay that died before marking, an unacknowledged message) or, for a service that died right
+    after its commit, when it comes back. An answer is kept only for a redelivered request, which
+    expires with its caller's timeout. An unpublished row is never removed. Runs every `interval`
+    seconds beside the relay, `batch` rows per transaction and at most `max_batches` per table per
+    run, so a long backlog is worked off over several runs and never holds a lock for long.
     """
 
-    OUTBOX = ("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE created_at < now() - %s * interval '1 day'"
-              " AND published_at IS NOT NULL LIMIT %s FOR UPDATE SKIP LOCKED)")
-    INBOX = ("DELETE FROM inbox WHERE (consumer, event_id) IN (SELECT consumer, event_id FROM inbox"
-             " WHERE applied_at < now() - %s * interval '1 day' LIMIT %s FOR UPDATE SKIP LOCKED)")
-
-    def __init__(self, pool, keep_days: float, interval: float = 60.0, batch: int = 5000, max_batches: int = 10):
-        self.pool, self.keep_days, self.interval = pool, keep_days, interval
+    def __init__(self, pool, keep_days: float, replies_keep: timedelta = timedelta(minutes=10),
+                 interval: float = 60.0, batch: int = 5000, max_batches: int = 10):
+        self.pool, self.interval = pool, interval
         self.batch, self.max_batches = batch, max_batches
+        kept = timedelta(days=keep_days)
+        self.tables = {  # table: (its key, its age column, how long a row is kept, which rows may go)
+            "outbox": ("id", "created_at", kept, "published_at IS NOT NULL"),
+            "inbox": ("consumer, event_id", "applied_at", kept, ""),
+            "rpc_replies": ("correlation_id", "created_at", replies_keep, ""),
+        }
         self._stop = threading.Event()
 
     def stop(self):
@@ -114,12 +120,12 @@ class Retention:
     def prune(self) -> dict:
         """Remove what is older than the retention; how many rows of each table went."""
         removed = {}
-        for table, sql in (("outbox", self.OUTBOX), ("inbox", self.INBOX)):
+        for table, (key, age, kept, where) in self.tables.items():
             removed[table] = 0
             for _ in range(self.max_batches):
                 with self.pool.connection() as conn:
                     with conn.transaction():
-                        count = conn.execute(sql, (self.keep_days, self.batch)).rowcount
+                        count = delete_old(conn, table, key, age, kept, self.batch, where)
                 removed[table] += count
                 if count < self.batch:
                     break

@@ -1,10 +1,10 @@
 """Units of work: a transaction with its outbox, deferred writes and inbox mark, and an RPC
 command's commit together with its answer. Connections come from shared/db.py's Pool."""
 import copy
-import itertools
 import logging
 import sys
 from contextlib import ExitStack, contextmanager
+from datetime import timedelta
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -134,7 +134,12 @@ class Transaction:
 
 
 class RpcReplies:
-    """The answers of RPC commands that changed something, by correlation id (shared migration 004)."""
+    """The answers of RPC commands that changed something, by correlation id (shared migration 004).
+
+    A request expires with its caller's timeout; its answer is kept longer, then removed by the
+    service's retention (shared/outbox.py, Retention)."""
+
+    KEEP = timedelta(minutes=10)
 
     def __init__(self, pool: Pool):
         self.pool = pool
@@ -178,16 +183,12 @@ class UnitOfWork:
     write transaction in one request commits the first before it starts.
     """
 
-    KEEP_MINUTES = 10  # a request expires with its caller's timeout; its answer is kept longer
-    PRUNE_EVERY = 1000
-
     def __init__(self, pool: Pool, source: str, on_commit=None, on_publish=None):
         self.pool = pool
         self.source = source
         self.on_commit = on_commit
         self.on_publish = on_publish
         self.request: RpcRequest | None = None
-        self._answers = itertools.count(1)  # answers kept by this process, shared by the copies below
 
     def for_request(self, request: RpcRequest | None) -> "UnitOfWork":
         """This unit of work for a worker serving `request` (itself when there is none)."""
@@ -226,12 +227,10 @@ class UnitOfWork:
         self.request.pending = (self, stack, tx)
 
     def commit_with_reply(self, correlation_id, reply, stack, tx) -> bool:
-        prune = ("; DELETE FROM rpc_replies WHERE created_at < now() - interval '%s minutes'" % self.KEEP_MINUTES
-                 if next(self._answers) % self.PRUNE_EVERY == 0 else "")
         try:
             psycopg.ClientCursor(tx.conn).execute(
                 "INSERT INTO rpc_replies (correlation_id, reply) VALUES (%s, %s) ON CONFLICT (correlation_id)"
-                f" DO UPDATE SET reply = EXCLUDED.reply{prune}; COMMIT", (correlation_id, reply))
+                " DO UPDATE SET reply = EXCLUDED.reply; COMMIT", (correlation_id, reply))
         except Exception:
             try:
                 stack.__exit__(*sys.exc_info())  # rolls back; the connection goes back or away

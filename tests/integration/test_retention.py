@@ -1,4 +1,4 @@
-"""Retention: published outbox rows and inbox marks go once old; nothing unpublished ever does."""
+"""Retention: published outbox rows, inbox marks and kept answers go once old; nothing unpublished ever does."""
 import uuid
 
 import pytest
@@ -35,9 +35,16 @@ def add_inbox(conn, age_days: float) -> str:
     return event_id
 
 
-def left(pool, table) -> set[str]:
+def add_reply(conn, age_minutes: float) -> str:
+    correlation_id = str(uuid.uuid4())
+    conn.execute("INSERT INTO rpc_replies (correlation_id, reply, created_at) VALUES (%s, '{}',"
+                 " now() - %s * interval '1 minute')", (correlation_id, age_minutes))
+    return correlation_id
+
+
+def left(pool, table, key="event_id") -> set[str]:
     with pool.connection() as conn:
-        return {str(r["event_id"]) for r in conn.execute(f"SELECT event_id FROM {table}")}
+        return {str(r[key]) for r in conn.execute(f"SELECT {key} FROM {table}")}
 
 
 def test_old_published_rows_and_old_marks_go_and_everything_else_stays(pool):
@@ -47,14 +54,17 @@ def test_old_published_rows_and_old_marks_go_and_everything_else_stays(pool):
         recent_sent = add_outbox(conn, 2, published=True)
         old_marks = [add_inbox(conn, 8) for _ in range(2)]
         recent_mark = add_inbox(conn, 1)
+        add_reply(conn, 11)  # a request expires with its caller's timeout: its answer is kept 10 minutes
+        recent_reply = add_reply(conn, 9)
 
     removed = Retention(pool, keep_days=7).prune()
 
-    assert removed == {"outbox": 3, "inbox": 2}
+    assert removed == {"outbox": 3, "inbox": 2, "rpc_replies": 1}
     assert left(pool, "outbox") == {old_unsent, recent_sent}
     assert left(pool, "inbox") == {recent_mark}
+    assert left(pool, "rpc_replies", "correlation_id") == {recent_reply}
     assert not set(old_sent) & left(pool, "outbox") and not set(old_marks) & left(pool, "inbox")
-    assert Retention(pool, keep_days=7).prune() == {"outbox": 0, "inbox": 0}  # run twice: nothing more
+    assert Retention(pool, keep_days=7).prune() == {"outbox": 0, "inbox": 0, "rpc_replies": 0}  # nothing more
 
 
 def test_a_backlog_goes_a_bounded_number_of_batches_per_run(pool):
