@@ -198,12 +198,13 @@ def _fan_out(call, method, query):
 
 def _run(route, call, who, path, body, query):
     context = None
-    if route.scope == "owner" and who.scoped:
+    if route.scope in ("owner", "body") and who.scoped:
+        # the service checks the record in the path, and every record the body names, against these
         context = {SCOPE_KEY: sorted(who.branches)}
     try:
         result = call(route.service, route.rpc, *route.args(path, body, query), context_data=context)
     except errors.NotFound:
-        if who.scoped and route.scope in ("result", "owner"):
+        if who.scoped and route.scope in ("result", "owner", "body"):
             raise errors.Forbidden(NOT_IN_SCOPE, {}) from None
         raise
     if route.scope == "result":

@@ -49,6 +49,11 @@ def require_branch(principal, branch_id):
 
 def hide(principal, record: dict | None):
     """A record the caller may see, or Forbidden; a scoped caller cannot tell missing from foreign."""
-    if principal.scoped and (record is None or record.get("branch_id") not in principal.branches):
+    if principal.scoped and (record is None or not principal.branches & branches_of(record)):
         raise errors.Forbidden(NOT_IN_SCOPE, {})
     return record
+
+
+def branches_of(record: dict) -> set:
+    """The branches a record belongs to: its own, and the sending branch of a transfer."""
+    return {b for b in (record.get("branch_id"), record.get("from_branch_id")) if b}

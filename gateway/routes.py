@@ -209,8 +209,9 @@ ROUTES = [
     Route("GET", "/transfers/<transfer_id>", "transfers", READ, "parts", "get_transfer", _p("transfer_id"),
           response=parts.Transfer, scope="result", tags=("transfers",)),
     Route("POST", "/transfers/<transfer_id>/status", "transfers", W, "parts", "advance_transfer",
-          _pb("transfer_id"), body=parts.TransferStep, response=parts.Transfer, scope="record",
-          record=_rec("parts", "get_transfer", "transfer_id"), id_field="transfer_id", tags=("transfers",)),
+          _pb("transfer_id"), body=parts.TransferStep, response=parts.Transfer, scope="owner",
+          id_field="transfer_id", summary="Move a transfer on: the sending branch approves, picks and"
+          " dispatches, the receiving branch receives", tags=("transfers",)),
     # invoices and payments
     Route("GET", "/invoices", "invoices", READ, "billing", "list_invoices", _q, query=billing.InvoiceQuery,
           response=billing.Invoice, page=True, scope="list", tags=("invoices",)),

@@ -74,3 +74,34 @@ class Unavailable(PitlaneError):
 
 
 EXPECTED = EXPECTED + (Unavailable,)
+
+
+def _domain_table():
+    from shared import domain
+
+    # The one table from a rule's refusal to the typed error that crosses RPC (and so to HTTP).
+    return (
+        (domain.IllegalTransition, Conflict),
+        (domain.StateConflict, Conflict),
+        (domain.RuleBroken, Unprocessable),
+        (domain.NotPermitted, Forbidden),
+        (domain.UnknownRecord, NotFound),
+    )
+
+
+def from_domain(exc) -> PitlaneError:
+    """A domain exception (shared/domain.py) as the typed error its caller receives."""
+    for kind, typed in _domain_table():
+        if isinstance(exc, kind):
+            return typed(exc.message, exc.fields)
+    return Unprocessable(exc.message, exc.fields)
+
+
+def at_the_edge(exc_info):
+    """`exc_info` with a domain exception replaced by its typed error; anything else as it is."""
+    from shared.domain import DomainError
+
+    if exc_info is None or not isinstance(exc_info[1], DomainError):
+        return exc_info
+    typed = from_domain(exc_info[1])
+    return (type(typed), typed, exc_info[2])

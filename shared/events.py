@@ -171,7 +171,13 @@ _CATALOGUE = [
         approved_lines=fields.List(fields.Nested(QuoteLine), required=True),
         declined_line_ids=fields.List(fields.UUID(), required=True),
         approved_total_cents=fields.Integer(required=True),
-    ), description="The customer approved these lines; parts reserves the part lines."),
+        priority=fields.String(load_default="routine"),
+    ), description="The customer approved these lines; parts reserves the part lines (in order of need:"
+                   " priority, then approval time)."),
+    EventSpec("quote.withdrawn", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), quote_id=fields.UUID(required=True),
+        reason=fields.String(required=True),
+    ), description="A quote awaiting approval was withdrawn: a new finding changed what the repair needs."),
     EventSpec("quote.declined", "workshop", _facts(
         repair_order_id=fields.UUID(required=True), quote_id=fields.UUID(required=True),
         declined_line_ids=fields.List(fields.UUID(), required=True),
@@ -249,8 +255,10 @@ _CATALOGUE = [
             part_number=fields.String(required=True), quantity=fields.Integer(required=True),
             repair_order_id=fields.UUID(allow_none=True, load_default=None),
             tracking_reference=fields.String(allow_none=True, load_default=None),
-        ), description=f"A transfer of stock between branches was {step} (branch_id: the receiving branch).")
-        for step in ("requested", "dispatched", "received", "cancelled")
+            received_quantity=fields.Integer(allow_none=True, load_default=None),
+        ), description=f"A transfer of stock between branches was {step} (branch_id: the receiving branch;"
+                       " received_quantity: the units received so far).")
+        for step in ("requested", "approved", "picked", "dispatched", "received", "closed", "cancelled")
     ],
     # billing: invoices and payments
     EventSpec("invoice.issued", "billing", _facts(

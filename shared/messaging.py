@@ -11,6 +11,7 @@ from nameko.extensions import SharedExtension
 from nameko.messaging import QueueConsumer
 
 from shared import config, errors, events
+from shared.domain import DomainError
 from shared.rpc import BROKER_GONE
 from shared.broker import (
     DEAD_LETTER_QUEUE,
@@ -64,7 +65,7 @@ class Redelivery(SharedExtension):
             "x-pitlane-event-type": message.delivery_info.get("routing_key", ""),
         })
         headers.pop("x-death", None)
-        poisoned = isinstance(exc, errors.ValidationFailed)  # it would fail the same way again
+        poisoned = isinstance(exc, (errors.ValidationFailed, DomainError))  # it would fail the same way again
         if attempts <= len(self.delays) and not poisoned:
             delay = self.delays[attempts - 1]
             target = (retry_queue(delay), queue)

@@ -14,6 +14,7 @@ from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
 from shared import errors
 from shared.broker import PublishFailed, ReplyPublisher
+from shared.domain import DomainError
 from shared.unit_of_work import RpcRequest
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ class PitlaneRpc(Rpc):
         worker_ctx.pitlane_request = RpcRequest(correlation_id) if correlation_id else None
 
     def handle_result(self, message, worker_ctx, result, exc_info):
+        exc_info = errors.at_the_edge(exc_info)  # a rule's plain refusal becomes its typed error here, once
         return self.rpc_consumer.handle_result(message, result, exc_info, getattr(worker_ctx, "pitlane_request", None))
 
     def _answered_again(self, message, correlation_id) -> bool:
@@ -154,7 +156,7 @@ class PitlaneRpc(Rpc):
 
 
 # Every @rpc of ours names the errors it raises on purpose, so nameko logs them as expected.
-rpc = PitlaneRpc.decorator(expected_exceptions=errors.EXPECTED)
+rpc = PitlaneRpc.decorator(expected_exceptions=errors.EXPECTED + (DomainError,))
 
 
 def record_id(value, name: str) -> uuid.UUID:

@@ -99,6 +99,10 @@ class Transaction:
             self.on_publish(self, event_type, typed)  # e.g. the service's own SLA clocks, same transaction
         return event
 
+    def publish_recorded(self, *objects) -> list[dict]:
+        """Publish what domain objects recorded (shared/domain.py, Aggregate), in order, once."""
+        return [self.publish(e.type, e.branch_id, **e.facts) for obj in objects for e in obj.take_events()]
+
     def savepoint(self, name: str):
         """A point this unit of work can go back to with `undo_to(name)`; what was deferred so far
         is sent first, so it stays whatever is undone later."""
