@@ -2,30 +2,8 @@
 import os
 import shutil
 import tempfile
-import time
 
-from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
-
-_format_http_date = gunicorn_util.http_date
-_date = (0, "")  # (second, its text), replaced whole so threads never see half of it
-
-
-def _http_date(timestamp=None):
-    """gunicorn's Date header, formatted once a second rather than on every response (it goes
-    through email.utils: 4 to 5 % of a gateway worker's CPU in a profile of the journey)."""
-    global _date
-    if timestamp is not None:
-        return _format_http_date(timestamp)
-    second, text = _date
-    if second != int(time.time()):
-        second = int(time.time())
-        text = _format_http_date(second)
-        _date = (second, text)
-    return text
-
-
-gunicorn_util.http_date = _http_date
 
 
 class Gateway(BaseApplication):

@@ -8,7 +8,7 @@ from werkzeug.exceptions import BadRequest
 
 from gateway import auth, errors as error_mapping, metrics, openapi, policy, rpc
 from gateway.routes import ROUTES, AuditQuery, Route, SlaQuery
-from shared import errors, events, sla
+from shared import config, errors, events, sla
 from shared.sla_service import TargetChange
 from shared.rpc import load
 from shared.scope import CONTEXT_KEY as SCOPE_KEY, NOT_IN_SCOPE
@@ -179,7 +179,7 @@ def _view(route: Route, call, store, principal, records):
     return view
 
 
-SLA_HOSTS = ("booking", "workshop", "parts", "billing", "crm")
+SLA_HOSTS = config.SERVICES  # every service keeps SLA clocks
 
 
 def _scoped_query(who, schema):

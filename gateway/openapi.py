@@ -7,6 +7,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
 from gateway.routes import ROUTES, AuditEntry, AuditQuery
+from shared import config
 
 ERROR = {"type": "object", "properties": {"error": {"type": "object", "properties": {
     "code": {"type": "string"}, "message": {"type": "string"},
@@ -26,7 +27,7 @@ def _name(schema) -> str | None:
     return f"{owner}.{cls.__name__}{partial}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _page(schema_cls):
     return type(f"{schema_cls.__name__}Page", (Schema,), {
         "__module__": schema_cls.__module__,
@@ -40,7 +41,7 @@ def _parameters(path):
             for name in re.findall(r"<(?:\w+:)?(\w+)>", path)]
 
 
-@functools.lru_cache(maxsize=1)
+@functools.cache
 def document() -> dict:
     spec = APISpec(title="pitlane API", version="1.0.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin(schema_name_resolver=_name)],
@@ -106,7 +107,7 @@ def document() -> dict:
     paths["/api/v1/sla/clocks"] = {"get": {
         "operationId": "list_sla_clocks", "summary": "SLA clocks kept by one service",
         "parameters": [{"in": "query", "name": "service", "required": True, "schema": {
-            "type": "string", "enum": ["booking", "workshop", "parts", "billing", "crm"]}},
+            "type": "string", "enum": list(config.SERVICES)}},
             {"in": "query", "schema": ClockQuery}], **secured,
         "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": _page(Clock)}}},
                       "400": {"description": "no service named", **error_ref}}}}

@@ -2,12 +2,11 @@
 import logging
 import os
 import threading
-import time
-from collections import OrderedDict
 
 from nameko.exceptions import RpcTimeout, UnknownService
 
 from shared import config, errors
+from shared.cache import Lasting, Recent
 from shared.rpc_client import RpcClient
 from shared.rpc import BROKER_GONE
 
@@ -41,21 +40,13 @@ def call(service: str, method: str, *args, context_data: dict | None = None):
 
 
 class BranchDirectory:
-    """branch -> region, from booking, cached for a minute: region scopes resolve to branches."""
+    """branch -> region, from booking, kept a minute: region scopes resolve to branches."""
 
     def __init__(self, ttl: float = 60.0):
-        self.ttl = ttl
-        self._branches: list[dict] = []
-        self._loaded = 0.0
-        self._lock = threading.Lock()
+        self._kept = Recent(ttl)
 
     def branches(self) -> list[dict]:
-        if time.monotonic() - self._loaded > self.ttl:
-            with self._lock:
-                if time.monotonic() - self._loaded > self.ttl:
-                    self._branches = call("booking", "list_branches")
-                    self._loaded = time.monotonic()
-        return self._branches
+        return self._kept.get("branches", lambda: call("booking", "list_branches"))
 
     def of_region(self, region_id) -> list[str]:
         return [b["branch_id"] for b in self.branches() if b["region_id"] == region_id]
@@ -74,28 +65,17 @@ class RecordBranches:
     """
 
     def __init__(self, size: int = 50_000):
-        self.size = size
-        self._branches: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
+        self._kept = Lasting(size)
 
     def branch_of(self, call, service: str, getter: str, key) -> str | None:
-        entry = (service, getter, str(key))
-        with self._lock:
-            branch = self._branches.get(entry)
-            if branch is not None:
-                self._branches.move_to_end(entry)
-                return branch
-        try:
-            record = call(service, getter, key)
-        except errors.NotFound:
-            return None
-        branch = record.get("branch_id") if isinstance(record, dict) else None
-        if branch is not None:
-            with self._lock:
-                self._branches[entry] = branch
-                if len(self._branches) > self.size:
-                    self._branches.popitem(last=False)
-        return branch
+        def ask():
+            try:
+                record = call(service, getter, key)
+            except errors.NotFound:
+                return None
+            return record.get("branch_id") if isinstance(record, dict) else None
+
+        return self._kept.get((service, getter, str(key)), ask)
 
 
 # Threads that live as long as the process: a fan-out needs no thread of its own per call.

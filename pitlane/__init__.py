@@ -1,13 +1,10 @@
 """Operator tooling: run services, declare the broker topology, tokens, dead letters, demo data."""
 import importlib
 
-SERVICE_CLASSES = {
-    "booking": "services.booking.service:BookingService",
-    "workshop": "services.workshop.service:WorkshopService",
-    "parts": "services.parts.service:PartsService",
-    "billing": "services.billing.service:BillingService",
-    "crm": "services.crm.service:CrmService",
-}
+from shared.config import SERVICES
+
+# name -> "module:class"; each service is services/<name>/service.py, class <Name>Service
+SERVICE_CLASSES = {name: f"services.{name}.service:{name.capitalize()}Service" for name in SERVICES}
 
 
 def service_class(name: str):

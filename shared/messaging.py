@@ -8,11 +8,10 @@ from datetime import datetime, timezone
 import kombu
 from nameko.events import EventHandler
 from nameko.extensions import SharedExtension
-from nameko.messaging import QueueConsumer
 
 from shared import config, errors, events
 from shared.domain import DomainError
-from shared.rpc import BROKER_GONE
+from shared.rpc import BROKER_GONE, ReconnectingQueueConsumer
 from shared.broker import (
     DEAD_LETTER_QUEUE,
     EVENTS_EXCHANGE,
@@ -22,18 +21,6 @@ from shared.broker import (
 
 log = logging.getLogger(__name__)
 
-
-@contextmanager
-def _establish_connection(self):
-    """nameko's consumers reconnect with kombu's default backoff (2 s, growing to 30 s), so a
-    service could stay deaf for half a minute after the broker is back. Retry every 0.5 to 2 s."""
-    with self.create_connection() as conn:
-        conn.ensure_connection(self.on_connection_error, self.connect_max_retries,
-                               interval_start=0.5, interval_step=0.5, interval_max=2)
-        yield conn
-
-
-QueueConsumer.establish_connection = _establish_connection
 
 EXCHANGE_OWNER = EVENTS_EXCHANGE.split(".")[0]  # nameko names the exchange "<owner>.events"
 
@@ -85,6 +72,7 @@ class EventConsumer(EventHandler):
     """
 
     redelivery = Redelivery()
+    queue_consumer = ReconnectingQueueConsumer()
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         if exc_info is None:

@@ -18,7 +18,7 @@ from tests.support import faults, fixtures
 from tests.support.infra import ServiceProcess, wait_for
 from tests.support.journey import Journey, StepFailed
 
-SERVICES = ("booking", "workshop", "parts", "billing", "crm")
+from shared.config import SERVICES
 
 
 def db():

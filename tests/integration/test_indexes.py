@@ -15,7 +15,7 @@ from shared.db import psycopg
 from shared.migrate import migrate
 from tests.support.infra import ROOT
 
-SERVICES = ("booking", "workshop", "parts", "billing", "crm")
+from shared.config import SERVICES
 SAMPLE = "00000000-0000-4000-8000-000000000001"  # a uuid, and text for the text keys (part numbers)
 
 # foreign keys of `schema` with no index (without a WHERE) whose leading columns are the key's

@@ -10,7 +10,7 @@ from tests.support import fixtures
 from tests.support.bus import EventRecorder, rpc_proxy
 from tests.support.infra import wait_for
 
-SERVICES = ("booking", "workshop", "parts", "billing", "crm")
+from shared.config import SERVICES
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from tests.support import fixtures
 from tests.support.gateway import Api, GatewayProcess
 from tests.support.infra import wait_for
 
-SERVICES = ("booking", "workshop", "parts", "billing", "crm")
+from shared.config import SERVICES
 BRANCH, OTHER_BRANCH, REGION = "E2E-B1", "E2E-B2", "E2E-R1"
 FAR_BRANCH, FAR_REGION = "E2E-C1", "E2E-R2"
 PART = "BRK-PAD-F01"

@@ -251,23 +251,3 @@ def test_a_records_branch_is_asked_once_per_process_and_a_missing_record_every_t
     assert asked == ["ro-1"]  # a record never changes branch
     assert [records.branch_of(call, "workshop", "get_repair_order", "missing") for _ in range(2)] == [None, None]
     assert asked == ["ro-1", "missing", "missing"]  # it may be created a moment later
-
-
-def test_the_date_header_is_formatted_once_a_second_and_stays_right(monkeypatch):
-    import email.utils
-
-    from gateway import __main__ as serving
-    from gunicorn import util
-
-    assert util.http_date is serving._http_date
-    clock = [1_700_000_000.2]
-    monkeypatch.setattr(serving.time, "time", lambda: clock[0])
-    calls = []
-    monkeypatch.setattr(serving, "_format_http_date", lambda ts: calls.append(ts) or email.utils.formatdate(
-        ts, localtime=False, usegmt=True))
-    first = util.http_date()
-    clock[0] += 0.5
-    assert util.http_date() == first == "Tue, 14 Nov 2023 22:13:20 GMT" and len(calls) == 1
-    clock[0] += 1
-    assert util.http_date() == "Tue, 14 Nov 2023 22:13:21 GMT" and len(calls) == 2
-    assert util.http_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT"
