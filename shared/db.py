@@ -76,8 +76,18 @@ def _eventlet_patched() -> bool:
     return patcher is not None and patcher.is_monkey_patched("socket")
 
 
-if _eventlet_patched():  # a service (pitlane.serve patches first); elsewhere psycopg's C wait
-    waiting.wait = _green_wait
+class GreenConnection(psycopg.Connection):
+    """psycopg's connection for a process on eventlet (a service: pitlane.serve patches first):
+    every wait of a query parks its green thread on the hub (`_green_wait`) instead of blocking
+    the process in psycopg's C wait. Connecting still uses psycopg's own wait, once per connection."""
+
+    def wait(self, gen, interval: float = 0.0, timeout: float | None = None):
+        return _green_wait(gen, self.pgconn.socket, interval, timeout)
+
+
+def connection_class() -> type[psycopg.Connection]:
+    """GreenConnection in a process on eventlet, psycopg's own Connection anywhere else."""
+    return GreenConnection if _eventlet_patched() else psycopg.Connection
 
 
 def delete_old(conn, table: str, key: str, age_column: str, older_than, batch: int, where: str = "") -> int:
@@ -107,12 +117,13 @@ class Pool:
         self.schema = schema
         self.size = size
         self.connect_timeout = connect_timeout
+        self.connection_class = connection_class()
         self._idle: queue.LifoQueue = queue.LifoQueue()
         self._slots = threading.BoundedSemaphore(size)
         self._generation = 0
 
     def _connect(self) -> psycopg.Connection:
-        conn = psycopg.connect(
+        conn = self.connection_class.connect(
             self.dsn,
             row_factory=dict_row,
             connect_timeout=self.connect_timeout,

@@ -14,10 +14,9 @@ CONCURRENT_SLEEPS = r"""
 import eventlet
 eventlet.monkey_patch()
 import sys, time
-from psycopg import waiting
-from shared.db import Pool
-assert waiting.wait.__name__ == "_green_wait", waiting.wait
+from shared.db import GreenConnection, Pool
 pool = Pool(sys.argv[1], "public", size=5)
+assert pool.connection_class is GreenConnection, pool.connection_class
 def sleep():
     with pool.connection() as conn:
         conn.execute("SELECT pg_sleep(0.5)")
@@ -31,7 +30,8 @@ threads = [eventlet.spawn(sleep) for _ in range(4)] + [eventlet.spawn(large)]
 print(time.monotonic() - started)
 """
 
-UNPATCHED_WAIT = "import shared.db, psycopg.waiting as w; print(w.wait.__name__)"
+UNPATCHED_WAIT = ("import shared.db, psycopg, psycopg.waiting as w;"
+                  " print(w.wait.__name__, shared.db.connection_class() is psycopg.Connection)")
 
 
 def test_four_half_second_queries_in_green_threads_run_concurrently(run_env):
@@ -46,7 +46,7 @@ def test_a_process_without_eventlet_keeps_psycopgs_own_wait():
     result = subprocess.run([sys.executable, "-c", UNPATCHED_WAIT], cwd=ROOT, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "wait_c"
+    assert result.stdout.strip() == "wait_c True"
 
 
 def test_migrations_apply_once_and_are_recorded(run_env, tmp_path):
