@@ -1,5 +1,5 @@
-"""Units of work: a transaction with its outbox, deferred writes and inbox mark, and an RPC
-command's commit together with its answer. Connections come from shared/db.py's Pool."""
+"""Units of work: a transaction with its outbox and inbox mark, and an RPC command's commit
+together with its answer. Connections come from shared/db.py's Pool."""
 import copy
 import logging
 import sys
@@ -10,27 +10,20 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from shared import errors
+from shared.domain import DomainError
 from shared.db import Pool, psycopg
 
 log = logging.getLogger(__name__)
 
 
 class Transaction:
-    """One unit of work: the state change, the events that announce it, the inbox mark.
-
-    A write whose result nobody reads (an outbox row, a history or timeline line, a new SLA
-    clock) can be deferred: deferred writes go to the server together, as one statement of
-    data-modifying CTEs, right before the next statement of the unit of work or its commit.
-    Every later statement therefore sees them, and an error in one still rolls back the whole
-    unit of work; what changes is only that two or three such writes cost one round trip.
-    """
+    """One unit of work: the state change, the events that announce it, the inbox mark."""
 
     def __init__(self, conn: psycopg.Connection, source: str, on_publish=None):
         self.conn = conn
         self.source = source
         self.on_publish = on_publish
         self.published: list[dict] = []
-        self._deferred: list[tuple[str, tuple]] = []
         self.committed: list = []  # callables to run once this unit of work has committed
         self._marks: dict[str, tuple[int, int]] = {}  # savepoint -> (published, committed) at it
 
@@ -39,7 +32,6 @@ class Transaction:
         self.committed.append(fn)
 
     def execute(self, sql, params=None):
-        self.flush()
         return self.conn.execute(sql, params)
 
     def one(self, sql, params=None) -> dict | None:
@@ -53,46 +45,24 @@ class Transaction:
 
         They travel as one query of the simple protocol with the parameters bound on our side
         (psycopg's ClientCursor quotes every value by its type), and run one after the other in
-        this unit of work, each seeing what the ones before it did, as separate calls would. The
-        deferred writes go first in the same trip. Five reads of one repair order cost one
-        round trip instead of five: about 190 us of client CPU instead of 510 to 670 us.
+        this unit of work, each seeing what the ones before it did, as separate calls would.
+        Five reads of one repair order cost one round trip instead of five: about 190 us of client CPU instead of 510 to 670 us.
         """
-        writes = self._take_deferred()
-        if writes is not None:
-            queries = (writes, *queries)
         cursor = psycopg.ClientCursor(self.conn, row_factory=dict_row)
         cursor.execute("; ".join(sql for sql, _ in queries), [p for _, params in queries for p in params])
         results = [cursor.fetchall() if cursor.description else []]
         while cursor.nextset():
             results.append(cursor.fetchall() if cursor.description else [])
-        return results[1:] if writes is not None else results
+        return results
 
-    def defer(self, sql: str, params: tuple = ()):
-        """An INSERT, UPDATE or DELETE with positional (%s) parameters, sent with the next statement."""
-        self._deferred.append((sql, tuple(params)))
-
-    def flush(self):
-        """Send the deferred writes now: one statement, in the order they were deferred."""
-        writes = self._take_deferred()
-        if writes is not None:
-            self.conn.execute(*writes)
-
-    def _take_deferred(self) -> tuple[str, tuple] | None:
-        """The deferred writes as one statement (data-modifying CTEs), and none left deferred."""
-        if not self._deferred:
-            return None
-        writes, self._deferred = self._deferred, []
-        if len(writes) == 1:
-            return writes[0]
-        ctes = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(writes))
-        return f"WITH {ctes} SELECT 1", tuple(p for _, params in writes for p in params)
+    defer = execute  # TODO(round 2): callers move to execute; then this alias goes
 
     def publish(self, event_type: str, branch_id: str, **facts) -> dict:
         """Record an event in the outbox; it leaves for the broker only if this transaction commits."""
         from shared import events
 
         typed, event = events.build_typed(event_type, branch_id, source=self.source, **facts)
-        self.defer("INSERT INTO outbox (event_id, event_type, payload) VALUES (%s, %s, %s)",
+        self.execute("INSERT INTO outbox (event_id, event_type, payload) VALUES (%s, %s, %s)",
                    (event["event_id"], event_type, Jsonb(event)))
         self.published.append(event)
         if self.on_publish is not None:
@@ -104,15 +74,13 @@ class Transaction:
         return [self.publish(e.type, e.branch_id, **e.facts) for obj in objects for e in obj.take_events()]
 
     def savepoint(self, name: str):
-        """A point this unit of work can go back to with `undo_to(name)`; what was deferred so far
-        is sent first, so it stays whatever is undone later."""
-        self.flush()
+        """A point this unit of work can go back to with `undo_to(name)`."""
         self._marks[name] = (len(self.published), len(self.committed))
         self._command(f"SAVEPOINT {name}")
 
     def undo_to(self, name: str):
-        """Undo what this unit of work did since `savepoint(name)`: its statements, the writes it
-        deferred and not sent yet, the events it published; the unit of work goes on.
+        """Undo what this unit of work did since `savepoint(name)`: its statements and the events
+        it published; the unit of work goes on.
 
         Sent as psycopg sends its own transaction commands: through execute(), a ROLLBACK makes
         psycopg drop every prepared statement of the connection (DEALLOCATE ALL, one more round
@@ -120,7 +88,6 @@ class Transaction:
         undone part created; a unit of work of ours creates none.
         """
         published, committed = self._marks[name]
-        self._deferred.clear()
         del self.published[published:], self.committed[committed:]
         self._command(f"ROLLBACK TO SAVEPOINT {name}")
 
@@ -212,7 +179,6 @@ class UnitOfWork:
             with conn.transaction():
                 tx = Transaction(conn, self.source, self.on_publish)
                 yield tx
-                tx.flush()
         self._committed(tx)
 
     @contextmanager
@@ -223,7 +189,6 @@ class UnitOfWork:
         try:  # psycopg begins the transaction with its first statement; the COMMIT comes with the answer
             tx = Transaction(conn, self.source, self.on_publish)
             yield tx
-            tx.flush()
         except BaseException:
             if not stack.__exit__(*sys.exc_info()):  # the pool rolls back and names the error
                 raise
@@ -262,13 +227,11 @@ class UnitOfWork:
                     tx = Transaction(conn, self.source)
                     try:
                         yield tx
-                    except errors.PitlaneError as exc:
+                    except (errors.PitlaneError, DomainError) as exc:
                         # an answer (no such record, not in scope), not a fault: the read ends with a
                         # COMMIT like any other, since a ROLLBACK makes psycopg drop the connection's
                         # prepared statements (see Transaction.undo_to); the answer is raised below
                         answer = exc
-                    else:
-                        tx.flush()  # a write deferred here is refused loudly (read only), never dropped
             finally:
                 if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
                     conn.read_only = False

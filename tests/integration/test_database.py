@@ -148,34 +148,34 @@ def test_a_value_the_database_cannot_hold_is_invalid_input_not_a_crash(work):
     assert count(work) == 0  # the connection is fine afterwards
 
 
-def test_deferred_writes_are_seen_by_the_next_statement_committed_together_or_rolled_back_together(work):
+def test_a_unit_of_work_keeps_all_its_writes_or_none(work):
     with work.transaction() as tx:
-        tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (1, "first"))
-        tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (2, "second"))
-        assert tx.one("SELECT count(*) AS n FROM probe_rows")["n"] == 2  # flushed before this read
-        tx.defer("UPDATE probe_rows SET note = %s WHERE n = %s", ("changed", 1))
-    with work.read() as tx:  # the last one went with the commit
+        tx.execute("INSERT INTO probe_rows VALUES (%s, %s)", (1, "first"))
+        tx.execute("INSERT INTO probe_rows VALUES (%s, %s)", (2, "second"))
+        assert tx.one("SELECT count(*) AS n FROM probe_rows")["n"] == 2
+        tx.execute("UPDATE probe_rows SET note = %s WHERE n = %s", ("changed", 1))
+    with work.read() as tx:
         assert [r["note"] for r in tx.all("SELECT note FROM probe_rows ORDER BY n")] == ["changed", "second"]
-    with pytest.raises(errors.Conflict):  # the duplicate key fails at the commit: nothing of the unit is kept
+    with pytest.raises(errors.Conflict):  # the duplicate key fails: nothing of the unit is kept
         with work.transaction() as tx:
             tx.execute("INSERT INTO probe_rows VALUES (3, 'third')")
-            tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (1, "duplicate"))
-    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):  # never silently dropped in a read
+            tx.execute("INSERT INTO probe_rows VALUES (%s, %s)", (1, "duplicate"))
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):  # a read refuses writes loudly
         with work.read() as tx:
-            tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (4, "in a read"))
+            tx.execute("INSERT INTO probe_rows VALUES (%s, %s)", (4, "in a read"))
     assert count(work) == 2
 
 
 def test_what_waits_for_the_commit_runs_after_it_and_never_after_a_rollback(work):
     ran = []
     with work.transaction() as tx:
-        tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (1, "kept"))
+        tx.execute("INSERT INTO probe_rows VALUES (%s, %s)", (1, "kept"))
         tx.after_commit(lambda: ran.append(count(work)))  # the row is visible to others by then
     assert ran == [1]
     with pytest.raises(errors.Conflict):
         with work.transaction() as tx:
             tx.after_commit(lambda: ran.append("rolled back"))
-            tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (1, "duplicate"))
+            tx.execute("INSERT INTO probe_rows VALUES (%s, %s)", (1, "duplicate"))
     assert ran == [1]
 
 
@@ -183,18 +183,18 @@ def test_undoing_to_a_savepoint_keeps_what_came_before_and_the_prepared_statemen
     prepared = "SELECT count(*) AS n FROM pg_prepared_statements"
     ran = []
     with work.transaction() as tx:
-        tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (1, "before"))
+        tx.execute("INSERT INTO probe_rows VALUES (%s, %s)", (1, "before"))
         tx.savepoint("probe")
         for _ in range(6):  # psycopg prepares a statement on its fifth run
             assert tx.one("SELECT note FROM probe_rows WHERE n = %s", (1,))["note"] == "before"
         held = tx.one(prepared)["n"]
         assert held >= 1
         tx.execute("INSERT INTO probe_rows VALUES (2, 'undone')")
-        tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (3, "deferred and undone"))
+        tx.execute("INSERT INTO probe_rows VALUES (%s, %s)", (3, "also undone"))
         tx.after_commit(lambda: ran.append("undone"))
         tx.undo_to("probe")
         assert tx.one(prepared)["n"] == held  # through execute(), psycopg would have dropped them all
-        tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (4, "after"))
+        tx.execute("INSERT INTO probe_rows VALUES (%s, %s)", (4, "after"))
         tx.after_commit(lambda: ran.append("kept"))
     with work.read() as tx:
         assert [r["n"] for r in tx.all("SELECT n FROM probe_rows ORDER BY n")] == [1, 4]
@@ -218,7 +218,7 @@ def test_a_read_that_answers_no_such_record_keeps_the_prepared_statements(work):
 def test_a_batch_is_one_round_trip_of_statements_that_see_each_other_with_values_quoted(work):
     hostile = "x'); DROP TABLE probe_rows; --"
     with work.transaction() as tx:
-        tx.defer("INSERT INTO probe_rows VALUES (%s, %s)", (1, hostile))  # goes first in the same trip
+        tx.execute("INSERT INTO probe_rows VALUES (%s, %s)", (1, hostile))  # goes first in the same trip
         inserted, rows, empty, counted = tx.batch(
             ("INSERT INTO probe_rows VALUES (%s, %s) RETURNING n", (2, "semi; colon")),
             ("SELECT n, note FROM probe_rows WHERE n = ANY(%s) ORDER BY n", ([1, 2],)),
