@@ -66,11 +66,17 @@ class SlotOverride(Strict):
 
 
 class Slot(Out):
+    """A slot of the day with its places. A slot can be booked until it starts, so one that has
+    started (or is over) shows available 0; a walk-in may still take the slot running now, until
+    it ends, while booked < capacity."""
+
     slot_start = aware_datetime()
     slot_end = aware_datetime()
     capacity = fields.Integer()
     booked = fields.Integer()
-    available = fields.Integer()
+    available = fields.Integer(metadata={"description": "places left to book; 0 once the slot has started"
+                                                        " (a walk-in may take the running slot while"
+                                                        " booked < capacity)"})
 
 
 class BookingRequest(Strict):

@@ -58,9 +58,12 @@ def slot_loads(tx, branch_id, starts) -> dict:
 def take_slot(tx, branch_id, slot_start) -> bool:
     """Count one more booking in the slot if it has room; atomic under concurrent bookings.
 
-    The room is the slot's own maximum if the branch set one, else one booking per bay
+    This rule stays in SQL: "no slot is ever overbooked, even when two advisors book at the same
+    moment" holds only if the room is checked and the place taken in one statement, on the slot's
+    row under its lock. Read first and decided in Python, two advisors could both see the last
+    place free. The room is the slot's own maximum if the branch set one, else one booking per bay
     (domain.slot_capacity), read in the same statement that counts the booking: never from a
-    copy of the branch's settings that a moment ago was changed.
+    copy of the branch's settings that a moment ago was changed. False: the slot is full.
     """
     row = tx.one(
         "WITH cap AS (SELECT COALESCE((SELECT capacity FROM slot_overrides WHERE branch_id = %(branch)s"
@@ -80,11 +83,12 @@ def free_slot(tx, branch_id, slot_start):
     )
 
 
-def save_vehicle(tx, vehicle_id, customer_id, plate):
+def save_vehicle(tx, vehicle_id, customer_id, plate, branch_id):
     tx.execute(
-        "INSERT INTO vehicles (vehicle_id, customer_id, plate) VALUES (%s, %s, %s)"
-        " ON CONFLICT (vehicle_id) DO UPDATE SET customer_id = EXCLUDED.customer_id, plate = EXCLUDED.plate",
-        (vehicle_id, customer_id, plate),
+        "INSERT INTO vehicles (vehicle_id, customer_id, plate, branch_id) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (vehicle_id) DO UPDATE SET customer_id = EXCLUDED.customer_id, plate = EXCLUDED.plate,"
+        " branch_id = EXCLUDED.branch_id",
+        (vehicle_id, customer_id, plate, branch_id),
     )
 
 
@@ -92,14 +96,25 @@ def vehicle(tx, vehicle_id) -> dict | None:
     return tx.one("SELECT * FROM vehicles WHERE vehicle_id = %s", (vehicle_id,))
 
 
-def insert_booking(tx, booking: dict, vehicle_checked: bool = True) -> dict | None:
+def plate(tx, vehicle_id) -> str:
+    known = vehicle(tx, vehicle_id)
+    return known["plate"] if known else ""
+
+
+def insert_booking(tx, booking: dict, vehicle_checked: bool = True, vehicle_branches=None) -> dict | None:
     """The new booking and the first line of its history, in one statement.
 
     Unless `vehicle_checked`, the booking is written only if our copy of the vehicle belongs to
-    the booking's customer, in the same statement; None means it is not (or not known yet).
+    the booking's customer (and, given `vehicle_branches`, to one of those branches), in the same
+    statement; None means it is not, or the copy cannot tell. This only saves the round trip of
+    reading the vehicle first for the usual booking: the rules themselves are
+    domain.Booking.check_vehicle and the caller's scope, which the service applies when this says None.
     """
     guard = "" if vehicle_checked else (" WHERE EXISTS (SELECT 1 FROM vehicles WHERE vehicle_id = %(vehicle_id)s"
-                                        " AND customer_id = %(customer_id)s)")
+                                        " AND customer_id = %(customer_id)s")
+    if not vehicle_checked:
+        guard += ")" if vehicle_branches is None else " AND branch_id = ANY(%(vehicle_branches)s))"
+        booking = {**booking, "vehicle_branches": sorted(vehicle_branches or ())}
     return tx.one(
         "WITH created AS (INSERT INTO bookings (booking_id, branch_id, customer_id, vehicle_id, slot_start,"
         " slot_end, service_type, priority, channel, symptoms, status, requested_at)"
@@ -118,13 +133,17 @@ def booking(tx, booking_id, lock: bool = False) -> dict | None:
     return tx.one(sql + (" FOR UPDATE" if lock else ""), (booking_id,))
 
 
-def update_booking(tx, booking_id, **changes) -> dict:
-    sets = ", ".join(f"{column} = %({column})s" for column in changes)
-    return tx.one(
-        f"UPDATE bookings SET {sets}, updated_at = clock_timestamp() WHERE booking_id = %(booking_id)s"
-        f" RETURNING {BOOKING_COLUMNS}",
-        {**changes, "booking_id": booking_id},
+def save_booking(tx, booking):
+    """What a command changed on a domain.Booking, and the history lines it added."""
+    tx.execute(
+        "UPDATE bookings SET status = %(status)s, slot_start = %(slot_start)s, slot_end = %(slot_end)s,"
+        " confirmed_at = %(confirmed_at)s, checked_in_at = %(checked_in_at)s, cancelled_at = %(cancelled_at)s,"
+        " advisor = %(advisor)s, odometer_km = %(odometer_km)s, fault_description = %(fault_description)s,"
+        " updated_at = clock_timestamp() WHERE booking_id = %(booking_id)s",
+        booking.row(),
     )
+    for line in booking.history:
+        add_history(tx, booking.booking_id, line.from_status, line.to_status, line.slot_start, line.note)
 
 
 def add_history(tx, booking_id, from_status, to_status, slot_start, note=""):
