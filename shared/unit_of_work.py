@@ -170,7 +170,22 @@ class UnitOfWork:
         return unit
 
     @contextmanager
+    def command(self):
+        """The transaction of an RPC command: it commits together with the answer the method
+        returns, in one trip (the answer is kept in rpc_replies beside the change, so a request
+        delivered again is answered from it, never run twice). Outside an RPC worker (an
+        in-process test) it commits at the end of the block."""
+        if self.request is None:
+            with self.transaction() as tx:
+                yield tx
+            return
+        with self._held_for_answer() as tx:
+            yield tx
+
+    @contextmanager
     def transaction(self):
+        """A transaction that commits at the end of its block: event handlers and timers. An RPC
+        method writes in `command()`, whose commit waits for the answer."""
         if self.request is not None:
             with self._held_for_answer() as tx:
                 yield tx

@@ -1,5 +1,5 @@
 """What workshop takes and gives."""
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from services.workshop import domain
 from shared.events import LINE_GROUPS, LINE_KINDS, PAY_TYPES
@@ -25,6 +25,11 @@ class NewLine(Strict):
     quantity = fields.Decimal(required=True, places=2, validate=validate.Range(min=0.01, max=9999))
     unit_price_cents = money(load_default=None, allow_none=True)
     pay_type = fields.String(load_default="customer", validate=validate.OneOf(PAY_TYPES))
+
+    @validates_schema
+    def a_part_names_its_number(self, data, **kwargs):
+        if data.get("kind") == "part" and not data.get("part_number"):
+            raise ValidationError("a part line needs its part number", "part_number")
 
 
 class NewQuote(Strict):

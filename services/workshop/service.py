@@ -34,7 +34,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
     # -- opening -----------------------------------------------------------------------------------
     @on_event("booking.checked_in")
     def open_repair_order(self, tx, event):
-        ro = store.insert_repair_order(tx, {
+        row = store.insert_repair_order(tx, {
             "repair_order_id": uuid.uuid4(), "number": store.next_number(tx, event["branch_id"]),
             "branch_id": event["branch_id"], "booking_id": event["booking_id"],
             "customer_id": event["customer_id"], "vehicle_id": event["vehicle_id"], "plate": event["plate"],
@@ -42,13 +42,12 @@ class WorkshopService(SlaClocks, BranchDirectory):
             "fault_description": event["fault_description"], "odometer_km": event["odometer_km"],
             "status": "checked_in",
         })
-        if ro is None:
+        if row is None:
             return  # this booking already has its repair order
-        store.add_timeline(tx, ro["repair_order_id"], "checked_in", f"received by {event['advisor']}", public=False)
-        store.add_timeline(tx, ro["repair_order_id"], "checked_in")
-        tx.publish("repair_order.opened", ro["branch_id"], repair_order_id=ro["repair_order_id"],
-                   number=ro["number"], booking_id=ro["booking_id"], customer_id=ro["customer_id"],
-                   vehicle_id=ro["vehicle_id"], priority=ro["priority"], plate=ro["plate"])
+        ro = domain.RepairOrder.from_row(row)
+        ro.opened(event["advisor"])
+        store.add_timeline(tx, ro.repair_order_id, ro.take_notes())
+        tx.publish_recorded(ro)
 
     @on_event("part.catalogued")
     def copy_part_price(self, tx, event):
@@ -59,184 +58,142 @@ class WorkshopService(SlaClocks, BranchDirectory):
     def record_diagnosis(self, repair_order_id, data):
         diagnosis = load(schemas.Diagnosis, data)
         with self.db.transaction() as tx:
-            ro = self._repair_order(tx, repair_order_id, lock=True)
-            self._move(tx, ro, "diagnosed", f"diagnosed by {diagnosis['diagnosed_by']}")
-            store.add_findings(tx, ro["repair_order_id"], diagnosis["findings"], diagnosis["diagnosed_by"])
-            tx.publish("diagnosis.recorded", ro["branch_id"], repair_order_id=ro["repair_order_id"],
-                       findings=diagnosis["findings"])
-            return self._dump(tx, ro["repair_order_id"])
+            ro = self._repair_order_to_change(tx, repair_order_id)
+            withdrawn = ro.record_diagnosis(diagnosis["findings"], diagnosis["diagnosed_by"])
+            if withdrawn is not None:
+                store.close_quote(tx, withdrawn)
+            store.add_findings(tx, ro.repair_order_id, diagnosis["findings"], diagnosis["diagnosed_by"])
+            store.save_repair_order(tx, ro)
+            tx.publish_recorded(ro)
+            return self._dump(tx, ro.repair_order_id)
 
     @rpc
     def issue_quote(self, repair_order_id, data):
         request = load(schemas.NewQuote, data)
         with self.db.transaction() as tx:
-            ro = self._repair_order(tx, repair_order_id, lock=True)
-            if ro["status"] not in domain.QUOTABLE:
-                raise errors.Conflict(f"a repair order that is {ro['status']} cannot be quoted",
-                                      {"status": [f"is {ro['status']}"]})
-            branch = org.get_branch(tx, ro["branch_id"])
+            ro = self._repair_order_to_change(tx, repair_order_id)
+            rate = org.get_branch(tx, ro.branch_id)["labour_rate_cents"]
             prices = store.part_prices(tx, {l["part_number"] for l in request["lines"] if l["part_number"]})
-            lines = [{**domain.price_line(line, branch["labour_rate_cents"], prices), "line_id": uuid.uuid4()}
-                     for line in request["lines"]]
-            quote = {"quote_id": uuid.uuid4(), "repair_order_id": ro["repair_order_id"],
-                     "branch_id": ro["branch_id"], "total_cents": sum(l["net_cents"] for l in lines)}
-            store.supersede_open_quote(tx, ro["repair_order_id"])
-            store.insert_quote(tx, quote, lines)
-            self._move(tx, ro, "awaiting_approval")
-            tx.publish("quote.issued", ro["branch_id"], repair_order_id=ro["repair_order_id"],
-                       quote_id=quote["quote_id"], lines=lines, total_cents=quote["total_cents"])
-            return QUOTE.dump(store.quote_with_lines(tx, quote["quote_id"]))
+            lines = [{**line, "line_id": uuid.uuid4()} for line in request["lines"]]
+            quote, superseded = ro.issue_quote(uuid.uuid4(), lines, rate, prices)
+            if superseded is not None:
+                store.close_quote(tx, superseded)
+            store.insert_quote(tx, ro.repair_order_id, ro.branch_id, quote)
+            store.save_repair_order(tx, ro)
+            tx.publish_recorded(ro)
+            return QUOTE.dump(store.quote_with_lines(tx, quote.quote_id))
 
     @rpc
     def approve_quote(self, repair_order_id, data):
         approval = load(schemas.Approval, data)
         with self.db.transaction() as tx:
-            ro = self._repair_order(tx, repair_order_id, lock=True)
-            quote = store.open_quote(tx, ro["repair_order_id"])
-            if quote is None or quote["quote_id"] != approval["quote_id"]:
-                raise errors.Conflict("that quote is not awaiting approval",
-                                      {"quote_id": ["not the open quote of this repair order"]})
-            lines = store.quote_lines(tx, quote["quote_id"])
-            approved, declined = domain.decide(lines, approval["decisions"])
-            store.decide_quote(tx, quote["quote_id"], "approved" if approved else "declined",
-                               [l["line_id"] for l in approved], approval["consent"])
-            consent = f"{approval['consent']['method']} by {approval['consent']['by']}"
-            if not approved:
-                self._move(tx, ro, "diagnosed", f"quote declined ({consent})")
-                tx.publish("quote.declined", ro["branch_id"], repair_order_id=ro["repair_order_id"],
-                           quote_id=quote["quote_id"], declined_line_ids=declined)
-            else:
-                total = sum(l["net_cents"] for l in approved)
-                needs_parts = domain.parts_needed(approved)
-                store.update_repair_order(tx, ro["repair_order_id"], approved_total_cents=total,
-                                          parts_status="pending" if needs_parts else "none")
-                self._move(tx, ro, "approved", f"approved ({consent})")
-                tx.publish("quote.approved", ro["branch_id"], repair_order_id=ro["repair_order_id"],
-                           quote_id=quote["quote_id"], approved_lines=approved, declined_line_ids=declined,
-                           approved_total_cents=total)
-            return self._dump(tx, ro["repair_order_id"])
+            ro = self._repair_order_to_change(tx, repair_order_id)
+            quote, approved = ro.approve(approval["quote_id"], approval["decisions"], approval["consent"])
+            store.decide_quote(tx, quote, approved, approval["consent"])
+            store.save_repair_order(tx, ro)
+            tx.publish_recorded(ro)
+            return self._dump(tx, ro.repair_order_id)
 
     # -- parts ---------------------------------------------------------------------------------------
     @on_event("parts.reserved")
     def parts_reserved(self, tx, event):
-        ro = store.repair_order(tx, event["repair_order_id"], lock=True)
-        if ro is None or ro["status"] == "cancelled":
+        row = store.repair_order_to_change(tx, event["repair_order_id"])
+        if row is None:
             return
-        store.update_repair_order(tx, ro["repair_order_id"], parts_status="reserved")
-        if ro["status"] == "waiting_for_parts":
-            self._move(tx, ro, "approved", "parts arrived")
-            tx.publish("repair_order.resumed", ro["branch_id"], repair_order_id=ro["repair_order_id"],
-                       reason="parts")
+        ro = domain.RepairOrder.from_row(row)
+        if ro.parts_reserved():
+            store.save_repair_order(tx, ro)
+            tx.publish_recorded(ro)
 
     @on_event("parts.shortage")
     def parts_short(self, tx, event):
-        ro = store.repair_order(tx, event["repair_order_id"], lock=True)
-        if ro is None or ro["status"] != "approved":
+        row = store.repair_order_to_change(tx, event["repair_order_id"])
+        if row is None:
             return
-        store.update_repair_order(tx, ro["repair_order_id"], parts_status="short")
-        missing = ", ".join(f"{l['part_number']} ({l['available']}/{l['requested']})" for l in event["lines"])
-        self._move(tx, ro, "waiting_for_parts", f"short: {missing}")
-        tx.publish("repair_order.on_hold", ro["branch_id"], repair_order_id=ro["repair_order_id"], reason="parts")
+        ro = domain.RepairOrder.from_row(row)
+        if ro.parts_short(event["lines"]):
+            store.save_repair_order(tx, ro)
+            tx.publish_recorded(ro)
 
-    # -- jobs -----------------------------------------------------------------------------------------
+    # -- jobs and holds -------------------------------------------------------------------------------
     @rpc
     def start_job(self, repair_order_id, data):
         start = load(schemas.StartJob, data)
         with self.db.transaction() as tx:
-            ro = self._repair_order(tx, repair_order_id, lock=True)
-            if ro["parts_status"] in ("pending", "short"):
-                raise errors.Conflict("the approved parts are not reserved yet",
-                                      {"parts_status": [f"is {ro['parts_status']}"]})
-            if ro["status"] != "in_progress":
-                self._move(tx, ro, "in_progress", "job started")
-            job = store.insert_job(tx, {**start, "job_id": uuid.uuid4(), "repair_order_id": ro["repair_order_id"],
-                                        "branch_id": ro["branch_id"], "started_at": now()})
-            tx.publish("job.started", ro["branch_id"], repair_order_id=ro["repair_order_id"], job_id=job["job_id"],
-                       technician_id=job["technician_id"], started_at=job["started_at"])
-            return JOB.dump(job)
+            ro = self._repair_order_to_change(tx, repair_order_id)
+            job = ro.start_job(uuid.uuid4(), start["technician_id"], start["description"], now())
+            store.save_repair_order(tx, ro)
+            saved = store.insert_job(tx, ro.repair_order_id, ro.branch_id, job)
+            tx.publish_recorded(ro)
+            return JOB.dump(saved)
 
     @rpc
     def finish_job(self, repair_order_id, job_id, data):
         finish = load(schemas.FinishJob, data)
         with self.db.transaction() as tx:
-            ro = self._repair_order(tx, repair_order_id, lock=True)
-            job = store.job(tx, ro["repair_order_id"], record_id(job_id, "job"), lock=True)
-            if job is None:
-                raise errors.NotFound("no such job on this repair order", {"job_id": ["unknown job"]})
-            if job["finished_at"] is not None:
-                raise errors.Conflict("the job is already finished", {"job_id": ["finished"]})
-            job = store.finish_job(tx, job["job_id"], now(), finish["notes"])
-            if all(j["finished_at"] for j in store.jobs(tx, ro["repair_order_id"])) and ro["status"] == "in_progress":
-                self._move(tx, ro, "quality_check", "work done")
-            tx.publish("job.finished", ro["branch_id"], repair_order_id=ro["repair_order_id"], job_id=job["job_id"],
-                       technician_id=job["technician_id"], finished_at=job["finished_at"],
-                       clocked_seconds=job["clocked_seconds"])
-            return JOB.dump(job)
+            ro = self._repair_order_to_change(tx, repair_order_id)
+            job = ro.finish_job(record_id(job_id, "job"), finish["notes"], now())
+            store.save_repair_order(tx, ro)
+            saved = store.finish_job(tx, job)
+            tx.publish_recorded(ro)
+            return JOB.dump(saved)
 
     @rpc
     def put_on_hold(self, repair_order_id, data):
         hold = load(schemas.Hold, data)
         with self.db.transaction() as tx:
-            ro = self._repair_order(tx, repair_order_id, lock=True)
-            self._move(tx, ro, "on_hold", f"waiting for {hold['reason']}")
-            tx.publish("repair_order.on_hold", ro["branch_id"], repair_order_id=ro["repair_order_id"],
-                       reason=hold["reason"])
-            return self._dump(tx, ro["repair_order_id"])
+            ro = self._repair_order_to_change(tx, repair_order_id)
+            ro.hold(hold["reason"])
+            store.save_repair_order(tx, ro)
+            tx.publish_recorded(ro)
+            return self._dump(tx, ro.repair_order_id)
 
     @rpc
     def resume_repair_order(self, repair_order_id):
         with self.db.transaction() as tx:
-            ro = self._repair_order(tx, repair_order_id, lock=True)
-            self._move(tx, ro, "in_progress", "work resumed")
-            tx.publish("repair_order.resumed", ro["branch_id"], repair_order_id=ro["repair_order_id"],
-                       reason="resumed")
-            return self._dump(tx, ro["repair_order_id"])
+            ro = self._repair_order_to_change(tx, repair_order_id)
+            ro.resume()
+            store.save_repair_order(tx, ro)
+            tx.publish_recorded(ro)
+            return self._dump(tx, ro.repair_order_id)
 
     # -- quality check and hand-over ---------------------------------------------------------------
     @rpc
     def quality_check(self, repair_order_id, data):
         check = load(schemas.QualityCheck, data)
         with self.db.transaction() as tx:
-            ro = self._repair_order(tx, repair_order_id, lock=True)
-            if ro["status"] != "quality_check":
-                raise errors.Conflict("the work is not finished", {"status": [f"is {ro['status']}"]})
-            domain.check_peer(check["checked_by"], {j["technician_id"] for j in store.jobs(tx, ro["repair_order_id"])})
-            store.add_quality_check(tx, ro["repair_order_id"], check["checked_by"], check["passed"], check["notes"])
-            facts = {"repair_order_id": ro["repair_order_id"], "checked_by": check["checked_by"]}
+            ro = self._repair_order_to_change(tx, repair_order_id)
+            at = now()
             if check["passed"]:
-                self._move(tx, ro, "ready", "quality check passed")
-                tx.publish("qc.passed", ro["branch_id"], **facts)
-                tx.publish("repair_order.ready", ro["branch_id"], repair_order_id=ro["repair_order_id"])
+                ro.pass_qc(check["checked_by"])
             else:
-                self._move(tx, ro, "in_progress", "quality check failed: rework")
-                tx.publish("qc.failed", ro["branch_id"], reason=check["notes"] or "failed", **facts)
-            return self._dump(tx, ro["repair_order_id"])
+                ro.fail_qc(check["checked_by"], check["notes"], at)
+            store.add_quality_check(tx, ro.repair_order_id, check["checked_by"], check["passed"], check["notes"], at)
+            store.save_repair_order(tx, ro)
+            tx.publish_recorded(ro)
+            return self._dump(tx, ro.repair_order_id)
 
     @rpc
     def deliver(self, repair_order_id, data):
         delivery = load(schemas.Delivery, data)
         with self.db.transaction() as tx:
-            ro = self._repair_order(tx, repair_order_id, lock=True)
-            self._move(tx, ro, "delivered", f"handed over by {delivery['delivered_by']}")
-            at = now()
-            store.update_repair_order(tx, ro["repair_order_id"], delivered_at=at)
-            tx.publish("repair_order.delivered", ro["branch_id"], repair_order_id=ro["repair_order_id"],
-                       number=ro["number"], customer_id=ro["customer_id"], vehicle_id=ro["vehicle_id"],
-                       delivered_at=at, lines=store.approved_lines(tx, ro["repair_order_id"]))
-            return self._dump(tx, ro["repair_order_id"])
+            ro = self._repair_order_to_change(tx, repair_order_id)
+            ro.deliver(delivery["delivered_by"], store.approved_lines(tx, ro.repair_order_id), now())
+            store.save_repair_order(tx, ro)
+            tx.publish_recorded(ro)
+            return self._dump(tx, ro.repair_order_id)
 
     @rpc
     def cancel_repair_order(self, repair_order_id, data):
         cancel = load(schemas.Cancellation, data)
         with self.db.transaction() as tx:
-            ro = self._repair_order(tx, repair_order_id, lock=True)
-            if store.jobs(tx, ro["repair_order_id"]):
-                raise errors.Conflict("work has started; it cannot be cancelled", {"status": ["work started"]})
-            self._move(tx, ro, "cancelled", cancel["reason"])
-            store.supersede_open_quote(tx, ro["repair_order_id"])
-            tx.publish("repair_order.cancelled", ro["branch_id"], repair_order_id=ro["repair_order_id"],
-                       reason=cancel["reason"])
-            return self._dump(tx, ro["repair_order_id"])
+            ro = self._repair_order_to_change(tx, repair_order_id)
+            superseded = ro.cancel(cancel["reason"])
+            if superseded is not None:
+                store.close_quote(tx, superseded)
+            store.save_repair_order(tx, ro)
+            tx.publish_recorded(ro)
+            return self._dump(tx, ro.repair_order_id)
 
     # -- reading ---------------------------------------------------------------------------------------
     @rpc
@@ -292,20 +249,14 @@ class WorkshopService(SlaClocks, BranchDirectory):
         return policy.clock(org.get_branch(tx, ro["branch_id"])).add(now(), remaining)
 
     # -- helpers ----------------------------------------------------------------------------------------
-    def _repair_order(self, tx, repair_order_id, lock=False):
-        return self._admit(store.repair_order(tx, record_id(repair_order_id, "repair_order"), lock=lock))
+    def _repair_order_to_change(self, tx, repair_order_id) -> domain.RepairOrder:
+        """The repair order named in a command, locked, if the caller may act on it."""
+        row = store.repair_order_to_change(tx, record_id(repair_order_id, "repair_order"))
+        return domain.RepairOrder.from_row(self._admit(row))
 
     def _admit(self, ro):
         return self.scope.admit(ro, errors.NotFound("no such repair order",
                                                     {"repair_order_id": ["unknown repair order"]}))
-
-    def _move(self, tx, ro, target, note=""):
-        status = domain.transition(ro["status"], target)
-        store.update_repair_order(tx, ro["repair_order_id"], status=status)
-        store.add_timeline(tx, ro["repair_order_id"], status, note, public=False)
-        if status != ro["status"]:
-            store.add_timeline(tx, ro["repair_order_id"], status)
-        ro["status"] = status
 
     def _dump(self, tx, repair_order_id):
         return REPAIR_ORDER.dump(store.view(tx, repair_order_id))

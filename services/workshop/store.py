@@ -25,8 +25,25 @@ def insert_repair_order(tx, ro):
         " %(status)s) ON CONFLICT (booking_id) DO NOTHING RETURNING *", ro)
 
 
-def repair_order(tx, repair_order_id, lock=False):
-    return tx.one(RO + " WHERE repair_order_id = %s" + (" FOR UPDATE" if lock else ""), (repair_order_id,))
+def repair_order(tx, repair_order_id):
+    return tx.one(RO + " WHERE repair_order_id = %s", (repair_order_id,))
+
+
+def repair_order_to_change(tx, repair_order_id) -> dict | None:
+    """The repair order locked for a command, with what its rules read (domain.RepairOrder.from_row):
+    its jobs, its open quote and lines, when a quality check last failed. One round trip."""
+    key = (repair_order_id,)
+    open_quote = "SELECT quote_id FROM quotes WHERE repair_order_id = %s AND status = 'open'"
+    ro, done, quote, lines, failed = tx.batch(
+        (RO + " WHERE repair_order_id = %s FOR UPDATE", key),  # first: the reads below wait for the lock
+        (JOBS, key),
+        ("SELECT * FROM quotes WHERE repair_order_id = %s AND status = 'open'", key),
+        (f"{LINES} WHERE quote_id = ({open_quote}) ORDER BY position", key),
+        ("SELECT max(at) AS at FROM quality_checks WHERE repair_order_id = %s AND NOT passed", key))
+    if not ro:
+        return None
+    return {**ro[0], "jobs": done, "open_quote": {**quote[0], "lines": lines} if quote else None,
+            "failed_check_at": failed[0]["at"] if failed else None}
 
 
 def view(tx, repair_order_id) -> dict | None:
@@ -49,15 +66,21 @@ def by_number(tx, number):
     return tx.one(RO + " WHERE number = %s", (number,))
 
 
-def update_repair_order(tx, repair_order_id, **changes):
-    sets = ", ".join(f"{c} = %({c})s" for c in changes)
-    return tx.one(f"UPDATE repair_orders SET {sets}, updated_at = clock_timestamp()"
-                  " WHERE repair_order_id = %(id)s RETURNING *", {**changes, "id": repair_order_id})
+def save_repair_order(tx, ro):
+    """What a command changed on the repair order (a domain.RepairOrder), and its new timeline lines."""
+    tx.defer("UPDATE repair_orders SET status = %s, parts_status = %s, approved_total_cents = %s,"
+             " delivered_at = %s, updated_at = clock_timestamp() WHERE repair_order_id = %s",
+             (ro.status, ro.parts_status, ro.approved_total_cents, ro.delivered_at, ro.repair_order_id))
+    add_timeline(tx, ro.repair_order_id, ro.take_notes())
 
 
-def add_timeline(tx, repair_order_id, status, note="", public=True):
-    tx.defer("INSERT INTO timeline (repair_order_id, status, note, public) VALUES (%s, %s, %s, %s)",
-             (repair_order_id, status, note, public))
+def add_timeline(tx, repair_order_id, notes):
+    """Timeline lines (domain.Note) in one statement, numbered in the order given."""
+    if not notes:
+        return
+    tx.defer("INSERT INTO timeline (repair_order_id, status, note, public) VALUES "
+             + ", ".join(["(%s, %s, %s, %s)"] * len(notes)),
+             tuple(v for n in notes for v in (repair_order_id, n.status, n.note, n.public)))
 
 
 def timeline(tx, repair_order_id, public: bool):
@@ -72,22 +95,22 @@ def add_findings(tx, repair_order_id, findings, diagnosed_by):
                  (repair_order_id, f.get("code"), f["description"], f["status"], diagnosed_by))
 
 
-def supersede_open_quote(tx, repair_order_id):
-    # not deferred: deferred writes run as sibling CTEs in no promised order, and the new open
+def close_quote(tx, quote):
+    """A quote no longer open (domain.Quote: superseded, withdrawn)."""
+    # not deferred: deferred writes run as sibling CTEs in no promised order, and a new open
     # quote must not meet the old one in the one-open-quote index
-    tx.execute("UPDATE quotes SET status = 'superseded' WHERE repair_order_id = %s AND status = 'open'",
-               (repair_order_id,))
+    tx.execute("UPDATE quotes SET status = %s WHERE quote_id = %s AND status = 'open'", (quote.status, quote.quote_id))
 
 
-def insert_quote(tx, quote, lines):
-    """The quote and its lines, sent with the next statement (after any earlier deferred write)."""
+def insert_quote(tx, repair_order_id, branch_id, quote):
+    """The quote (a domain.Quote) and its lines, sent with the next statement (after any earlier deferred write)."""
     tx.defer("INSERT INTO quotes (quote_id, repair_order_id, branch_id, status, total_cents)"
-             " VALUES (%s, %s, %s, 'open', %s)",
-             (quote["quote_id"], quote["repair_order_id"], quote["branch_id"], quote["total_cents"]))
-    for position, line in enumerate(lines):
+             " VALUES (%s, %s, %s, %s, %s)",
+             (quote.quote_id, repair_order_id, branch_id, quote.status, quote.total_cents))
+    for position, line in enumerate(quote.lines):
         tx.defer('INSERT INTO quote_lines (line_id, quote_id, position, kind, "group", description, part_number,'
                  " quantity, unit_price_cents, net_cents, pay_type) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                 (line["line_id"], quote["quote_id"], position, line["kind"], line["group"], line["description"],
+                 (line["line_id"], quote.quote_id, position, line["kind"], line["group"], line["description"],
                   line["part_number"], line["quantity"], line["unit_price_cents"], line["net_cents"],
                   line["pay_type"]))
 
@@ -96,10 +119,6 @@ def quote_with_lines(tx, quote_id) -> dict | None:
     quote, lines = tx.batch(("SELECT * FROM quotes WHERE quote_id = %s", (quote_id,)),
                             (LINES + " WHERE quote_id = %s ORDER BY position", (quote_id,)))
     return {**quote[0], "lines": lines} if quote else None
-
-
-def open_quote(tx, repair_order_id):
-    return tx.one("SELECT * FROM quotes WHERE repair_order_id = %s AND status = 'open'", (repair_order_id,))
 
 
 def lines_of_quotes(tx, quote_ids) -> dict:
@@ -111,16 +130,13 @@ def lines_of_quotes(tx, quote_ids) -> dict:
     return by_quote
 
 
-def quote_lines(tx, quote_id):
-    return tx.all(LINES + " WHERE quote_id = %s ORDER BY position", (quote_id,))
-
-
-def decide_quote(tx, quote_id, status, approved_ids, consent):
+def decide_quote(tx, quote, approved_lines, consent):
+    """The customer's answer to a quote (a domain.Quote): each line's decision, the consent."""
     tx.execute("UPDATE quote_lines SET decision = CASE WHEN line_id = ANY(%s) THEN 'approved' ELSE 'declined' END"
-               " WHERE quote_id = %s", (list(approved_ids), quote_id))
+               " WHERE quote_id = %s", ([l["line_id"] for l in approved_lines], quote.quote_id))
     tx.execute("UPDATE quotes SET status = %s, consent_method = %s, consent_by = %s,"
                " decided_at = clock_timestamp() WHERE quote_id = %s",
-               (status, consent["method"], consent["by"], quote_id))
+               (quote.status, consent["method"], consent["by"], quote.quote_id))
 
 
 def approved_lines(tx, repair_order_id):
@@ -130,30 +146,26 @@ def approved_lines(tx, repair_order_id):
                   " ORDER BY q.created_at, l.position", (repair_order_id,))
 
 
-def insert_job(tx, job):
+def insert_job(tx, repair_order_id, branch_id, job):
+    """A job (a domain.Job) as stored."""
     return tx.one("INSERT INTO jobs (job_id, repair_order_id, branch_id, technician_id, description, started_at)"
-                  " VALUES (%(job_id)s, %(repair_order_id)s, %(branch_id)s, %(technician_id)s, %(description)s,"
-                  " %(started_at)s) RETURNING *", job)
+                  " VALUES (%s, %s, %s, %s, %s, %s) RETURNING *",
+                  (job.job_id, repair_order_id, branch_id, job.technician_id, job.description, job.started_at))
 
 
-def job(tx, repair_order_id, job_id, lock=False):
-    return tx.one("SELECT * FROM jobs WHERE repair_order_id = %s AND job_id = %s" + (" FOR UPDATE" if lock else ""),
-                  (repair_order_id, job_id))
-
-
-def finish_job(tx, job_id, finished_at, notes):
-    return tx.one("UPDATE jobs SET finished_at = %s, notes = %s,"
-                  " clocked_seconds = GREATEST(0, EXTRACT(EPOCH FROM %s - started_at))::int"
-                  " WHERE job_id = %s RETURNING *", (finished_at, notes, finished_at, job_id))
+def finish_job(tx, job):
+    """A finished job (a domain.Job) as stored."""
+    return tx.one("UPDATE jobs SET finished_at = %s, notes = %s, clocked_seconds = %s WHERE job_id = %s RETURNING *",
+                  (job.finished_at, job.notes, job.clocked_seconds, job.job_id))
 
 
 def jobs(tx, repair_order_id):
     return tx.all(JOBS, (repair_order_id,))
 
 
-def add_quality_check(tx, repair_order_id, checked_by, passed, notes):
-    tx.defer("INSERT INTO quality_checks (repair_order_id, checked_by, passed, notes) VALUES (%s, %s, %s, %s)",
-             (repair_order_id, checked_by, passed, notes))
+def add_quality_check(tx, repair_order_id, checked_by, passed, notes, at):
+    tx.defer("INSERT INTO quality_checks (repair_order_id, checked_by, passed, notes, at) VALUES (%s, %s, %s, %s, %s)",
+             (repair_order_id, checked_by, passed, notes, at))
 
 
 def save_part_price(tx, part_number, description, price_cents):
