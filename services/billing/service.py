@@ -15,6 +15,10 @@ from shared.sla_service import SlaClocks
 INVOICE, PAYMENT, CLAIM = schemas.Invoice(), schemas.PaymentOut(), schemas.WarrantyClaim()
 
 
+def now():
+    return datetime.now(timezone.utc)
+
+
 class BillingService(SlaClocks, BranchDirectory):
     name = "billing"
 
@@ -26,44 +30,27 @@ class BillingService(SlaClocks, BranchDirectory):
         if store.invoice_for_repair_order(tx, event["repair_order_id"]):
             return
         branch = org.get_branch(tx, event["branch_id"])
-        lines = domain.invoice_lines(event["lines"])
-        sums = domain.totals(lines, branch["tax_rate_bp"])
-        invoice = store.insert_invoice(tx, {
-            "invoice_id": uuid.uuid4(), "number": store.next_number(tx, event["branch_id"]),
-            "repair_order_id": event["repair_order_id"], "branch_id": event["branch_id"],
-            "customer_id": event["customer_id"], "tax_rate_bp": branch["tax_rate_bp"],
-            "issued_at": datetime.now(timezone.utc), **sums,
-        }, lines)
-        if invoice is None:
-            return
-        warranty = [line for line in lines if line["pay_type"] == "warranty"]
-        if warranty:
-            store.insert_claim(tx, {
-                "claim_id": uuid.uuid4(), "repair_order_id": invoice["repair_order_id"],
-                "invoice_id": invoice["invoice_id"], "branch_id": invoice["branch_id"],
-                "value_cents": sum(line["net_cents"] for line in warranty),
-                "lines": [{k: str(v) if k in ("line_id", "quantity") else v for k, v in line.items()}
-                          for line in warranty],
-            })
-        tx.publish("invoice.issued", invoice["branch_id"], **{k: invoice[k] for k in (
-            "invoice_id", "number", "repair_order_id", "customer_id", "subtotal_cents", "tax_cents",
-            "total_cents")})
+        invoice = domain.Invoice.issue(
+            invoice_id=uuid.uuid4(), number=store.next_number(tx, event["branch_id"]),
+            repair_order_id=event["repair_order_id"], branch_id=event["branch_id"],
+            customer_id=event["customer_id"], lines=event["lines"], tax_rate_bp=branch["tax_rate_bp"], now=now())
+        if store.insert_invoice(tx, domain.stored(invoice), invoice.lines) is None:
+            return  # the same delivery, announced twice at once: the other one invoiced it
+        claim = domain.WarrantyClaim.of(invoice, claim_id=uuid.uuid4())
+        if claim is not None:
+            store.insert_claim(tx, domain.stored(claim))
+        tx.publish_recorded(invoice)
 
     @rpc
     def record_payment(self, invoice_id, data):
         payment = load(schemas.Payment, data)
         with self.db.transaction() as tx:
-            invoice = self._invoice(tx, invoice_id, lock=True)  # concurrent payments queue here
-            paid = domain.apply_payment(invoice["total_cents"], invoice["paid_cents"], payment["amount_cents"])
-            store.insert_payment(tx, {**payment, "payment_id": uuid.uuid4(), "invoice_id": invoice["invoice_id"],
-                                      "branch_id": invoice["branch_id"]})
-            fully = paid == invoice["total_cents"]
-            invoice = store.set_paid(tx, invoice["invoice_id"], paid, fully)
-            if fully:
-                tx.publish("invoice.paid", invoice["branch_id"], invoice_id=invoice["invoice_id"],
-                           repair_order_id=invoice["repair_order_id"], customer_id=invoice["customer_id"],
-                           amount_cents=invoice["total_cents"], paid_at=invoice["paid_at"])
-            return self._dump(tx, invoice)
+            # concurrent payments of one invoice queue at this lock
+            invoice = domain.Invoice.from_row(self._invoice(tx, invoice_id, lock=True))
+            store.insert_payment(tx, invoice.record_payment(payment_id=uuid.uuid4(), now=now(), **payment))
+            row = store.save_payments(tx, invoice)
+            tx.publish_recorded(invoice)
+            return self._dump(tx, row)
 
     @rpc
     def get_invoice(self, invoice_id):

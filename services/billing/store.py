@@ -5,6 +5,8 @@ from shared import paging
 
 
 def next_number(tx, branch_id) -> str:
+    """The branch's next invoice number. The counter stays in SQL, one atomic upsert whose row lock
+    holds until commit: two invoices issued at once at one branch never draw the same number."""
     row = tx.one("INSERT INTO number_counters AS c (branch_id, last) VALUES (%s, 1)"
                  " ON CONFLICT (branch_id) DO UPDATE SET last = c.last + 1 RETURNING last", (branch_id,))
     return f"INV-{branch_id}-{row['last']:06d}"
@@ -49,11 +51,10 @@ def insert_payment(tx, p):
                   " %(reference)s) RETURNING *", p)
 
 
-def set_paid(tx, invoice_id, paid_cents, fully_paid):
-    return tx.one("UPDATE invoices SET paid_cents = %s, status = %s,"
-                  " paid_at = CASE WHEN %s THEN clock_timestamp() ELSE paid_at END"
-                  " WHERE invoice_id = %s RETURNING *",
-                  (paid_cents, "paid" if fully_paid else "issued", fully_paid, invoice_id))
+def save_payments(tx, invoice):
+    """What the invoice's payments changed: the amount paid, and its status and time once paid."""
+    return tx.one("UPDATE invoices SET paid_cents = %s, status = %s, paid_at = %s WHERE invoice_id = %s RETURNING *",
+                  (invoice.paid_cents, invoice.status, invoice.paid_at, invoice.invoice_id))
 
 
 def insert_claim(tx, claim):

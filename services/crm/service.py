@@ -1,12 +1,15 @@
 """crm: customers and vehicles, follow-ups after delivery, surveys, complaints."""
 import uuid
+from datetime import datetime, timezone
+
+import eventlet
 
 from services.crm import domain, schemas, store
 from shared import errors
 from shared.dependencies import Database
 from shared.messaging import on_event
 from shared.org import BranchDirectory
-from shared.rpc import load, record_id, rpc
+from shared.rpc import ServiceRpcProxy, load, record_id, rpc
 from shared.schemas import page_of
 from shared.scope import CallerScope
 from shared.sla_service import SlaClocks
@@ -15,20 +18,29 @@ CUSTOMER, VEHICLE = schemas.Customer(), schemas.Vehicle()
 FOLLOW_UP, SURVEY, COMPLAINT = schemas.FollowUp(), schemas.Survey(), schemas.Complaint()
 
 
+def unknown_customer():
+    return errors.NotFound("no such customer", {"customer_id": ["unknown customer"]})
+
+
+def now():
+    return datetime.now(timezone.utc)
+
+
 class CrmService(SlaClocks, BranchDirectory):
     name = "crm"
 
     db = Database()
     scope = CallerScope()
+    workshop = ServiceRpcProxy("workshop")  # a repair order named in a complaint is workshop's to find
 
     # -- customers and vehicles -------------------------------------------------------------
     @rpc
     def create_customer(self, data):
-        customer = {**load(schemas.NewCustomer, data), "customer_id": uuid.uuid4()}
+        customer = domain.Customer.register(uuid.uuid4(), **load(schemas.NewCustomer, data))
         with self.db.transaction() as tx:
-            row = store.insert_customer(tx, customer)
+            row = store.insert_customer(tx, domain.stored(customer))
             store.log_contact(tx, row["customer_id"], "registered")
-            tx.publish("customer.registered", row["branch_id"], customer_id=row["customer_id"], name=row["name"])
+            tx.publish_recorded(customer)
             return CUSTOMER.dump(row)
 
     @rpc
@@ -44,17 +56,17 @@ class CrmService(SlaClocks, BranchDirectory):
 
     @rpc
     def register_vehicle(self, data):
-        vehicle = load(schemas.NewVehicle, data)
-        vehicle["vin"] = domain.normalise_vin(vehicle["vin"])
+        given = load(schemas.NewVehicle, data)
+        if domain.normalise_vin(given["vin"]) is None:  # the VIN's shape is input: a field error (400)
+            raise errors.ValidationFailed("invalid VIN", {"vin": [domain.VIN_SHAPE]})
         with self.db.transaction() as tx:
-            owner = self.scope.admit(
-                tx.one("SELECT * FROM customers WHERE customer_id = %s FOR SHARE", (vehicle["customer_id"],)),
-                errors.Unprocessable("unknown customer", {"customer_id": ["no such customer"]}))
-            row = store.insert_vehicle(tx, {**vehicle, "vehicle_id": uuid.uuid4(), "branch_id": owner["branch_id"]})
-            if row is None:
+            owner = self.scope.admit(store.customer(tx, given.pop("customer_id"), share=True),
+                                     errors.Unprocessable("unknown customer", {"customer_id": ["no such customer"]}))
+            vehicle = domain.Customer.from_row(owner).register_vehicle(uuid.uuid4(), **given)
+            row = store.insert_vehicle(tx, domain.stored(vehicle))
+            if row is None:  # one vehicle per VIN: the unique key decides, atomically
                 raise errors.Conflict("a vehicle with this VIN is registered", {"vin": ["already registered"]})
-            tx.publish("vehicle.registered", row["branch_id"], vehicle_id=row["vehicle_id"],
-                       customer_id=row["customer_id"], vin=row["vin"], plate=row["plate"], model=row["model"])
+            tx.publish_recorded(vehicle)
             return VEHICLE.dump(row)
 
     @rpc
@@ -74,14 +86,12 @@ class CrmService(SlaClocks, BranchDirectory):
     # -- follow-ups ------------------------------------------------------------------------------
     @on_event("repair_order.delivered")
     def schedule_follow_up(self, tx, event):
-        facts = {"repair_order_id": event["repair_order_id"], "branch_id": event["branch_id"],
-                 "customer_id": event["customer_id"], "delivered_at": event["delivered_at"]}
-        store.record_delivery(tx, facts)
-        due = domain.follow_up_due(event["delivered_at"], store.follow_up_hours(tx, event["branch_id"]))
-        row = store.insert_follow_up(tx, {**facts, "follow_up_id": uuid.uuid4(), "due_at": due})
-        if row is not None:  # one follow-up per repair order, however often delivery is announced
-            tx.publish("follow_up.scheduled", row["branch_id"], follow_up_id=row["follow_up_id"],
-                       repair_order_id=row["repair_order_id"], customer_id=row["customer_id"], due_at=due)
+        delivery = {key: event[key] for key in ("repair_order_id", "branch_id", "customer_id", "delivered_at")}
+        store.record_delivery(tx, delivery)
+        follow_up = domain.FollowUp.schedule(uuid.uuid4(), branch_hours=store.follow_up_hours(tx, event["branch_id"]),
+                                             **delivery)
+        if store.insert_follow_up(tx, domain.stored(follow_up)) is not None:
+            tx.publish_recorded(follow_up)  # one follow-up per repair order, however often delivery is announced
 
     @rpc
     def get_follow_up(self, follow_up_id):
@@ -98,13 +108,11 @@ class CrmService(SlaClocks, BranchDirectory):
     def complete_follow_up(self, follow_up_id, data):
         done = load(schemas.FollowUpDone, data)
         with self.db.transaction() as tx:
-            current = self._follow_up(tx, follow_up_id, lock=True)
-            if current["status"] != "due":
-                raise errors.Conflict("the follow-up is already done", {"status": ["is done"]})
-            row = store.complete_follow_up(tx, current["follow_up_id"], done["outcome"], done["notes"])
+            follow_up = domain.FollowUp.from_row(self._follow_up(tx, follow_up_id, lock=True))
+            follow_up.complete(done["outcome"], done["notes"], now())
+            row = store.save_completion(tx, domain.stored(follow_up))
             store.log_contact(tx, row["customer_id"], "follow_up", f"{done['outcome']}: {done['notes']}")
-            tx.publish("follow_up.completed", row["branch_id"], follow_up_id=row["follow_up_id"],
-                       repair_order_id=row["repair_order_id"], outcome=done["outcome"])
+            tx.publish_recorded(follow_up)
             return FOLLOW_UP.dump(row)
 
     # -- surveys and complaints -----------------------------------------------------------------
@@ -112,28 +120,17 @@ class CrmService(SlaClocks, BranchDirectory):
     def record_survey(self, data):
         answer = load(schemas.NewSurvey, data)
         with self.db.transaction() as tx:
-            delivered = store.delivery(tx, answer["repair_order_id"])
-            if delivered is None:
-                raise errors.Unprocessable("no delivered repair order with that id",
-                                           {"repair_order_id": ["not delivered, or unknown"]})
-            row = store.insert_survey(tx, {**answer, "survey_id": uuid.uuid4(),
-                                           "branch_id": delivered["branch_id"],
-                                           "customer_id": delivered["customer_id"]})
-            if row is None:
+            survey = domain.Survey.answer(uuid.uuid4(), store.delivery(tx, answer["repair_order_id"]), **answer)
+            row = store.insert_survey(tx, domain.stored(survey))
+            if row is None:  # one survey per repair order: the unique key decides, atomically
                 raise errors.Conflict("this repair order already has a survey", {"repair_order_id": ["answered"]})
             store.log_contact(tx, row["customer_id"], "survey", f"score {row['score']}")
-            tx.publish("survey.answered", row["branch_id"], survey_id=row["survey_id"],
-                       repair_order_id=row["repair_order_id"], customer_id=row["customer_id"], score=row["score"])
-            row["complaint_id"] = None
-            if domain.survey_opens_complaint(row["score"]):
-                complaint = self._open_complaint(tx, {
-                    "branch_id": row["branch_id"], "customer_id": row["customer_id"],
-                    "repair_order_id": row["repair_order_id"],
-                    "what_happened": f"survey score {row['score']}/10: {row['comment']}".strip(),
-                    "customer_wants": "", "category": "other", "severity": "medium", "owner": None, "level": 1,
-                }, source="survey")
-                row["complaint_id"] = complaint["complaint_id"]
-            return SURVEY.dump(row)
+            tx.publish_recorded(survey)
+            complaint = survey.complaint(uuid.uuid4())  # a low score opens one
+            if complaint is not None:
+                self._save_complaint(tx, complaint)
+                tx.publish_recorded(complaint)
+            return SURVEY.dump({**row, "complaint_id": complaint.complaint_id if complaint else None})
 
     @rpc
     def list_surveys(self, query):
@@ -143,10 +140,21 @@ class CrmService(SlaClocks, BranchDirectory):
 
     @rpc
     def open_complaint(self, data):
-        complaint = load(schemas.NewComplaint, data)
+        """A complaint staff record. The customer, and the repair order if one is named, are checked
+        against the caller's scope as a record in the path would be (shared/scope.py): one of another
+        branch and one that does not exist get the same 403, so a scoped caller learns nothing of ids
+        elsewhere; an unscoped caller (admin) gets 404 for one that does not exist. The complaint's
+        own branch is any branch the caller acts for (domain.Complaint.open says why)."""
+        given = load(schemas.NewComplaint, data)
+        if given["repair_order_id"] is not None:
+            self._repair_order(given["repair_order_id"])  # workshop's record: asked before a connection is held
         with self.db.transaction() as tx:
-            self._customer(tx, complaint["customer_id"])
-            return COMPLAINT.dump(self._open_complaint(tx, complaint, source="staff"))
+            customer = self.scope.admit(store.customer(tx, given.pop("customer_id")), unknown_customer())
+            complaint = domain.Complaint.open(uuid.uuid4(), customer_id=customer["customer_id"],
+                                              acting_for=self.scope.branches, **given)
+            row = self._save_complaint(tx, complaint)
+            tx.publish_recorded(complaint)
+            return COMPLAINT.dump(row)
 
     @rpc
     def get_complaint(self, complaint_id):
@@ -168,20 +176,32 @@ class CrmService(SlaClocks, BranchDirectory):
             return {"open_complaints": [dict(r) for r in store.open_complaints_by_level(tx)]}
 
     # -- helpers --------------------------------------------------------------------------------
-    def _open_complaint(self, tx, complaint, source):
-        row = store.insert_complaint(tx, {**complaint, "complaint_id": uuid.uuid4(), "source": source})
+    @staticmethod
+    def _save_complaint(tx, complaint):
+        row = store.insert_complaint(tx, domain.stored(complaint))
         store.log_contact(tx, row["customer_id"], "complaint", row["what_happened"][:200])
-        tx.publish("complaint.opened", row["branch_id"], complaint_id=row["complaint_id"],
-                   customer_id=row["customer_id"], repair_order_id=row["repair_order_id"],
-                   category=row["category"], severity=row["severity"], level=row["level"])
         return row
 
     def _customer(self, tx, customer_id):
         row = store.customer(tx, record_id(customer_id, "customer"))
         if row is None:
-            raise errors.NotFound("no such customer", {"customer_id": ["unknown customer"]})
+            raise unknown_customer()
         return row
 
     def _follow_up(self, tx, follow_up_id, lock=False):
         return self.scope.admit(store.follow_up(tx, record_id(follow_up_id, "follow_up"), lock=lock),
                                 errors.NotFound("no such follow-up", {"follow_up_id": ["unknown follow-up"]}))
+
+    def _repair_order(self, repair_order_id):
+        """The repair order, if the caller may name it. workshop owns it and admits it against the
+        caller's scope, which nameko hands on with this call as context data; crm admits the answer
+        too, so the check does not rest on another service's helper alone."""
+        try:
+            with eventlet.Timeout(3):
+                found = self.workshop.get_repair_order(str(repair_order_id))
+        except errors.NotFound:
+            found = None
+        except eventlet.Timeout:
+            raise errors.Unavailable("workshop did not answer about the repair order") from None
+        return self.scope.admit(found, errors.NotFound("no such repair order",
+                                                       {"repair_order_id": ["unknown repair order"]}))

@@ -9,8 +9,9 @@ def insert_customer(tx, c):
         " RETURNING *", c)
 
 
-def customer(tx, customer_id):
-    return tx.one("SELECT * FROM customers WHERE customer_id = %s", (customer_id,))
+def customer(tx, customer_id, share=False):
+    """`share`: the row stays as read until commit (FOR SHARE), for a record about to point at it."""
+    return tx.one("SELECT * FROM customers WHERE customer_id = %s" + (" FOR SHARE" if share else ""), (customer_id,))
 
 
 def insert_vehicle(tx, v):
@@ -53,10 +54,10 @@ def follow_up(tx, follow_up_id, lock=False):
                   (follow_up_id,))
 
 
-def complete_follow_up(tx, follow_up_id, outcome, notes):
+def save_completion(tx, f):
     return tx.one(
-        "UPDATE follow_ups SET status = 'done', outcome = %s, notes = %s, completed_at = clock_timestamp()"
-        " WHERE follow_up_id = %s RETURNING *", (outcome, notes, follow_up_id))
+        "UPDATE follow_ups SET status = %(status)s, outcome = %(outcome)s, notes = %(notes)s,"
+        " completed_at = %(completed_at)s WHERE follow_up_id = %(follow_up_id)s RETURNING *", f)
 
 
 def log_contact(tx, customer_id, kind, note=""):
