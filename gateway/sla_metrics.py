@@ -40,15 +40,19 @@ class SlaCollector:
         yield errors
 
     def _sla(self, figures):
-        clocks = CounterMetricFamily("pitlane_sla_clocks", "SLA clocks ended met, or breached",
+        clocks = CounterMetricFamily("pitlane_sla_clocks", "SLA clocks by outcome: met, breached (from the"
+                                     " moment they breach), or cancelled with their subject (neither met"
+                                     " nor breached)",
                                      labels=["policy", "branch", "region", "outcome"])
-        open_ = GaugeMetricFamily("pitlane_sla_open", "Open SLA clocks by state",
+        open_ = GaugeMetricFamily("pitlane_sla_open", "Open SLA clocks by state: running, at_risk, paused, or"
+                                  " breached (past its target and still not answered)",
                                   labels=["policy", "branch", "region", "state"])
         nearest = GaugeMetricFamily("pitlane_sla_seconds_to_breach_min",
                                     "Seconds until the nearest running clock breaches", labels=["policy", "branch"])
         safety = CounterMetricFamily("pitlane_sla_safety_critical_breaches",
                                      "Breached clocks of safety-critical work", labels=["branch", "region"])
-        durations = HistogramMetricFamily("pitlane_sla_duration_seconds", "How long ended clocks ran",
+        durations = HistogramMetricFamily("pitlane_sla_duration_seconds", "How long clocks that ended met or"
+                                          " breached ran",
                                           labels=["policy"])
         for f in figures:
             for r in f["outcomes"]:

@@ -1,4 +1,5 @@
-"""The `pitlane` command: run the stack, migrate, declare the broker topology, tokens, dead letters."""
+"""The `pitlane` command: run the stack, migrate, list and declare the broker topology, tokens, dead letters."""
+import inspect
 import json
 import sys
 
@@ -31,13 +32,60 @@ def migrate():
 
 
 @main.command()
-def topology():
-    """Declare the events exchange, every handler queue, retry and dead-letter queues."""
+@click.option("--declare/--no-declare", default=True, show_default=True,
+              help="Declare the queues on the broker after listing them (--no-declare: list only, no broker).")
+@click.option("--list/--no-list", "listing", default=True, show_default=True,
+              help="Print the listing (--no-list: declare only, as `pitlane run` does at start).")
+def topology(declare, listing):
+    """List every service's RPC methods and event handlers with their queues, then declare the events
+    exchange, every handler queue, retry and dead-letter queues (before any service starts).
+
+    Entrypoints a service inherits are marked with where they come from; the SLA handlers generated
+    from shared/sla_policies.json are marked `generated`. Events a service publishes itself and
+    applies to its own SLA clocks in the publishing transaction have no queue and are listed last.
+    """
     from pitlane import all_service_classes
     from shared.messaging import declare_topology
 
-    queues = declare_topology(config.amqp_uri(), all_service_classes())
-    click.echo(f"declared {len(queues)} handler queues")
+    classes = all_service_classes()
+    for cls in classes if listing else ():
+        click.echo("\n".join(service_topology(cls)))
+    if declare:
+        queues = declare_topology(config.amqp_uri(), classes)
+        click.echo(f"declared {len(queues)} handler queues")
+
+
+def service_topology(cls) -> list[str]:
+    """What a service class answers (RPC), listens to (events, with their queues) and runs on a
+    timer, one line each."""
+    from nameko.rpc import Rpc
+    from nameko.timer import Timer
+
+    from shared.messaging import handler_queue
+
+    lines = [f"{cls.name} ({cls.__module__}.{cls.__qualname__})"]
+    rpcs, handlers, timers = [], [], []
+    for method_name, method in sorted(inspect.getmembers(cls, inspect.isfunction)):
+        origin = _origin(cls, method_name, method)
+        if any(isinstance(e, Rpc) for e in getattr(method, "nameko_entrypoints", ())):
+            rpcs.append(f"  rpc    {method_name}{origin}")
+        timers += [f"  timer  {method_name} every {e.interval:g} s{origin}"
+                   for e in getattr(method, "nameko_entrypoints", ()) if isinstance(e, Timer)]
+        event_type = getattr(method, "pitlane_event_type", None)
+        if event_type:
+            handlers.append(f"  event  {event_type} -> {method_name}  queue {handler_queue(event_type, cls.name, method_name)}"
+                            f"{origin}")
+    own = getattr(cls, "sla_own_events", ())
+    tail = [f"  sla    {', '.join(own)}  (own events: clocks move in the publishing transaction, no queue)"] if own else []
+    return lines + rpcs + handlers + timers + tail
+
+
+def _origin(cls, method_name, method) -> str:
+    generated = getattr(method, "pitlane_generated", None)
+    if generated:
+        return f"  [generated: {generated}]"
+    owner = next(k for k in cls.__mro__ if method_name in vars(k))
+    return "" if owner is cls else f"  [from {owner.__module__}.{owner.__qualname__}]"
 
 
 @main.command()

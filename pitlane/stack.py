@@ -85,7 +85,7 @@ def _wait_services(timeout=60):
 def run(load_demo=True) -> int:
     python = sys.executable
     subprocess.run([python, "-m", "pitlane.cli", "migrate"], cwd=ROOT, check=True)
-    subprocess.run([python, "-m", "pitlane.cli", "topology"], cwd=ROOT, check=True)
+    subprocess.run([python, "-m", "pitlane.cli", "topology", "--no-list"], cwd=ROOT, check=True)
     children = [Child(name, [python, "-m", "pitlane.serve", name]) for name in SERVICE_CLASSES]
     children.append(Child("gateway", [python, "-m", "gateway"]))
     for child in children:

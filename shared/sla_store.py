@@ -1,7 +1,7 @@
-"""SQL of the SLA clocks, the same in every service schema (shared migration 003)."""
+"""SQL of the SLA clocks, the same in every service schema (shared migrations 003, 005, 007)."""
 from shared import paging
 from shared.cache import Recent
-from shared.sla import DURATION_BUCKETS
+from shared.sla import CHANGING, DURATION_BUCKETS
 
 CLOCK = ("SELECT c.*, b.region_id FROM sla_clocks c LEFT JOIN branches b USING (branch_id)")
 
@@ -23,54 +23,68 @@ def set_target(tx, policy, branch_id, seconds):
                (policy, branch_id, seconds))
 
 
-def start(tx, c):
-    """A running clock; none if the subject has one of this policy already. Sent with the next statement."""
-    tx.defer(
+def start(tx, clock):
+    """A new running clock (shared/sla.py, Clock.start); none if the subject has one of this policy already."""
+    tx.execute(
         "INSERT INTO sla_clocks (clock_id, policy, subject_type, subject_id, branch_id, safety_critical,"
         " target_seconds, started_at, running_since, deadline, at_risk_at, state)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'running') ON CONFLICT (policy, subject_id) DO NOTHING",
-        (c["clock_id"], c["policy"], c["subject_type"], c["subject_id"], c["branch_id"], c["safety_critical"],
-         c["target_seconds"], c["started_at"], c["started_at"], c["deadline"], c["at_risk_at"]))
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (policy, subject_id) DO NOTHING",
+        (clock.clock_id, clock.policy, clock.subject_type, clock.subject_id, clock.branch_id, clock.safety_critical,
+         clock.target_seconds, clock.started_at, clock.running_since, clock.deadline, clock.at_risk_at, clock.state))
 
 
 def clock(tx, policy, subject_id):
     return tx.one(CLOCK + " WHERE c.policy = %s AND c.subject_id = %s FOR UPDATE OF c", (policy, str(subject_id)))
 
 
-def update(tx, clock_id, **changes):
-    sets = ", ".join(f"{k} = %({k})s" for k in changes)
-    return tx.one(f"UPDATE sla_clocks SET {sets} WHERE clock_id = %(clock_id)s RETURNING *",
-                  {**changes, "clock_id": clock_id})
+# the SQL type of each column a command changes, for the VALUES list of save()
+_TYPES = {"state": "text", "running_since": "timestamptz", "spent_seconds": "float8", "deadline": "timestamptz",
+          "at_risk_at": "timestamptz", "outcome": "text", "at_risk": "boolean", "pause_reason": "text",
+          "breached_at": "timestamptz", "ended_at": "timestamptz", "duration_seconds": "float8"}
+assert set(_TYPES) == set(CHANGING)
 
 
-def pause(tx, clock_id, at, reason):
-    tx.defer("INSERT INTO sla_pauses (clock_id, paused_at, reason) VALUES (%s, %s, %s)", (clock_id, at, reason))
+def save(tx, clocks):
+    """Write what commands changed on `clocks` (one UPDATE for all of them), and the pauses they
+    opened or closed."""
+    clocks = list(clocks)
+    if not clocks:
+        return
+    columns = list(CHANGING)
+    row = "(%s::uuid, " + ", ".join(f"%s::{_TYPES[c]}" for c in columns) + ")"
+    params = [p for c in clocks for p in (c.clock_id, *(getattr(c, k) for k in columns))]
+    tx.execute(f"UPDATE sla_clocks c SET {', '.join(f'{k} = v.{k}' for k in columns)}"
+               f" FROM (VALUES {', '.join([row] * len(clocks))}) AS v(clock_id, {', '.join(columns)})"
+               " WHERE c.clock_id = v.clock_id", params)
+    for c in clocks:
+        for change in c.pauses:
+            if change[0] == "paused":
+                tx.execute("INSERT INTO sla_pauses (clock_id, paused_at, reason) VALUES (%s, %s, %s)",
+                           (c.clock_id, change[1], change[2]))
+            else:
+                tx.execute("UPDATE sla_pauses SET resumed_at = %s WHERE clock_id = %s AND resumed_at IS NULL",
+                           (change[1], c.clock_id))
+        c.pauses.clear()
 
 
-def resume(tx, clock_id, at):
-    tx.execute("UPDATE sla_pauses SET resumed_at = %s WHERE clock_id = %s AND resumed_at IS NULL", (at, clock_id))
+def due_to_breach(tx, policies, now, limit=500):
+    """Running clocks past their deadline and not breached yet, locked; those another process holds are skipped."""
+    return tx.all(CLOCK + " WHERE c.state = 'running' AND c.outcome IS NULL AND c.deadline <= %s"
+                  " AND c.policy = ANY(%s) ORDER BY c.deadline LIMIT %s FOR UPDATE OF c SKIP LOCKED",
+                  (now, list(policies), limit))
 
 
-def claim_breached(tx, now, limit=500):
-    """Running clocks past their deadline, marked breached; skipped if another process holds them."""
-    return tx.all(
-        "WITH due AS (SELECT clock_id FROM sla_clocks WHERE state = 'running' AND outcome IS NULL"
-        " AND deadline <= %s ORDER BY deadline LIMIT %s FOR UPDATE SKIP LOCKED)"
-        " UPDATE sla_clocks c SET outcome = 'breached', breached_at = c.deadline FROM due"
-        " WHERE c.clock_id = due.clock_id RETURNING c.*", (now, limit))
-
-
-def claim_at_risk(tx, now, limit=500):
-    return tx.all(
-        "WITH risky AS (SELECT clock_id FROM sla_clocks WHERE state = 'running' AND NOT at_risk"
-        " AND at_risk_at <= %s ORDER BY at_risk_at LIMIT %s FOR UPDATE SKIP LOCKED)"
-        " UPDATE sla_clocks c SET at_risk = true FROM risky WHERE c.clock_id = risky.clock_id RETURNING c.*",
-        (now, limit))
+def due_at_risk(tx, policies, now, limit=500):
+    """Running clocks past their at-risk share, not announced and not breached, locked as above."""
+    return tx.all(CLOCK + " WHERE c.state = 'running' AND NOT c.at_risk AND c.outcome IS NULL"
+                  " AND c.at_risk_at <= %s AND c.policy = ANY(%s) ORDER BY c.at_risk_at LIMIT %s"
+                  " FOR UPDATE OF c SKIP LOCKED", (now, list(policies), limit))
 
 
 def running_with_policy(tx, policies, limit=500):
-    return tx.all("SELECT * FROM sla_clocks WHERE state = 'running' AND NOT at_risk AND outcome IS NULL"
-                  " AND policy = ANY(%s) LIMIT %s FOR UPDATE SKIP LOCKED", (list(policies), limit))
+    """Running clocks of `policies` not yet at risk nor breached, locked as above (for a predictor)."""
+    return tx.all(CLOCK + " WHERE c.state = 'running' AND NOT c.at_risk AND c.outcome IS NULL"
+                  " AND c.policy = ANY(%s) LIMIT %s FOR UPDATE OF c SKIP LOCKED", (list(policies), limit))
 
 
 def figures(tx, now) -> dict:
@@ -79,15 +93,15 @@ def figures(tx, now) -> dict:
         "SELECT c.policy, c.branch_id, b.region_id, c.outcome, count(*) AS count FROM sla_clocks c"
         " LEFT JOIN branches b USING (branch_id) WHERE c.outcome IS NOT NULL GROUP BY 1, 2, 3, 4")
     open_ = tx.all(
-        "SELECT c.policy, c.branch_id, b.region_id, CASE WHEN c.state = 'paused' THEN 'paused'"
-        " WHEN c.at_risk THEN 'at_risk' ELSE 'running' END AS state, count(*) AS count FROM sla_clocks c"
-        " LEFT JOIN branches b USING (branch_id) WHERE c.state IN ('running', 'paused') GROUP BY 1, 2, 3, 4")
+        "SELECT c.policy, c.branch_id, b.region_id, c.state, c.at_risk, c.outcome, count(*) AS count"
+        " FROM sla_clocks c LEFT JOIN branches b USING (branch_id) WHERE c.state IN ('running', 'paused')"
+        " GROUP BY 1, 2, 3, 4, 5, 6")
     nearest = tx.all(
         "SELECT policy, branch_id, EXTRACT(EPOCH FROM min(deadline) - %s)::float AS seconds FROM sla_clocks"
         " WHERE state = 'running' AND outcome IS NULL GROUP BY 1, 2", (now,))
     buckets = ", ".join(f"count(*) FILTER (WHERE duration_seconds <= {b}) AS le_{b}" for b in DURATION_BUCKETS)
     durations = tx.all(f"SELECT policy, count(*) AS count, coalesce(sum(duration_seconds), 0) AS sum, {buckets}"
-                       " FROM sla_clocks WHERE state = 'stopped' GROUP BY policy")
+                       " FROM sla_clocks WHERE state = 'stopped' AND outcome IN ('met', 'breached') GROUP BY policy")
     safety = tx.all(
         "SELECT c.branch_id, b.region_id, count(*) AS count FROM sla_clocks c LEFT JOIN branches b"
         " USING (branch_id) WHERE c.safety_critical AND c.outcome = 'breached' GROUP BY 1, 2")
@@ -105,11 +119,13 @@ def compliance(tx, filters) -> list[dict]:
     return tx.all(
         "SELECT policy, branch_id, count(*) FILTER (WHERE outcome = 'met') AS met,"
         " count(*) FILTER (WHERE outcome = 'breached') AS breached,"
+        " count(*) FILTER (WHERE outcome = 'cancelled') AS cancelled,"
         " count(*) FILTER (WHERE outcome IS NULL) AS open FROM sla_clocks" + sql + " GROUP BY 1, 2 ORDER BY 1, 2",
         params)
 
 
 def at_risk_now(tx, filters) -> list[dict]:
+    """Open clocks that need a look: at risk, or breached and still not answered."""
     sql, params = paging.where({k: v for k, v in filters.items() if k not in ("from", "to")})
     return tx.all("SELECT * FROM (" + CLOCK + ") c" + sql + " AND state = 'running' AND (at_risk OR outcome ="
                   " 'breached') ORDER BY deadline LIMIT 200", params)

@@ -1,4 +1,4 @@
-"""Business time of a branch, deadlines, pauses, outcomes: the SLA engine without I/O."""
+"""Business time of a branch and the deadlines counted in it: the SLA engine's clockwork, no I/O."""
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -82,25 +82,6 @@ def test_calendar_time_ignores_business_hours():
     assert sla.CalendarTime().add(start, 72 * 3600) == start + timedelta(hours=72)
 
 
-def test_at_risk_share_and_outcomes():
-    start = at(2026, 11, 23, 9)
-    assert sla.at_risk_from(CAL, start, 1000, 0, 0.8) == (start + timedelta(seconds=800)).astimezone(timezone.utc)
-    assert sla.outcome(900, 1000, None) == "met"
-    assert sla.outcome(1001, 1000, None) == "breached"
-    assert sla.outcome(10, 1000, "breached") == "breached"
-    assert sla.state_label("paused", True) == "paused" and sla.state_label("running", True) == "at_risk"
-
-
 def test_a_branch_with_no_hours_at_all_does_not_loop():
     with pytest.raises(ValueError):
         sla.BusinessCalendar(BERLIN, {}).add(at(2026, 11, 23, 9), 60)
-
-
-def test_the_catalogue_is_data_and_names_only_catalogued_events():
-    from shared import events
-
-    active = [p for p in sla.POLICIES if p.active]
-    assert {p.name for p in active} >= {"booking_first_response", "repair_promise", "follow_up"}
-    for p in active:
-        assert p.events <= set(events.CATALOGUE), (p.name, p.events - set(events.CATALOGUE))
-    assert all(p.inactive_reason for p in sla.POLICIES if not p.active)
