@@ -95,8 +95,9 @@ def document() -> dict:
 
     summary = type("SlaSummary", (Schema,), {
         "__module__": "gateway.sla",
-        "compliance": fields.List(fields.Dict(), metadata={"description": "met, breached, open and compliance"
-                                                                          " per policy and branch"}),
+        "compliance": fields.List(fields.Dict(), metadata={"description": "met, breached, cancelled (counted"
+                                                                          " neither way), open, and compliance ="
+                                                                          " met / (met + breached), per policy and branch"}),
         "at_risk": fields.List(fields.Nested(Clock))})
     secured = {"security": [{"bearer": []}], "tags": ["sla"]}
     paths["/api/v1/sla/summary"] = {"get": {
@@ -115,7 +116,8 @@ def document() -> dict:
         "operationId": "set_sla_target", "summary": "A branch's own target for a policy (admin)", **secured,
         "requestBody": {"required": True, "content": {"application/json": {"schema": TargetChange}}},
         "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": TargetChange}}},
-                      "403": {"description": "admin only", **error_ref}}}}
+                      "403": {"description": "admin only", **error_ref},
+                      "422": {"description": "an inactive policy, or one another service keeps", **error_ref}}}}
 
     spec.components.schema("workshop.CustomerView", schema=CustomerView)
     paths["/api/v1/self-service/repair-orders/{number}"]["get"]["responses"]["200"]["content"][
