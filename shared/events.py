@@ -171,7 +171,7 @@ _CATALOGUE = [
         approved_lines=fields.List(fields.Nested(QuoteLine), required=True),
         declined_line_ids=fields.List(fields.UUID(), required=True),
         approved_total_cents=fields.Integer(required=True),
-        priority=fields.String(load_default="routine"),
+        priority=fields.String(allow_none=True, load_default=None),
     ), description="The customer approved these lines; parts reserves the part lines (in order of need:"
                    " priority, then approval time)."),
     EventSpec("quote.withdrawn", "workshop", _facts(
@@ -258,7 +258,8 @@ _CATALOGUE = [
             received_quantity=fields.Integer(allow_none=True, load_default=None),
         ), description=f"A transfer of stock between branches was {step} (branch_id: the receiving branch;"
                        " received_quantity: the units received so far).")
-        for step in ("requested", "approved", "picked", "dispatched", "received", "closed", "cancelled")
+        for step in ("requested", "approved", "picked", "dispatched", "partly_received", "received", "closed",
+                     "cancelled")
     ],
     # billing: invoices and payments
     EventSpec("invoice.issued", "billing", _facts(

@@ -76,6 +76,8 @@ class MovementQuery(ListQuery):
 
 
 class TransferQuery(StatusListQuery):
+    """branch_id (and the scope's branch_ids) match a transfer's either side: sending or receiving."""
+
     part_number = fields.String(validate=validate.Length(min=1, max=40))
 
 
@@ -110,8 +112,10 @@ class TransferRequest(Strict):
 
 
 class TransferStep(Strict):
-    status = fields.String(required=True, validate=validate.OneOf(sorted(domain.TRANSFER_TRANSITIONS)))
-    received_quantity = fields.Integer(strict=True, load_default=None, validate=validate.Range(min=0, max=10_000))
+    status = fields.String(required=True, validate=validate.OneOf(sorted(domain.TRANSFER.statuses)))
+    # units arriving with this receipt (all still in transit when not given); a transfer may be
+    # received in several parts, never more than was sent
+    received_quantity = fields.Integer(strict=True, load_default=None, validate=validate.Range(min=1, max=10_000))
     tracking_reference = fields.String(load_default=None, validate=validate.Length(min=1, max=80))
 
 

@@ -1,29 +1,28 @@
-"""parts: catalogue, stock ledger per branch, reservations for repair orders, thresholds, transfers."""
+"""parts: catalogue, stock ledger per branch, reservations and shortages of repair orders, thresholds,
+transfers."""
 import uuid
 
 from services.parts import domain, schemas, store
 from shared import errors, org
 from shared.dependencies import Database
+from shared.domain import StateConflict
 from shared.messaging import on_event
 from shared.org import BranchDirectory
 from shared.rpc import load, record_id, rpc
 from shared.sla_service import SlaClocks
 from shared.schemas import page_of
+from shared.scope import NOT_IN_SCOPE, CallerScope
 
 PART, STOCK, RESERVATION = schemas.Part(), schemas.Stock(), schemas.Reservation()
 MOVEMENT, TRANSFER = schemas.Movement(), schemas.Transfer()
 GROUP = "HQ"  # branch_id of group-wide facts such as the catalogue
 
 
-def _short(free: dict, lines) -> list[dict]:
-    """The lines that the branch's free stock (part number -> available) cannot cover."""
-    return [{"part_number": p, "requested": q, "available": free.get(p, 0)} for p, q in lines if free.get(p, 0) < q]
-
-
 class PartsService(SlaClocks, BranchDirectory):
     name = "parts"
 
     db = Database()
+    scope = CallerScope()  # the caller's branches, when the gateway sends them (shared/scope.py)
 
     # -- catalogue -------------------------------------------------------------------------------
     @rpc
@@ -53,10 +52,9 @@ class PartsService(SlaClocks, BranchDirectory):
         with self.db.transaction() as tx:
             org.get_branch(tx, receipt["branch_id"])
             self._part(tx, receipt["part_number"])
-            store.ensure_stock(tx, receipt["branch_id"], receipt["part_number"])
-            row = store.change(tx, receipt["branch_id"], receipt["part_number"], "receipt", receipt["quantity"],
-                               on_hand=receipt["quantity"], reference=receipt["reference"])
-            self._check_threshold(tx, receipt["branch_id"], receipt["part_number"], row)
+            self._arrive(tx, receipt["branch_id"], [domain.movement(
+                "receipt", receipt["branch_id"], receipt["part_number"], receipt["quantity"],
+                reference=receipt["reference"])])
             return STOCK.dump(store.stock(tx, receipt["branch_id"], receipt["part_number"]))
 
     @rpc
@@ -71,7 +69,7 @@ class PartsService(SlaClocks, BranchDirectory):
             store.ensure_stock(tx, levels["branch_id"], levels["part_number"])
             row = store.set_thresholds(tx, levels["branch_id"], levels["part_number"],
                                        levels["reorder_point"], levels["safety_stock"])
-            self._check_threshold(tx, levels["branch_id"], levels["part_number"], row)
+            self._check_thresholds(tx, levels["branch_id"], {levels["part_number"]: row})
             return STOCK.dump(store.stock(tx, levels["branch_id"], levels["part_number"]))
 
     @rpc
@@ -96,47 +94,85 @@ class PartsService(SlaClocks, BranchDirectory):
             return page_of(MOVEMENT, store.page_movements(tx, filters))
 
     # -- reservations for repair orders ----------------------------------------------------------------
+    @on_event("repair_order.opened")
+    def copy_repair_order(self, tx, event):
+        store.copy_repair_order(tx, event["repair_order_id"], event["branch_id"], event["priority"])
+
     @on_event("quote.approved")
     def reserve_for_repair_order(self, tx, event):
         wanted = domain.merge_lines(l for l in event["approved_lines"] if l["kind"] == "part")
         if not wanted:
             return
         branch_id, ro_id = event["branch_id"], event["repair_order_id"]
-        lines = sorted(wanted.items())  # one lock order: no deadlocks
-        # Read without locking: a repair order that already holds parts, or a shortage, needs no lock.
-        held, free = store.reservation_outlook(tx, ro_id, branch_id, wanted)
-        if held:
+        # Read without locking: a repair order that already holds parts needs no lock, and one whose
+        # parts are all free takes them with the conditional updates alone.
+        outlook = store.reservation_outlook(tx, ro_id, branch_id, wanted)
+        if outlook["held"]:
             return
-        short = _short(free, lines)
-        if not short:
-            # Announce first and take the stock rows last: a row stays locked from its update to
-            # the commit, and every other repair order that wants the part waits for it.
+        known = domain.KnownRepairOrder.from_row(outlook["known"])
+
+        def order():
+            return domain.Shortage(ro_id, branch_id, wanted, domain.need_priority(event.get("priority"), known),
+                                   event["occurred_at"])
+
+        allocation = domain.Allocation(branch_id, dict(outlook["free"]))
+        # (a no here rests on the unlocked count: it is asked again below, and its event dropped)
+        if not outlook["waiting"] and allocation.reserve(order()):
+            # Announce first and take the stock rows last: a row stays locked from its update to the
+            # commit, and every other repair order that wants the part waits for it.
             tx.savepoint("reservation")
-            tx.publish("parts.reserved", branch_id, repair_order_id=ro_id,
-                       lines=[{"part_number": p, "quantity": q} for p, q in lines])
-            changed = []
-            for part_number, quantity in lines:
-                row = store.change(tx, branch_id, part_number, "reservation", quantity, reserved=quantity,
-                                   repair_order_id=ro_id, guard="on_hand - reserved >= %(quantity)s",
-                                   reservation_id=uuid.uuid4())
-                if row is None:
-                    break
-                changed.append((part_number, row))
-            else:
-                for part_number, row in changed:
-                    self._check_threshold(tx, branch_id, part_number, row)
+            tx.publish_recorded(allocation)
+            rows = self._take(tx, allocation)
+            if rows is not None:
+                self._check_thresholds(tx, branch_id, rows)
                 return
             tx.undo_to("reservation")  # another repair order took the last units first
-            short = _short(store.reservation_outlook(tx, ro_id, branch_id, wanted)[1], lines)
-        tx.publish("parts.shortage", branch_id, repair_order_id=ro_id, lines=short)
+        # Short by the unlocked count: decide again with the branch's shelf and the rows locked, so
+        # that stock arriving meanwhile either is seen here or sees this order waiting.
+        store.lock_shelf(tx, branch_id)
+        allocation = domain.Allocation(branch_id, store.lock_stock(tx, branch_id, wanted))
+        waiting = order()
+        if allocation.reserve(waiting):
+            rows = self._take(tx, allocation, must=True)
+            store.end_shortages(tx, [ro_id], "served")  # an earlier approval of it may have waited
+            self._check_thresholds(tx, branch_id, rows)
+        else:
+            store.save_shortage(tx, waiting)
+        tx.publish_recorded(allocation)
 
     @on_event("repair_order.delivered")
     def consume_for_repair_order(self, tx, event):
-        self._settle(tx, event, "consumed", "consumption", "parts.consumed")
+        held = store.held_reservations(tx, event["repair_order_id"])
+        rows = {}
+        for r in held:
+            rows[(r["branch_id"], r["part_number"])] = store.apply(tx, domain.movement(
+                "consumption", r["branch_id"], r["part_number"], r["quantity"], repair_order_id=r["repair_order_id"]))
+            store.close_reservation(tx, r["reservation_id"], "consumed")
+        for (branch_id, part_number), row in rows.items():
+            self._check_thresholds(tx, branch_id, {part_number: row})
+        if held:
+            tx.publish("parts.consumed", event["branch_id"], repair_order_id=event["repair_order_id"],
+                       lines=[{"part_number": r["part_number"], "quantity": r["quantity"]} for r in held])
 
     @on_event("repair_order.cancelled")
     def release_for_repair_order(self, tx, event):
-        self._settle(tx, event, "released", "release", "parts.released")
+        """A cancelled order waits no more, and the parts it held go to the orders waiting for them."""
+        branch_id, ro_id = event["branch_id"], event["repair_order_id"]
+        store.lock_shelf(tx, branch_id)  # before the reads: an order found short at this moment is seen
+        shortage = store.open_shortage(tx, ro_id)
+        if shortage is not None:
+            waiting = domain.Shortage.from_row(shortage)
+            waiting.close()
+            store.end_shortages(tx, [ro_id], waiting.status)
+        held = store.held_reservations(tx, ro_id)
+        if not held:
+            return
+        for r in held:
+            store.close_reservation(tx, r["reservation_id"], "released")
+        tx.publish("parts.released", branch_id, repair_order_id=ro_id,
+                   lines=[{"part_number": r["part_number"], "quantity": r["quantity"]} for r in held])
+        self._arrive(tx, branch_id, [domain.movement("release", branch_id, r["part_number"], r["quantity"],
+                                                     repair_order_id=ro_id) for r in held])
 
     @rpc
     def list_reservations(self, query):
@@ -155,46 +191,36 @@ class PartsService(SlaClocks, BranchDirectory):
             for branch_id in (request["branch_id"], request["from_branch_id"]):
                 org.get_branch(tx, branch_id)
             self._part(tx, request["part_number"])
-            row = store.insert_transfer(tx, {**request, "transfer_id": uuid.uuid4()})
-            self._announce_transfer(tx, "requested", row)
+            known = store.repair_order(tx, request["repair_order_id"]) if request["repair_order_id"] else None
+            transfer = domain.Transfer.request(uuid.uuid4(), **request, by=self.scope.branches,
+                                               repair_order=domain.KnownRepairOrder.from_row(known))
+            row = store.insert_transfer(tx, transfer)
+            tx.publish_recorded(transfer)
             return TRANSFER.dump(row)
 
     @rpc
     def advance_transfer(self, transfer_id, data):
         step = load(schemas.TransferStep, data)
         with self.db.transaction() as tx:
-            t = self._transfer(tx, transfer_id, lock=True)
-            status = domain.transfer_transition(t["status"], step["status"])
-            changes = {"status": status}
-            if status == "dispatched":
-                store.ensure_stock(tx, t["branch_id"], t["part_number"])
-                row = store.change(tx, t["from_branch_id"], t["part_number"], "transfer_out", t["quantity"],
-                                   on_hand=-t["quantity"], transfer_id=t["transfer_id"],
-                                   guard="on_hand - reserved >= %(quantity)s")
-                if row is None:
-                    raise errors.Conflict("the sending branch has not that many available",
-                                          {"quantity": ["more than available at from_branch_id"]})
-                store.change(tx, t["branch_id"], t["part_number"], "in_transit", t["quantity"],
-                             in_transit=t["quantity"], transfer_id=t["transfer_id"])
-                self._check_threshold(tx, t["from_branch_id"], t["part_number"], row)
-                changes["tracking_reference"] = step["tracking_reference"] or f"TR-{str(t['transfer_id'])[:8].upper()}"
-            elif status == "received":
-                received = t["quantity"] if step["received_quantity"] is None else step["received_quantity"]
-                if received > t["quantity"]:
-                    raise errors.Unprocessable("more received than sent", {"received_quantity": ["above quantity"]})
-                row = store.change(tx, t["branch_id"], t["part_number"], "transfer_in", received,
-                                   on_hand=received, in_transit=-t["quantity"], transfer_id=t["transfer_id"])
-                self._check_threshold(tx, t["branch_id"], t["part_number"], row)
-                changes["received_quantity"] = received
-            t = store.update_transfer(tx, t["transfer_id"], **changes)
-            if status in ("dispatched", "received", "cancelled"):
-                self._announce_transfer(tx, status, t)
-            return TRANSFER.dump(t)
+            transfer = self._transfer(tx, transfer_id, lock=True)
+            transfer.advance(step["status"], by=self.scope.branches, received_quantity=step["received_quantity"],
+                             tracking_reference=step["tracking_reference"])
+            row = store.save_transfer(tx, transfer)
+            tx.publish_recorded(transfer)
+            moves = transfer.take_movements()
+            if step["status"] == "received":  # stock arrives: the orders waiting for it there are served
+                self._arrive(tx, transfer.branch_id, moves)
+            elif moves:
+                self._send(tx, moves)
+            return TRANSFER.dump(row)
 
     @rpc
     def get_transfer(self, transfer_id):
         with self.db.read() as tx:
-            return TRANSFER.dump(self._transfer(tx, transfer_id))
+            row = store.transfer(tx, record_id(transfer_id, "transfer"))
+            if row is None:
+                raise errors.NotFound("no such transfer", {"transfer_id": ["unknown transfer"]})
+            return TRANSFER.dump(row)
 
     @rpc
     def list_transfers(self, query):
@@ -209,36 +235,60 @@ class PartsService(SlaClocks, BranchDirectory):
                     "open_transfers": [dict(r) for r in store.open_transfer_counts(tx, domain.OPEN_TRANSFER)]}
 
     # -- helpers -------------------------------------------------------------------------------------------
-    def _settle(self, tx, event, status, kind, announce):
-        held = store.held_reservations(tx, event["repair_order_id"])
-        for r in held:
-            consume = status == "consumed"
-            row = store.change(tx, r["branch_id"], r["part_number"], kind, r["quantity"],
-                               on_hand=-r["quantity"] if consume else 0, reserved=-r["quantity"],
-                               repair_order_id=r["repair_order_id"])
-            store.close_reservation(tx, r["reservation_id"], status)
-            self._check_threshold(tx, r["branch_id"], r["part_number"], row)
-        if held:
-            tx.publish(announce, event["branch_id"], repair_order_id=event["repair_order_id"],
-                       lines=[{"part_number": r["part_number"], "quantity": r["quantity"]} for r in held])
+    def _arrive(self, tx, branch_id, arrivals):
+        """Stock arrives at a branch (a receipt, a transfer received, a release): apply the movements,
+        then give it to the open shortages there that want it, in order of need."""
+        store.lock_shelf(tx, branch_id)
+        arrived = {m.part_number for m in arrivals}
+        waiting = [domain.Shortage.from_row(r) for r in store.open_shortages(tx, branch_id, arrived)]
+        parts = arrived | {p for s in waiting for p in s.wanted}
+        free = store.lock_stock(tx, branch_id, parts, create=arrived)
+        rows = {}
+        for m in arrivals:
+            rows[m.part_number] = store.apply(tx, m)
+            if rows[m.part_number] is None:  # more released or received than was reserved or in transit
+                raise RuntimeError(f"{m.kind} of {m.quantity} {m.part_number} at {branch_id} refused by its guard")
+            free[m.part_number] = rows[m.part_number]["available"]
+        if waiting:
+            allocation = domain.Allocation(branch_id, free)
+            served = allocation.serve(waiting)
+            rows.update(self._take(tx, allocation, must=True))
+            store.end_shortages(tx, [s.repair_order_id for s in served], "served")  # what Allocation made them
+            tx.publish_recorded(allocation)
+        self._check_thresholds(tx, branch_id, rows)
+        return rows
 
-    def _check_threshold(self, tx, branch_id, part_number, row):
-        crossing = domain.threshold_change(row["below_reorder"], row["available"], row["reorder_point"])
-        if crossing is None:
-            return
-        store.set_below(tx, branch_id, part_number, crossing == "below")
-        region = org.region_of(tx, branch_id) or ""
-        if crossing == "below":
-            tx.publish("stock.below_threshold", branch_id, part_number=part_number, available=row["available"],
-                       reorder_point=row["reorder_point"], safety_stock=row["safety_stock"] or 0, region_id=region)
-        else:
-            tx.publish("stock.recovered", branch_id, part_number=part_number, available=row["available"],
-                       region_id=region)
+    def _send(self, tx, moves):
+        """A dispatch: the units leave the sending branch, if it has them free, and are in transit."""
+        for m in moves:
+            store.ensure_stock(tx, m.branch_id, m.part_number)
+            row = store.apply(tx, m)
+            if row is None:
+                raise StateConflict("the sending branch has not that many available",
+                                    quantity=["more than available at from_branch_id"])
+            self._check_thresholds(tx, m.branch_id, {m.part_number: row})
 
-    def _announce_transfer(self, tx, step, t):
-        tx.publish(f"transfer.{step}", t["branch_id"], transfer_id=t["transfer_id"],
-                   from_branch_id=t["from_branch_id"], part_number=t["part_number"], quantity=t["quantity"],
-                   repair_order_id=t["repair_order_id"], tracking_reference=t["tracking_reference"])
+    def _take(self, tx, allocation, must=False) -> dict | None:
+        """Reserve what the allocation gave (part number -> the stock row after it), or None when a
+        conditional update found the units gone; with the rows locked (`must`) that cannot happen."""
+        rows = {}
+        for ro_id, part_number, quantity in allocation.taken:
+            row = store.apply(tx, domain.movement("reservation", allocation.branch_id, part_number, quantity,
+                                                  repair_order_id=ro_id), reservation_id=uuid.uuid4())
+            if row is None:
+                if must:
+                    raise RuntimeError(f"{part_number} at {allocation.branch_id} changed under its lock")
+                return None
+            rows[part_number] = row
+        return rows
+
+    def _check_thresholds(self, tx, branch_id, rows: dict):
+        """The alerts of the stock rows a command changed, as they stand at its end."""
+        for part_number, row in sorted(rows.items()):
+            stock = domain.Stock.from_row(branch_id, part_number, row)
+            if stock.check_threshold():
+                store.set_below(tx, branch_id, part_number, stock.below_reorder)
+                tx.publish_recorded(stock)
 
     def _part(self, tx, part_number):
         row = store.part(tx, str(part_number))
@@ -246,8 +296,9 @@ class PartsService(SlaClocks, BranchDirectory):
             raise errors.NotFound("no such part in the catalogue", {"part_number": ["unknown part"]})
         return row
 
-    def _transfer(self, tx, transfer_id, lock=False):
+    def _transfer(self, tx, transfer_id, lock=False) -> domain.Transfer:
         row = store.transfer(tx, record_id(transfer_id, "transfer"), lock=lock)
-        if row is None:
-            raise errors.NotFound("no such transfer", {"transfer_id": ["unknown transfer"]})
-        return row
+        if row is None:  # as shared/scope.py Scope.admit answers: a scoped caller cannot tell missing from foreign
+            raise errors.Forbidden(NOT_IN_SCOPE, {}) if self.scope.limited else \
+                errors.NotFound("no such transfer", {"transfer_id": ["unknown transfer"]})
+        return domain.Transfer.from_row(row)

@@ -1,4 +1,6 @@
 """The parts schema's SQL; nothing else touches these tables."""
+from psycopg.types.json import Jsonb
+
 from shared import paging
 
 STOCK = ("SELECT s.*, s.on_hand - s.reserved AS available, b.region_id,"
@@ -20,14 +22,40 @@ def part(tx, part_number):
     return tx.one("SELECT * FROM parts WHERE part_number = %s", (part_number,))
 
 
-def reservation_outlook(tx, repair_order_id, branch_id, part_numbers) -> tuple[bool, dict]:
-    """Whether the repair order holds reservations already, and part number -> what is free (on
-    hand less reserved) at the branch for its parts (unstocked parts are absent): one query."""
-    row = tx.one("SELECT EXISTS (SELECT 1 FROM reservations WHERE repair_order_id = %s) AS held,"
-                 " (SELECT coalesce(jsonb_object_agg(part_number, on_hand - reserved), '{}') FROM stock"
-                 "  WHERE branch_id = %s AND part_number = ANY(%s)) AS free",
-                 (repair_order_id, branch_id, list(part_numbers)))
-    return row["held"], row["free"]
+def reservation_outlook(tx, repair_order_id, branch_id, part_numbers) -> dict:
+    """For an approved repair order, in one query without locks: whether it holds reservations
+    already (`held`), whether it waits in an open shortage (`waiting`), parts' copy of it
+    (`known`: its branch and priority, None if unknown), and part number -> what is free (on hand
+    less reserved) at the branch for its parts (`free`; unstocked parts are absent)."""
+    return tx.one("SELECT EXISTS (SELECT 1 FROM reservations WHERE repair_order_id = %(ro)s) AS held,"
+                  " EXISTS (SELECT 1 FROM shortages WHERE repair_order_id = %(ro)s AND status = 'open') AS waiting,"
+                  " (SELECT row_to_json(r) FROM (SELECT repair_order_id, branch_id, priority FROM repair_orders"
+                  "  WHERE repair_order_id = %(ro)s) r) AS known,"
+                  " (SELECT coalesce(jsonb_object_agg(part_number, on_hand - reserved), '{}') FROM stock"
+                  "  WHERE branch_id = %(branch)s AND part_number = ANY(%(parts)s)) AS free",
+                  {"ro": repair_order_id, "branch": branch_id, "parts": list(part_numbers)})
+
+
+def lock_shelf(tx, branch_id):
+    """Serve one branch's shortages one transaction at a time, to its commit.
+
+    Every command that gives stock to waiting repair orders, or makes one wait, takes this lock
+    first: stock arriving while an order is found short, or two parts an order waits for arriving
+    at once, then never leave it waiting with its parts on the shelf, and a served order is never
+    served twice. Taken before any stock row, so that its holders lock rows in one order.
+    """
+    tx.execute("SELECT pg_advisory_xact_lock(hashtext('parts.shelf'), hashtext(%s))", (branch_id,))
+
+
+def lock_stock(tx, branch_id, part_numbers, create=()) -> dict:
+    """Part number -> what is free at the branch, its stock rows locked to the commit in part
+    order (the order every reservation takes them in: no deadlock); rows for `create` first made."""
+    if create:
+        tx.execute("INSERT INTO stock (branch_id, part_number) SELECT %s, unnest(%s::text[])"
+                   " ON CONFLICT DO NOTHING", (branch_id, sorted(create)))
+    rows = tx.all("SELECT part_number, on_hand - reserved AS available FROM stock WHERE branch_id = %s"
+                  " AND part_number = ANY(%s) ORDER BY part_number FOR UPDATE", (branch_id, sorted(part_numbers)))
+    return {r["part_number"]: r["available"] for r in rows}
 
 
 def ensure_stock(tx, branch_id, part_number):
@@ -40,13 +68,18 @@ def stock(tx, branch_id, part_number, lock=False):
                   (branch_id, part_number))
 
 
-def change(tx, branch_id, part_number, kind, quantity, on_hand=0, reserved=0, in_transit=0,
-           repair_order_id=None, transfer_id=None, reference="", guard="true", reservation_id=None):
-    """Apply one ledger movement to the stock row and record it; None when `guard` does not hold.
+def apply(tx, m, reservation_id=None):
+    """Apply one ledger movement (domain.Movement) to its stock row and record it, in one statement;
+    None when it would leave less than nothing available.
 
-    One statement: the row stays locked from this update to the commit, and every round trip
-    in between makes the next repair order wait for the same part. With `reservation_id`, the
-    reservation the movement makes is written by the same statement.
+    The guard is where the last unit is taken: a conditional UPDATE, atomic in the database, so two
+    repair orders (or a reservation and a dispatch) that both read one free unit cannot both have
+    it; the second finds the row changed, the guard false, and gets None. It must stay in SQL.
+
+    The row stays locked from this update to the commit, and every round trip in between makes
+    the next repair order wait for the same part. With `reservation_id`, the reservation the
+    movement makes is written by the same statement. The row returned carries the branch's region
+    for the threshold alerts.
     """
     holds = (" , held AS (INSERT INTO reservations (reservation_id, repair_order_id, branch_id, part_number,"
              " quantity, status) SELECT %(reservation_id)s, %(repair_order_id)s, %(branch_id)s, %(part_number)s,"
@@ -54,14 +87,16 @@ def change(tx, branch_id, part_number, kind, quantity, on_hand=0, reserved=0, in
     return tx.one(
         "WITH moved AS (UPDATE stock SET on_hand = on_hand + %(on_hand)s, reserved = reserved + %(reserved)s,"
         " in_transit = in_transit + %(in_transit)s WHERE branch_id = %(branch_id)s"
-        f" AND part_number = %(part_number)s AND {guard}"
-        " RETURNING on_hand, reserved, on_hand - reserved AS available, reorder_point, safety_stock, below_reorder),"
+        " AND part_number = %(part_number)s AND on_hand + %(on_hand)s - reserved - %(reserved)s >= 0"
+        " RETURNING on_hand, reserved, in_transit, on_hand - reserved AS available, reorder_point, safety_stock,"
+        " below_reorder),"
         " ledger AS (INSERT INTO movements (branch_id, part_number, kind, quantity, repair_order_id, transfer_id,"
         " reference) SELECT %(branch_id)s, %(part_number)s, %(kind)s, %(quantity)s, %(repair_order_id)s,"
-        f" %(transfer_id)s, %(reference)s FROM moved){holds} SELECT * FROM moved",
-        {"on_hand": on_hand, "reserved": reserved, "in_transit": in_transit, "branch_id": branch_id,
-         "part_number": part_number, "quantity": quantity, "kind": kind, "repair_order_id": repair_order_id,
-         "transfer_id": transfer_id, "reference": reference, "reservation_id": reservation_id})
+        f" %(transfer_id)s, %(reference)s FROM moved){holds} SELECT moved.*,"
+        " (SELECT region_id FROM branches WHERE branch_id = %(branch_id)s) AS region_id FROM moved",
+        {"on_hand": m.on_hand, "reserved": m.reserved, "in_transit": m.in_transit, "branch_id": m.branch_id,
+         "part_number": m.part_number, "quantity": m.quantity, "kind": m.kind, "repair_order_id": m.repair_order_id,
+         "transfer_id": m.transfer_id, "reference": m.reference, "reservation_id": reservation_id})
 
 
 def set_below(tx, branch_id, part_number, below):
@@ -70,34 +105,74 @@ def set_below(tx, branch_id, part_number, below):
 
 
 def set_thresholds(tx, branch_id, part_number, reorder_point, safety_stock):
-    return tx.one("UPDATE stock SET reorder_point = %s, safety_stock = %s WHERE branch_id = %s"
-                  " AND part_number = %s RETURNING on_hand - reserved AS available, reorder_point, safety_stock,"
-                  " below_reorder", (reorder_point, safety_stock, branch_id, part_number))
+    return tx.one("UPDATE stock s SET reorder_point = %s, safety_stock = %s WHERE branch_id = %s"
+                  " AND part_number = %s RETURNING on_hand, reserved, on_hand - reserved AS available, reorder_point,"
+                  " safety_stock, below_reorder, (SELECT region_id FROM branches b WHERE b.branch_id = s.branch_id)"
+                  " AS region_id", (reorder_point, safety_stock, branch_id, part_number))
 
 
 def held_reservations(tx, repair_order_id):
-    return tx.all("SELECT * FROM reservations WHERE repair_order_id = %s AND status = 'held' FOR UPDATE",
-                  (repair_order_id,))
+    # in part order, the order every reservation takes the stock rows in
+    return tx.all("SELECT * FROM reservations WHERE repair_order_id = %s AND status = 'held'"
+                  " ORDER BY part_number FOR UPDATE", (repair_order_id,))
 
 
 def close_reservation(tx, reservation_id, status):
     tx.execute("UPDATE reservations SET status = %s WHERE reservation_id = %s", (status, reservation_id))
 
 
+# -- repair orders and their shortages ---------------------------------------------------------------------
+def copy_repair_order(tx, repair_order_id, branch_id, priority):
+    tx.execute("INSERT INTO repair_orders (repair_order_id, branch_id, priority) VALUES (%s, %s, %s)"
+               " ON CONFLICT (repair_order_id) DO UPDATE SET branch_id = EXCLUDED.branch_id,"
+               " priority = EXCLUDED.priority", (repair_order_id, branch_id, priority))
+
+
+def repair_order(tx, repair_order_id):
+    return tx.one("SELECT * FROM repair_orders WHERE repair_order_id = %s", (repair_order_id,))
+
+
+def save_shortage(tx, s):
+    """An open shortage (domain.Shortage); a new approval of an order that waits replaces its wants."""
+    tx.execute("INSERT INTO shortages (repair_order_id, branch_id, wanted, priority, approved_at, status)"
+               " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (repair_order_id) DO UPDATE SET"
+               " branch_id = EXCLUDED.branch_id, wanted = EXCLUDED.wanted, priority = EXCLUDED.priority,"
+               " approved_at = EXCLUDED.approved_at, status = EXCLUDED.status, updated_at = clock_timestamp()",
+               (s.repair_order_id, s.branch_id, Jsonb(s.wanted), s.priority, s.approved_at, s.status))
+
+
+def open_shortage(tx, repair_order_id):
+    return tx.one("SELECT * FROM shortages WHERE repair_order_id = %s AND status = 'open'", (repair_order_id,))
+
+
+def open_shortages(tx, branch_id, part_numbers):
+    """The branch's open shortages that want any of these parts."""
+    return tx.all("SELECT * FROM shortages WHERE branch_id = %s AND status = 'open' AND wanted ?| %s",
+                  (branch_id, sorted(part_numbers)))
+
+
+def end_shortages(tx, repair_order_ids, status):
+    if repair_order_ids:
+        tx.execute("UPDATE shortages SET status = %s, updated_at = clock_timestamp()"
+                   " WHERE repair_order_id = ANY(%s) AND status = 'open'", (status, list(repair_order_ids)))
+
+
+# -- transfers -----------------------------------------------------------------------------------------------
 def insert_transfer(tx, t):
     return tx.one("INSERT INTO transfers (transfer_id, branch_id, from_branch_id, part_number, quantity, status,"
-                  " repair_order_id) VALUES (%(transfer_id)s, %(branch_id)s, %(from_branch_id)s, %(part_number)s,"
-                  " %(quantity)s, 'requested', %(repair_order_id)s) RETURNING *", t)
+                  " repair_order_id) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING *",
+                  (t.transfer_id, t.branch_id, t.from_branch_id, t.part_number, t.quantity, t.status,
+                   t.repair_order_id))
 
 
 def transfer(tx, transfer_id, lock=False):
     return tx.one("SELECT * FROM transfers WHERE transfer_id = %s" + (" FOR UPDATE" if lock else ""), (transfer_id,))
 
 
-def update_transfer(tx, transfer_id, **changes):
-    sets = ", ".join(f"{c} = %({c})s" for c in changes)
-    return tx.one(f"UPDATE transfers SET {sets}, updated_at = clock_timestamp() WHERE transfer_id = %(id)s"
-                  " RETURNING *", {**changes, "id": transfer_id})
+def save_transfer(tx, t):
+    return tx.one("UPDATE transfers SET status = %s, received_quantity = %s, tracking_reference = %s,"
+                  " updated_at = clock_timestamp() WHERE transfer_id = %s RETURNING *",
+                  (t.status, t.received_quantity, t.tracking_reference, t.transfer_id))
 
 
 def below_reorder_counts(tx):
@@ -143,4 +218,13 @@ def page_movements(tx, filters):
 
 
 def page_transfers(tx, filters):
-    return TRANSFERS.page(tx, filters)
+    """A branch's transfers are those it sends and those it receives: `branch_id` and the scope's
+    `branch_ids` match either side."""
+    either, params = "", []
+    if filters.get("branch_id") is not None:
+        either += " AND (branch_id = %s OR from_branch_id = %s)"
+        params += [filters["branch_id"]] * 2
+    if filters.get("branch_ids") is not None:
+        either += " AND (branch_id = ANY(%s) OR from_branch_id = ANY(%s))"
+        params += [list(filters["branch_ids"])] * 2
+    return TRANSFERS.page(tx, {**filters, "branch_id": None, "branch_ids": None}, either, params)

@@ -274,8 +274,10 @@ class RepairOrder(Aggregate):
 
     def parts_short(self, lines: list[dict]) -> bool:
         """Parts could not reserve every approved part: the approved order waits for them (on hold,
-        reason parts). False when that changes nothing (the order moved on or was cancelled)."""
-        if self.status != "approved":
+        reason parts). False when that changes nothing: the order moved on or was cancelled, or its
+        parts were reserved already (parts.reserved and parts.shortage travel on separate queues, so
+        a shortage served a moment later can arrive after its reservation)."""
+        if self.status != "approved" or self.parts_status == "reserved":
             return False
         self.parts_status = "short"
         missing = ", ".join(f"{l['part_number']} ({l['available']}/{l['requested']})" for l in lines)

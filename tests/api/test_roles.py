@@ -8,7 +8,7 @@ from gateway import policy
 from gateway.routes import ROUTES
 from tests.support import fixtures
 from tests.support.gateway import Api
-from tests.support.journey import Journey, vin
+from tests.support.journey import Journey, until, vin
 
 ROLES = ("advisor", "technician", "parts_coordinator", "operations", "admin")
 # (family, list path): every list takes ?branch_id=, so one probe shows scope for reading
@@ -122,6 +122,7 @@ def _owner_command_bodies(ids):
         "/repair-orders/<repair_order_id>/cancellation": {"reason": "scope probe"},
         "/invoices/<invoice_id>/payments": {"amount_cents": 1, "method": "card"},
         "/follow-ups/<follow_up_id>/completion": {"outcome": "reached", "notes": "probe"},
+        "/transfers/<transfer_id>/status": {"status": "approved"},
     }
 
 
@@ -135,14 +136,22 @@ def test_commands_on_a_record_of_another_branch_are_refused_by_its_service_and_c
     service refuses a record of another branch in the command's own transaction."""
     far = world["far_branch"]
     admin.ok("POST", "/stock/receipts", {"branch_id": far, "part_number": world["part"], "quantity": 1})
+    # a transfer between two branches of the far region: neither side is the near coordinator's
+    far_second = "E2E-C2"
+    admin.ok("POST", "/branches", fixtures.branch(far_second, region_id=world["far_region"], bays=4), status=201)
+    transfer = until(lambda: admin.post("/transfers", {"branch_id": far_second, "from_branch_id": far,
+                                                       "part_number": world["part"], "quantity": 1}),
+                     lambda r: r.status_code == 201, what="parts to know the new branch").json()
     state = Journey(admin, admin, far, part_number=world["part"], slot_start=fixtures.next_slot(8)).run()
     ro_id = state["ro"]["repair_order_id"]
     ids = {"customer_id": state["customer"]["customer_id"], "booking_id": state["booking"]["booking_id"],
            "repair_order_id": ro_id, "job_id": admin.ok("GET", "/jobs", repair_order_id=ro_id)["items"][0]["job_id"],
-           "invoice_id": state["invoice"]["invoice_id"], "follow_up_id": state["follow_up"]["follow_up_id"]}
+           "invoice_id": state["invoice"]["invoice_id"], "follow_up_id": state["follow_up"]["follow_up_id"],
+           "transfer_id": transfer["transfer_id"]}
     missing = {name: str(uuid.uuid4()) for name in ids}
     records = {"booking": f"/bookings/{ids['booking_id']}", "repair order": f"/repair-orders/{ro_id}",
-               "invoice": f"/invoices/{ids['invoice_id']}", "follow-up": f"/follow-ups/{ids['follow_up_id']}"}
+               "invoice": f"/invoices/{ids['invoice_id']}", "follow-up": f"/follow-ups/{ids['follow_up_id']}",
+               "transfer": f"/transfers/{ids['transfer_id']}"}
     before = {name: admin.ok("GET", path) for name, path in records.items()}
     vehicles_before = admin.ok("GET", "/vehicles", customer_id=ids["customer_id"])["items"]
 
@@ -150,7 +159,8 @@ def test_commands_on_a_record_of_another_branch_are_refused_by_its_service_and_c
     owner_routes = [r for r in ROUTES if r.scope == "owner"]
     assert {r.path for r in owner_routes} == set(bodies)  # a new scope-"owner" route needs a probe here
     for route in owner_routes:
-        role = next(r for r in ("advisor", "technician") if policy.allows(r, route.family, route.access))
+        role = next(r for r in ("advisor", "technician", "parts_coordinator")
+                    if policy.allows(r, route.family, route.access))
         near = caller(gateway, role, world)
         foreign = near.post(_path(route.path, ids), bodies[route.path])
         unknown = near.post(_path(route.path, missing), bodies[route.path])

@@ -209,6 +209,14 @@ def test_a_shortage_for_an_order_that_moved_on_changes_nothing():
     assert ro.parts_status == "pending" and ro.events == []
 
 
+def test_a_shortage_that_arrives_after_its_reservation_changes_nothing():
+    ro = order("approved", parts_status="pending")
+    assert ro.parts_reserved()  # served a moment after it was found short; the reservation came first
+    assert not ro.parts_short([{"part_number": "P1", "available": 0, "requested": 1}])
+    assert (ro.status, ro.parts_status) == ("approved", "reserved")
+    assert types(ro) == []
+
+
 def test_parts_arriving_resume_an_order_waiting_for_them():
     ro = order("waiting_for_parts", parts_status="short")
     assert ro.parts_reserved()

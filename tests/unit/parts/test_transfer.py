@@ -1,0 +1,194 @@
+"""A transfer's life cycle, who acts on each step, and what it moves in the ledger."""
+from uuid import UUID
+
+import pytest
+
+from services.parts.domain import NOT_IN_SCOPE, TRANSFER, KnownRepairOrder, Transfer
+from shared.domain import IllegalTransition, NotPermitted, RuleBroken
+
+NORTH, SOUTH, EAST = "NORTH-1", "SOUTH-1", "EAST-1"
+RO = UUID(int=7)
+ADMIN = None  # no scope: every branch
+
+
+def transfer(status="requested", quantity=2, received=0):
+    # SOUTH sends to NORTH
+    return Transfer(UUID(int=1), NORTH, SOUTH, "PAD", quantity, status, received)
+
+
+def dispatched(quantity=2):
+    t = transfer("picked", quantity)
+    t.dispatch(by={SOUTH})
+    t.take_events(), t.take_movements()
+    return t
+
+
+# -- the life cycle --------------------------------------------------------------------------------------
+def test_the_life_cycle_runs_from_request_to_close():
+    t = Transfer.request(UUID(int=1), NORTH, SOUTH, "PAD", 2)
+    for step in ("approved", "picked", "dispatched", "received", "closed"):
+        t.advance(step)
+    assert t.status == "closed"
+    assert [e.type for e in t.events] == ["transfer.requested", "transfer.approved", "transfer.picked",
+                                          "transfer.dispatched", "transfer.received", "transfer.closed"]
+    assert {e.branch_id for e in t.events} == {NORTH}  # the receiving branch
+
+
+def test_a_step_out_of_order_is_an_illegal_transition():
+    with pytest.raises(IllegalTransition):
+        transfer("requested").advance("dispatched")
+    with pytest.raises(IllegalTransition):
+        transfer("requested").advance("requested")
+
+
+def test_a_transfer_may_be_cancelled_until_it_is_dispatched_and_not_after():
+    for status in ("requested", "approved", "picked"):
+        t = transfer(status)
+        t.cancel(by={SOUTH})
+        assert t.status == "cancelled" and [e.type for e in t.events] == ["transfer.cancelled"]
+    with pytest.raises(IllegalTransition):
+        dispatched().cancel()
+
+
+def test_the_life_cycle_is_one_state_machine():
+    assert TRANSFER.allowed("dispatched") == {"received"}
+    assert TRANSFER.allowed("received") == {"closed"}
+
+
+# -- what moves -------------------------------------------------------------------------------------------
+def test_a_dispatch_takes_the_units_from_the_sender_and_puts_them_in_transit_to_the_receiver():
+    t = transfer("picked", quantity=3)
+    t.dispatch(by={SOUTH})
+    out, transit = t.take_movements()
+    assert (out.kind, out.branch_id, out.on_hand, out.transfer_id) == ("transfer_out", SOUTH, -3, t.transfer_id)
+    assert (transit.kind, transit.branch_id, transit.in_transit) == ("in_transit", NORTH, 3)
+    assert t.tracking_reference == "TR-00000000"
+    [event] = t.events
+    assert event.facts["tracking_reference"] == "TR-00000000"
+
+
+def test_a_dispatch_keeps_the_tracking_reference_given():
+    t = transfer("picked")
+    t.dispatch("DHL-42")
+    assert t.tracking_reference == "DHL-42"
+
+
+def test_a_partial_receipt_keeps_the_rest_in_transit():
+    t = dispatched(quantity=2)
+    t.receive(1, by={NORTH})
+    assert t.status == "dispatched" and t.received_quantity == 1 and t.in_transit == 1
+    [m] = t.take_movements()
+    assert (m.kind, m.branch_id, m.quantity, m.on_hand, m.in_transit) == ("transfer_in", NORTH, 1, 1, -1)
+    [event] = t.take_events()
+    assert event.type == "transfer.partly_received" and event.facts["received_quantity"] == 1
+
+
+def test_further_receipts_are_accepted_until_all_is_received():
+    t = dispatched(quantity=3)
+    t.receive(1)
+    t.receive(2)
+    assert t.status == "received" and t.received_quantity == 3 and t.in_transit == 0
+    assert [(e.type, e.facts["received_quantity"]) for e in t.events] == [
+        ("transfer.partly_received", 1), ("transfer.received", 3)]  # the delivery clock stops on the last
+    assert [m.quantity for m in t.movements] == [1, 2]
+    t.close(by={NORTH})
+    assert t.status == "closed"
+
+
+def test_a_receipt_without_a_quantity_receives_all_still_in_transit():
+    t = dispatched(quantity=5)
+    t.receive(2)
+    t.receive()
+    assert t.status == "received" and [m.quantity for m in t.movements] == [2, 3]
+
+
+def test_never_more_is_received_than_was_sent():
+    t = dispatched(quantity=2)
+    t.receive(1)
+    with pytest.raises(RuleBroken) as refused:
+        t.receive(2)
+    assert "received_quantity" in refused.value.fields
+    assert t.received_quantity == 1 and len(t.movements) == 1
+
+
+def test_a_fully_received_transfer_takes_no_more_receipts():
+    t = dispatched(quantity=1)
+    t.receive()
+    with pytest.raises(IllegalTransition):
+        t.receive(1)
+
+
+def test_a_partly_received_transfer_cannot_be_closed():
+    t = dispatched(quantity=2)
+    t.receive(1)
+    with pytest.raises(IllegalTransition):
+        t.close()
+
+
+# -- who acts ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("status,step", [("requested", "approved"), ("approved", "picked"),
+                                         ("picked", "dispatched"), ("requested", "cancelled")])
+def test_the_sending_branch_approves_picks_dispatches_and_cancels(status, step):
+    transfer(status).advance(step, by={SOUTH})
+    with pytest.raises(NotPermitted) as refused:
+        transfer(status).advance(step, by={NORTH})
+    assert "sending branch (SOUTH-1)" in refused.value.message and refused.value.fields
+
+
+def test_the_receiving_branch_receives_and_closes():
+    t = dispatched()
+    with pytest.raises(NotPermitted) as refused:
+        t.receive(by={SOUTH})
+    assert "receiving branch (NORTH-1)" in refused.value.message
+    t.receive(by={NORTH})
+    with pytest.raises(NotPermitted):
+        t.close(by={SOUTH})
+    t.close(by={NORTH})
+
+
+def test_the_receiving_branch_requests():
+    with pytest.raises(NotPermitted):
+        Transfer.request(UUID(int=1), NORTH, SOUTH, "PAD", 1, by={SOUTH})
+    assert Transfer.request(UUID(int=1), NORTH, SOUTH, "PAD", 1, by={NORTH}).status == "requested"
+
+
+def test_a_caller_of_both_branches_acts_on_every_step():
+    t = Transfer.request(UUID(int=1), NORTH, SOUTH, "PAD", 1, by={NORTH, SOUTH})
+    for step in ("approved", "picked", "dispatched", "received", "closed"):
+        t.advance(step, by={NORTH, SOUTH})
+    assert t.status == "closed"
+
+
+def test_a_caller_of_neither_branch_finds_no_transfer():
+    with pytest.raises(NotPermitted) as refused:
+        transfer().approve(by={EAST})
+    assert refused.value.message == NOT_IN_SCOPE and refused.value.fields == {}
+
+
+def test_an_unscoped_caller_acts_on_every_step():
+    t = transfer()
+    t.approve(by=ADMIN)
+    assert t.status == "approved"
+
+
+def test_a_refused_step_changes_nothing():
+    t = transfer("picked")
+    with pytest.raises(NotPermitted):
+        t.dispatch(by={NORTH})
+    assert t.status == "picked" and t.events == [] and t.movements == []
+
+
+# -- the repair order a transfer names ----------------------------------------------------------------------
+def test_a_transfer_may_name_a_repair_order_of_the_receiving_branch():
+    t = Transfer.request(UUID(int=1), NORTH, SOUTH, "PAD", 1, RO, KnownRepairOrder(RO, NORTH, "routine"), by={NORTH})
+    assert t.repair_order_id == RO and t.events[0].facts["repair_order_id"] == RO
+
+
+@pytest.mark.parametrize("known", [None, KnownRepairOrder(RO, EAST, "routine")], ids=["unknown", "other branch"])
+def test_a_transfer_naming_a_foreign_or_unknown_repair_order_is_refused(known):
+    with pytest.raises(RuleBroken) as refused:
+        Transfer.request(UUID(int=1), NORTH, SOUTH, "PAD", 1, RO, known)
+    assert "repair_order_id" in refused.value.fields
+    with pytest.raises(NotPermitted) as hidden:  # a scoped caller cannot tell it from a missing record
+        Transfer.request(UUID(int=1), NORTH, SOUTH, "PAD", 1, RO, known, by={NORTH})
+    assert hidden.value.message == NOT_IN_SCOPE and hidden.value.fields == {}
