@@ -200,7 +200,7 @@ class SlaClocks:
         except LookupError:
             raise errors.ValidationFailed("unknown policy", {"policy": ["not in the SLA catalogue"]}) from None
         policy.check_target_change(self.name)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             sla_store.set_target(tx, policy.name, change["branch_id"], change["target_seconds"])
         return change
 

@@ -55,7 +55,6 @@ class Transaction:
             results.append(cursor.fetchall() if cursor.description else [])
         return results
 
-    defer = execute  # TODO(round 2): callers move to execute; then this alias goes
 
     def publish(self, event_type: str, branch_id: str, **facts) -> dict:
         """Record an event in the outbox; it leaves for the broker only if this transaction commits."""
@@ -187,9 +186,7 @@ class UnitOfWork:
         """A transaction that commits at the end of its block: event handlers and timers. An RPC
         method writes in `command()`, whose commit waits for the answer."""
         if self.request is not None:
-            with self._held_for_answer() as tx:
-                yield tx
-            return
+            raise RuntimeError("an RPC method writes in `self.db.command()`: it commits with the answer")
         with self.pool.connection() as conn:
             with conn.transaction():
                 tx = Transaction(conn, self.source, self.on_publish)

@@ -44,7 +44,7 @@ class BillingService(SlaClocks, BranchDirectory):
     @rpc
     def record_payment(self, invoice_id, data):
         payment = load(schemas.Payment, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             # concurrent payments of one invoice queue at this lock
             invoice = domain.Invoice.from_row(self._invoice(tx, invoice_id, lock=True))
             store.insert_payment(tx, invoice.record_payment(payment_id=uuid.uuid4(), now=now(), **payment))

@@ -38,7 +38,7 @@ class BookingService(SlaClocks):
     def configure_branch(self, data):
         setup = load(schemas.BranchSetup, data)
         branch_id = setup.pop("branch_id")
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             org.upsert_branch(tx, branch_id, setup)
             store.save_capacity(tx, branch_id, setup["bays"], setup["slot_minutes"])
             tx.publish("branch.configured", branch_id, **setup)
@@ -77,7 +77,7 @@ class BookingService(SlaClocks):
     @rpc
     def set_slot_capacity(self, data):
         change = load(schemas.SlotOverride, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             branch = self._branch(tx, change["branch_id"])
             slot = domain.Timetable.of(branch).slot_at(change["slot_start"])
             store.set_slot_override(tx, branch["branch_id"], slot.start, change["capacity"])
@@ -88,7 +88,7 @@ class BookingService(SlaClocks):
     @rpc
     def create_booking(self, data):
         request = load(schemas.BookingRequest, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             branch = self._branch(tx, request["branch_id"])
             booking = domain.Booking.request(uuid.uuid4(), request, domain.Timetable.of(branch), now())
             created = self._insert(tx, booking)
@@ -102,7 +102,7 @@ class BookingService(SlaClocks):
 
     @rpc
     def confirm_booking(self, booking_id):
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             booking = self._booking(tx, booking_id)
             booking.confirm(now())
             store.save_booking(tx, booking)
@@ -112,7 +112,7 @@ class BookingService(SlaClocks):
     @rpc
     def reschedule_booking(self, booking_id, data):
         change = load(schemas.Reschedule, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             booking = self._booking(tx, booking_id)
             branch = self._branch(tx, booking.branch_id)
             given_up = booking.reschedule(domain.Timetable.of(branch), change["slot_start"], now(), change["note"])
@@ -125,7 +125,7 @@ class BookingService(SlaClocks):
     @rpc
     def cancel_booking(self, booking_id, data):
         change = load(schemas.Cancel, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             booking = self._booking(tx, booking_id)
             freed = booking.cancel(change["reason"], now())
             store.free_slot(tx, booking.branch_id, freed)
@@ -136,7 +136,7 @@ class BookingService(SlaClocks):
     @rpc
     def check_in(self, booking_id, data):
         arrival = load(schemas.CheckIn, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             booking = self._booking(tx, booking_id)
             booking.check_in(**arrival, plate=store.plate(tx, booking.vehicle_id), now=now())
             store.save_booking(tx, booking)

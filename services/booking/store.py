@@ -147,7 +147,7 @@ def save_booking(tx, booking):
 
 
 def add_history(tx, booking_id, from_status, to_status, slot_start, note=""):
-    tx.defer(
+    tx.execute(
         "INSERT INTO booking_history (booking_id, from_status, to_status, slot_start, note)"
         " VALUES (%s, %s, %s, %s, %s)",
         (booking_id, from_status, to_status, slot_start, note),

@@ -37,7 +37,7 @@ class CrmService(SlaClocks, BranchDirectory):
     @rpc
     def create_customer(self, data):
         customer = domain.Customer.register(uuid.uuid4(), **load(schemas.NewCustomer, data))
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             row = store.insert_customer(tx, domain.stored(customer))
             store.log_contact(tx, row["customer_id"], "registered")
             tx.publish_recorded(customer)
@@ -59,7 +59,7 @@ class CrmService(SlaClocks, BranchDirectory):
         given = load(schemas.NewVehicle, data)
         if domain.normalise_vin(given["vin"]) is None:  # the VIN's shape is input: a field error (400)
             raise errors.ValidationFailed("invalid VIN", {"vin": [domain.VIN_SHAPE]})
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             owner = self.scope.admit(store.customer(tx, given.pop("customer_id"), share=True),
                                      errors.Unprocessable("unknown customer", {"customer_id": ["no such customer"]}))
             vehicle = domain.Customer.from_row(owner).register_vehicle(uuid.uuid4(), **given)
@@ -107,7 +107,7 @@ class CrmService(SlaClocks, BranchDirectory):
     @rpc
     def complete_follow_up(self, follow_up_id, data):
         done = load(schemas.FollowUpDone, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             follow_up = domain.FollowUp.from_row(self._follow_up(tx, follow_up_id, lock=True))
             follow_up.complete(done["outcome"], done["notes"], now())
             row = store.save_completion(tx, domain.stored(follow_up))
@@ -119,7 +119,7 @@ class CrmService(SlaClocks, BranchDirectory):
     @rpc
     def record_survey(self, data):
         answer = load(schemas.NewSurvey, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             survey = domain.Survey.answer(uuid.uuid4(), store.delivery(tx, answer["repair_order_id"]), **answer)
             row = store.insert_survey(tx, domain.stored(survey))
             if row is None:  # one survey per repair order: the unique key decides, atomically
@@ -148,7 +148,7 @@ class CrmService(SlaClocks, BranchDirectory):
         given = load(schemas.NewComplaint, data)
         if given["repair_order_id"] is not None:
             self._repair_order(given["repair_order_id"])  # workshop's record: asked before a connection is held
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             customer = self.scope.admit(store.customer(tx, given.pop("customer_id")), unknown_customer())
             complaint = domain.Complaint.open(uuid.uuid4(), customer_id=customer["customer_id"],
                                               acting_for=self.scope.branches, **given)

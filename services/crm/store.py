@@ -61,7 +61,7 @@ def save_completion(tx, f):
 
 
 def log_contact(tx, customer_id, kind, note=""):
-    tx.defer("INSERT INTO contacts (customer_id, kind, note) VALUES (%s, %s, %s)", (customer_id, kind, note))
+    tx.execute("INSERT INTO contacts (customer_id, kind, note) VALUES (%s, %s, %s)", (customer_id, kind, note))
 
 
 def insert_survey(tx, s):

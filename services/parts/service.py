@@ -28,7 +28,7 @@ class PartsService(SlaClocks, BranchDirectory):
     @rpc
     def catalogue_part(self, data):
         part = load(schemas.NewPart, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             row = store.upsert_part(tx, part)
             tx.publish("part.catalogued", GROUP, **{k: row[k] for k in (
                 "part_number", "description", "origin", "price_cents", "warranty_months", "warranty_km")})
@@ -49,7 +49,7 @@ class PartsService(SlaClocks, BranchDirectory):
     @rpc
     def receive_stock(self, data):
         receipt = load(schemas.Receipt, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             org.get_branch(tx, receipt["branch_id"])
             self._part(tx, receipt["part_number"])
             self._arrive(tx, receipt["branch_id"], [domain.movement(
@@ -63,7 +63,7 @@ class PartsService(SlaClocks, BranchDirectory):
         if levels["safety_stock"] > levels["reorder_point"]:
             raise errors.ValidationFailed("safety stock above the reorder point",
                                           {"safety_stock": ["must not exceed reorder_point"]})
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             org.get_branch(tx, levels["branch_id"])
             self._part(tx, levels["part_number"])
             store.ensure_stock(tx, levels["branch_id"], levels["part_number"])
@@ -187,7 +187,7 @@ class PartsService(SlaClocks, BranchDirectory):
         if request["branch_id"] == request["from_branch_id"]:
             raise errors.ValidationFailed("a transfer moves stock between two branches",
                                           {"from_branch_id": ["must differ from branch_id"]})
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             for branch_id in (request["branch_id"], request["from_branch_id"]):
                 org.get_branch(tx, branch_id)
             self._part(tx, request["part_number"])
@@ -201,7 +201,7 @@ class PartsService(SlaClocks, BranchDirectory):
     @rpc
     def advance_transfer(self, transfer_id, data):
         step = load(schemas.TransferStep, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             transfer = self._transfer(tx, transfer_id, lock=True)
             transfer.advance(step["status"], by=self.scope.branches, received_quantity=step["received_quantity"],
                              tracking_reference=step["tracking_reference"])

@@ -57,7 +57,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
     @rpc
     def record_diagnosis(self, repair_order_id, data):
         diagnosis = load(schemas.Diagnosis, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             ro = self._repair_order_to_change(tx, repair_order_id)
             withdrawn = ro.record_diagnosis(diagnosis["findings"], diagnosis["diagnosed_by"])
             if withdrawn is not None:
@@ -70,7 +70,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
     @rpc
     def issue_quote(self, repair_order_id, data):
         request = load(schemas.NewQuote, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             ro = self._repair_order_to_change(tx, repair_order_id)
             rate = org.get_branch(tx, ro.branch_id)["labour_rate_cents"]
             prices = store.part_prices(tx, {l["part_number"] for l in request["lines"] if l["part_number"]})
@@ -86,7 +86,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
     @rpc
     def approve_quote(self, repair_order_id, data):
         approval = load(schemas.Approval, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             ro = self._repair_order_to_change(tx, repair_order_id)
             quote, approved = ro.approve(approval["quote_id"], approval["decisions"], approval["consent"])
             store.decide_quote(tx, quote, approved, approval["consent"])
@@ -119,7 +119,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
     @rpc
     def start_job(self, repair_order_id, data):
         start = load(schemas.StartJob, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             ro = self._repair_order_to_change(tx, repair_order_id)
             job = ro.start_job(uuid.uuid4(), start["technician_id"], start["description"], now())
             store.save_repair_order(tx, ro)
@@ -130,7 +130,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
     @rpc
     def finish_job(self, repair_order_id, job_id, data):
         finish = load(schemas.FinishJob, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             ro = self._repair_order_to_change(tx, repair_order_id)
             job = ro.finish_job(record_id(job_id, "job"), finish["notes"], now())
             store.save_repair_order(tx, ro)
@@ -141,7 +141,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
     @rpc
     def put_on_hold(self, repair_order_id, data):
         hold = load(schemas.Hold, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             ro = self._repair_order_to_change(tx, repair_order_id)
             ro.hold(hold["reason"])
             store.save_repair_order(tx, ro)
@@ -150,7 +150,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
 
     @rpc
     def resume_repair_order(self, repair_order_id):
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             ro = self._repair_order_to_change(tx, repair_order_id)
             ro.resume()
             store.save_repair_order(tx, ro)
@@ -161,7 +161,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
     @rpc
     def quality_check(self, repair_order_id, data):
         check = load(schemas.QualityCheck, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             ro = self._repair_order_to_change(tx, repair_order_id)
             at = now()
             if check["passed"]:
@@ -176,7 +176,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
     @rpc
     def deliver(self, repair_order_id, data):
         delivery = load(schemas.Delivery, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             ro = self._repair_order_to_change(tx, repair_order_id)
             ro.deliver(delivery["delivered_by"], store.approved_lines(tx, ro.repair_order_id), now())
             store.save_repair_order(tx, ro)
@@ -186,7 +186,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
     @rpc
     def cancel_repair_order(self, repair_order_id, data):
         cancel = load(schemas.Cancellation, data)
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             ro = self._repair_order_to_change(tx, repair_order_id)
             superseded = ro.cancel(cancel["reason"])
             if superseded is not None:

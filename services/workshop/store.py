@@ -68,9 +68,9 @@ def by_number(tx, number):
 
 def save_repair_order(tx, ro):
     """What a command changed on the repair order (a domain.RepairOrder), and its new timeline lines."""
-    tx.defer("UPDATE repair_orders SET status = %s, parts_status = %s, approved_total_cents = %s,"
-             " delivered_at = %s, updated_at = clock_timestamp() WHERE repair_order_id = %s",
-             (ro.status, ro.parts_status, ro.approved_total_cents, ro.delivered_at, ro.repair_order_id))
+    tx.execute("UPDATE repair_orders SET status = %s, parts_status = %s, approved_total_cents = %s,"
+               " delivered_at = %s, updated_at = clock_timestamp() WHERE repair_order_id = %s",
+               (ro.status, ro.parts_status, ro.approved_total_cents, ro.delivered_at, ro.repair_order_id))
     add_timeline(tx, ro.repair_order_id, ro.take_notes())
 
 
@@ -78,9 +78,9 @@ def add_timeline(tx, repair_order_id, notes):
     """Timeline lines (domain.Note) in one statement, numbered in the order given."""
     if not notes:
         return
-    tx.defer("INSERT INTO timeline (repair_order_id, status, note, public) VALUES "
-             + ", ".join(["(%s, %s, %s, %s)"] * len(notes)),
-             tuple(v for n in notes for v in (repair_order_id, n.status, n.note, n.public)))
+    tx.execute("INSERT INTO timeline (repair_order_id, status, note, public) VALUES "
+               + ", ".join(["(%s, %s, %s, %s)"] * len(notes)),
+               tuple(v for n in notes for v in (repair_order_id, n.status, n.note, n.public)))
 
 
 def timeline(tx, repair_order_id, public: bool):
@@ -89,30 +89,33 @@ def timeline(tx, repair_order_id, public: bool):
 
 
 def add_findings(tx, repair_order_id, findings, diagnosed_by):
-    for f in findings:
-        tx.defer("INSERT INTO findings (repair_order_id, code, description, status, diagnosed_by)"
-                 " VALUES (%s, %s, %s, %s, %s)",
-                 (repair_order_id, f.get("code"), f["description"], f["status"], diagnosed_by))
+    """The findings of one diagnosis, in one statement."""
+    if not findings:
+        return
+    tx.execute("INSERT INTO findings (repair_order_id, code, description, status, diagnosed_by) VALUES "
+               + ", ".join(["(%s, %s, %s, %s, %s)"] * len(findings)),
+               tuple(v for f in findings
+                     for v in (repair_order_id, f.get("code"), f["description"], f["status"], diagnosed_by)))
 
 
 def close_quote(tx, quote):
     """A quote no longer open (domain.Quote: superseded, withdrawn)."""
-    # not deferred: deferred writes run as sibling CTEs in no promised order, and a new open
-    # quote must not meet the old one in the one-open-quote index
+    # before the new quote is written: a new open quote must not meet the old one in the one-open-quote index
     tx.execute("UPDATE quotes SET status = %s WHERE quote_id = %s AND status = 'open'", (quote.status, quote.quote_id))
 
 
 def insert_quote(tx, repair_order_id, branch_id, quote):
-    """The quote (a domain.Quote) and its lines, sent with the next statement (after any earlier deferred write)."""
-    tx.defer("INSERT INTO quotes (quote_id, repair_order_id, branch_id, status, total_cents)"
-             " VALUES (%s, %s, %s, %s, %s)",
-             (quote.quote_id, repair_order_id, branch_id, quote.status, quote.total_cents))
-    for position, line in enumerate(quote.lines):
-        tx.defer('INSERT INTO quote_lines (line_id, quote_id, position, kind, "group", description, part_number,'
-                 " quantity, unit_price_cents, net_cents, pay_type) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                 (line["line_id"], quote.quote_id, position, line["kind"], line["group"], line["description"],
-                  line["part_number"], line["quantity"], line["unit_price_cents"], line["net_cents"],
-                  line["pay_type"]))
+    """The quote (a domain.Quote) and its lines: one statement."""
+    lines = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(quote.lines))
+    tx.execute("WITH quote AS (INSERT INTO quotes (quote_id, repair_order_id, branch_id, status, total_cents)"
+               " VALUES (%s, %s, %s, %s, %s))"
+               ' INSERT INTO quote_lines (line_id, quote_id, position, kind, "group", description, part_number,'
+               f" quantity, unit_price_cents, net_cents, pay_type) VALUES {lines}",
+               (quote.quote_id, repair_order_id, branch_id, quote.status, quote.total_cents,
+                *(v for position, line in enumerate(quote.lines)
+                  for v in (line["line_id"], quote.quote_id, position, line["kind"], line["group"],
+                            line["description"], line["part_number"], line["quantity"], line["unit_price_cents"],
+                            line["net_cents"], line["pay_type"]))))
 
 
 def quote_with_lines(tx, quote_id) -> dict | None:
@@ -164,8 +167,8 @@ def jobs(tx, repair_order_id):
 
 
 def add_quality_check(tx, repair_order_id, checked_by, passed, notes, at):
-    tx.defer("INSERT INTO quality_checks (repair_order_id, checked_by, passed, notes, at) VALUES (%s, %s, %s, %s, %s)",
-             (repair_order_id, checked_by, passed, notes, at))
+    tx.execute("INSERT INTO quality_checks (repair_order_id, checked_by, passed, notes, at) VALUES (%s, %s, %s, %s, %s)",
+               (repair_order_id, checked_by, passed, notes, at))
 
 
 def save_part_price(tx, part_number, description, price_cents):

@@ -49,7 +49,7 @@ class ProbeService:
 
     @rpc
     def set_failing(self, failing: bool):
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             tx.execute(
                 "INSERT INTO probe_switch (name, failing) VALUES ('cancellations', %s)"
                 " ON CONFLICT (name) DO UPDATE SET failing = EXCLUDED.failing",
@@ -59,14 +59,14 @@ class ProbeService:
     @rpc
     def count_payment(self, key):
         """A command that must run once per request: how many times has it run for `key`?"""
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             return tx.one("INSERT INTO probe_payments (key, times) VALUES (%s, 1) ON CONFLICT (key)"
                           " DO UPDATE SET times = probe_payments.times + 1 RETURNING times", (key,))["times"]
 
     @rpc
     def announce(self, booking_id, reason):
         """Publish through the outbox like any service would."""
-        with self.db.transaction() as tx:
+        with self.db.command() as tx:
             tx.source = "booking"  # the probe stands in for booking as the event's publisher
             return tx.publish("booking.cancelled", "PROBE", booking_id=booking_id, reason=reason)["event_id"]
 
