@@ -7,7 +7,7 @@ import time
 import uuid
 from pathlib import Path
 
-from shared.db import psycopg
+from shared.storage.db import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,7 +64,7 @@ class DirectApp:
         self.proc = None
 
     def __enter__(self):
-        from shared.migrate import migrate
+        from shared.storage.migrate import migrate
 
         dsn = os.environ["PITLANE_DSN"]
         migrate(dsn, self.SCHEMA, ROOT / "services" / "booking" / "migrations")

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 from flask import Flask, jsonify, request
 
 from services.booking import store
-from shared.db import Pool
-from shared.unit_of_work import UnitOfWork
+from shared.storage.db import Pool
+from shared.storage.unit_of_work import UnitOfWork
 
 # a schema of its own with booking's tables (bench/baselines.py DirectApp): nothing relays its outbox
 pool = Pool(os.environ["PITLANE_DSN"], os.environ.get("BENCH_DIRECT_SCHEMA", "booking"),

@@ -18,7 +18,7 @@ from nameko.rpc import rpc
 
 from bench.baselines import PAIR_TABLES, TAKE_SLOT, WRITE_ROW
 from shared import config
-from shared.db import Pool, psycopg
+from shared.storage.db import Pool, psycopg
 
 SCHEMA = "bench_floor"
 SERVICE = "bench.floor:FloorService"

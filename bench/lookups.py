@@ -16,9 +16,9 @@ import time
 import uuid
 
 from bench.stack import ROOT
-from shared.db import psycopg
-from shared.migrate import drop_database, ensure_database, migrate
-from shared.unit_of_work import Transaction
+from shared.storage.db import psycopg
+from shared.storage.migrate import drop_database, ensure_database, migrate
+from shared.storage.unit_of_work import Transaction
 
 MIGRATIONS = ROOT / "services" / "workshop" / "migrations"
 LOOKUP_INDEXES = MIGRATIONS / "002_lookup_indexes.sql"

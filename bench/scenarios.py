@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from bench.baselines import MachineWatch, rss_mb
 from bench.load import LeanApi, Result, closed_loop, open_loop, percentiles
-from shared.db import psycopg
+from shared.storage.db import psycopg
 
 BRANCH, REGION = "BENCH", "BENCH-R"
 PART, RARE = "BENCH-PAD", "BENCH-RARE"
@@ -161,8 +161,8 @@ def journeys(stack, count, workers):
 def reserve_race(stack, count, stock):
     """`count` approved quotes race for `stock` units of one part, through the real event path."""
     from shared import config
-    from shared.broker import EVENTS_EXCHANGE, ConfirmingPublisher
-    from shared.events import build
+    from shared.bus.broker import EVENTS_EXCHANGE, ConfirmingPublisher
+    from shared.contracts.events import build
 
     with psycopg.connect(stack.dsn, autocommit=True) as conn:
         conn.execute("INSERT INTO parts.stock (branch_id, part_number, on_hand) VALUES (%s, %s, %s)"

@@ -8,8 +8,8 @@ import uuid
 from pathlib import Path
 
 from pitlane import SERVICE_CLASSES, all_service_classes
-from shared.migrate import drop_database, ensure_database
-from shared.messaging import declare_topology
+from shared.storage.migrate import drop_database, ensure_database
+from shared.bus.messaging import declare_topology
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / "bench" / "results" / "logs"

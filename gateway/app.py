@@ -8,9 +8,12 @@ from werkzeug.exceptions import BadRequest
 
 from gateway import auth, errors as error_mapping, metrics, openapi, policy, rpc
 from gateway.routes import ROUTES, AuditQuery, Route, SlaQuery
-from shared import config, errors, events, sla
-from shared.sla_service import TargetChange
-from shared.rpc import load
+from shared import config
+from shared.contracts import errors
+from shared.contracts import events
+from shared.sla import rules as sla
+from shared.sla.clocks import TargetChange
+from shared.bus.rpc import load
 from shared.scope import CONTEXT_KEY as SCOPE_KEY, NOT_IN_SCOPE
 
 log = logging.getLogger(__name__)
@@ -285,7 +288,7 @@ def _broker_ok():
     import amqp
 
     from shared import config
-    from shared.broker import connection_params
+    from shared.bus.broker import connection_params
 
     try:
         with amqp.Connection(**connection_params(config.amqp_uri()), connect_timeout=2):

@@ -5,7 +5,9 @@ from dataclasses import dataclass, field
 import jwt
 from flask import request
 
-from shared import config, errors
+from shared import config
+
+from shared.contracts import errors
 
 ROLES = ("advisor", "technician", "parts_coordinator", "operations", "admin")
 BRANCH_ROLES = ("advisor", "technician")

@@ -5,7 +5,7 @@ from flask import jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from shared import errors
+from shared.contracts import errors
 
 log = logging.getLogger(__name__)
 

@@ -91,7 +91,7 @@ def document() -> dict:
         "tags": ["events"], "security": [{"bearer": []}],
         "responses": {"200": {"description": "OK"}, "401": {"description": "no valid token", **error_ref}}}}
     from services.workshop.schemas import CustomerView
-    from shared.sla_service import Clock, ClockQuery, TargetChange
+    from shared.sla.clocks import Clock, ClockQuery, TargetChange
 
     summary = type("SlaSummary", (Schema,), {
         "__module__": "gateway.sla",

@@ -1,5 +1,5 @@
 """Who may do what: one table, read by every route. Scope (branch, region) is checked separately."""
-from shared import errors
+from shared.contracts import errors
 from shared.scope import NOT_IN_SCOPE
 
 READ, WRITE = "read", "write"

@@ -13,8 +13,8 @@ from services.booking import schemas as booking
 from services.crm import schemas as crm
 from services.parts import schemas as parts
 from services.workshop import schemas as workshop
-from shared.fastschema import Schema
-from shared.schemas import ListQuery
+from shared.contracts.fastschema import Schema
+from shared.contracts.schemas import ListQuery
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,12 @@ import threading
 
 from nameko.exceptions import RpcTimeout, UnknownService
 
-from shared import config, errors
+from shared import config
+
+from shared.contracts import errors
 from shared.cache import Lasting, Recent
-from shared.rpc_client import RpcClient
-from shared.rpc import BROKER_GONE
+from shared.bus.rpc_client import RpcClient
+from shared.bus.rpc import BROKER_GONE
 
 log = logging.getLogger(__name__)
 _client: RpcClient | None = None

@@ -7,7 +7,7 @@ import logging
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from gateway.rpc import call_many
-from shared.sla import DURATION_BUCKETS
+from shared.sla.rules import DURATION_BUCKETS
 
 log = logging.getLogger(__name__)
 SERVICES = ("booking", "workshop", "parts", "billing", "crm")

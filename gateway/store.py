@@ -12,9 +12,13 @@ from pathlib import Path
 
 from psycopg.types.json import Jsonb
 
-from shared import config, errors, paging
-from shared.db import Pool, delete_old
-from shared.migrate import ensure_database, migrate
+from shared import config
+
+from shared.contracts import errors
+
+from shared.storage import paging
+from shared.storage.db import Pool, delete_old
+from shared.storage.migrate import ensure_database, migrate
 
 log = logging.getLogger(__name__)
 KEY_TTL_HOURS = 24
@@ -154,7 +158,7 @@ class GatewayStore:
                               status, record_id))
 
     def audit_page(self, filters):
-        from shared.unit_of_work import Transaction
+        from shared.storage.unit_of_work import Transaction
 
         self.audit_trail.flush()  # what this process wrote a moment ago is part of the answer
         with self.pool.connection() as conn, conn.transaction():

@@ -21,7 +21,7 @@ def migrate():
 
     import importlib
 
-    from shared.migrate import ensure_database, migrate as run
+    from shared.storage.migrate import ensure_database, migrate as run
 
     for name in SERVICE_CLASSES:
         dsn = config.dsn(name)
@@ -41,11 +41,11 @@ def topology(declare, listing):
     exchange, every handler queue, retry and dead-letter queues (before any service starts).
 
     Entrypoints a service inherits are marked with where they come from; the SLA handlers generated
-    from shared/sla_policies.json are marked `generated`. Events a service publishes itself and
+    from shared/sla/policies.json are marked `generated`. Events a service publishes itself and
     applies to its own SLA clocks in the publishing transaction have no queue and are listed last.
     """
     from pitlane import all_service_classes
-    from shared.messaging import declare_topology
+    from shared.bus.messaging import declare_topology
 
     classes = all_service_classes()
     for cls in classes if listing else ():
@@ -61,7 +61,7 @@ def service_topology(cls) -> list[str]:
     from nameko.rpc import Rpc
     from nameko.timer import Timer
 
-    from shared.messaging import handler_queue
+    from shared.bus.messaging import handler_queue
 
     lines = [f"{cls.name} ({cls.__module__}.{cls.__qualname__})"]
     rpcs, handlers, timers = [], [], []

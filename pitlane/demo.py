@@ -7,7 +7,9 @@ import time
 
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared import config, errors
+from shared import config
+
+from shared.contracts import errors
 
 WEEKDAYS = {d: [["08:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
 HOURS = {**WEEKDAYS, "sat": [["08:00", "12:00"]], "sun": []}

@@ -3,7 +3,7 @@ import json
 
 import amqp
 
-from shared.broker import DEAD_LETTER_QUEUE, ConfirmingPublisher, connection_params
+from shared.bus.broker import DEAD_LETTER_QUEUE, ConfirmingPublisher, connection_params
 
 
 def _messages(channel, limit=None):

@@ -4,7 +4,7 @@ the events it causes. No I/O here or in any service's domain; docs/shape.md show
 A service method loads the object from its stored row, calls one command on it, saves what
 changed and publishes `obj.events` in the same transaction (`Transaction.publish_recorded`).
 A rule that says no raises one of the plain exceptions below; the service's edge maps each to a
-typed RPC error once (`shared/errors.py`, `from_domain`), and the gateway maps that to HTTP.
+typed RPC error once (`shared/contracts/errors.py`, `from_domain`), and the gateway maps that to HTTP.
 """
 from dataclasses import dataclass, field
 

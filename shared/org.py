@@ -2,9 +2,9 @@
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from shared import errors
+from shared.contracts import errors
 from shared.cache import Recent
-from shared.messaging import on_event
+from shared.bus.messaging import on_event
 
 
 def upsert_branch(tx, branch_id: str, facts: dict):

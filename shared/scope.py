@@ -13,7 +13,7 @@ nameko hands a worker's context data on to the RPCs it makes; only the record he
 """
 from nameko.extensions import DependencyProvider
 
-from shared import errors
+from shared.contracts import errors
 
 CONTEXT_KEY = "branch_scope"  # travels as the AMQP header "nameko.branch_scope"
 NOT_IN_SCOPE = "not found in your scope"

@@ -24,12 +24,12 @@ def run_env():
     from tests.support import infra
 
     infra.create_vhost(os.environ["PITLANE_TEST_VHOST"])
-    from shared.migrate import ensure_database
+    from shared.storage.migrate import ensure_database
 
     ensure_database(os.environ["PITLANE_DSN"])
     yield {"dsn": os.environ["PITLANE_DSN"], "amqp": os.environ["PITLANE_AMQP_URI"]}
     infra.delete_vhost(os.environ["PITLANE_TEST_VHOST"])
-    from shared.migrate import drop_database
+    from shared.storage.migrate import drop_database
 
     drop_database(os.environ["PITLANE_DSN"])
 
@@ -38,7 +38,7 @@ def run_env():
 def stack(run_env):
     """Start services as real processes, once per run: `stack("booking", "crm")`."""
     from pitlane import all_service_classes
-    from shared.messaging import declare_topology
+    from shared.bus.messaging import declare_topology
     from tests.support.infra import ServiceProcess
 
     declare_topology(run_env["amqp"], all_service_classes())

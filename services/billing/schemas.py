@@ -2,7 +2,7 @@
 from marshmallow import fields, validate
 
 from services.billing import domain
-from shared.schemas import ListQuery, Out, PricedLine, StatusListQuery, Strict, aware_datetime
+from shared.contracts.schemas import ListQuery, Out, PricedLine, StatusListQuery, Strict, aware_datetime
 
 
 class Payment(Strict):

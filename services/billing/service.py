@@ -3,14 +3,15 @@ import uuid
 from datetime import datetime, timezone
 
 from services.billing import domain, schemas, store
-from shared import errors, org
-from shared.dependencies import Database
-from shared.messaging import on_event
+from shared import org
+from shared.contracts import errors
+from shared.storage.dependencies import Database
+from shared.bus.messaging import on_event
 from shared.org import BranchDirectory
-from shared.rpc import load, record_id, rpc
-from shared.schemas import page_of
+from shared.bus.rpc import load, record_id, rpc
+from shared.contracts.schemas import page_of
 from shared.scope import CallerScope
-from shared.sla_service import SlaClocks
+from shared.sla.clocks import SlaClocks
 
 INVOICE, PAYMENT, CLAIM = schemas.Invoice(), schemas.PaymentOut(), schemas.WarrantyClaim()
 

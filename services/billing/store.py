@@ -1,7 +1,7 @@
 """The billing schema's SQL; nothing else touches these tables."""
 from psycopg.types.json import Jsonb
 
-from shared import paging
+from shared.storage import paging
 
 
 def next_number(tx, branch_id) -> str:

@@ -2,7 +2,7 @@
 from marshmallow import ValidationError, fields, validate, validates
 
 from services.booking import domain
-from shared.schemas import StatusListQuery, Out, Strict, aware_datetime, money, text
+from shared.contracts.schemas import StatusListQuery, Out, Strict, aware_datetime, money, text
 
 TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
 

@@ -5,14 +5,15 @@ from datetime import datetime, timezone
 import eventlet
 
 from services.booking import domain, schemas, store
-from shared import errors, org
+from shared import org
+from shared.contracts import errors
 from shared.cache import Recent
-from shared.dependencies import Database
-from shared.messaging import on_event
-from shared.rpc import ServiceRpcProxy, load, record_id, rpc
-from shared.schemas import page_of
+from shared.storage.dependencies import Database
+from shared.bus.messaging import on_event
+from shared.bus.rpc import ServiceRpcProxy, load, record_id, rpc
+from shared.contracts.schemas import page_of
 from shared.scope import CallerScope
-from shared.sla_service import SlaClocks
+from shared.sla.clocks import SlaClocks
 
 # A branch's settings with its bays, read by every booking: kept a few seconds per process. The
 # slot's room itself is always read by the statement that takes the slot (store.take_slot).

@@ -1,5 +1,5 @@
 """The booking schema's SQL; nothing else touches these tables."""
-from shared import paging
+from shared.storage import paging
 
 BOOKING_COLUMNS = (
     "booking_id, branch_id, customer_id, vehicle_id, slot_start, slot_end, service_type, priority,"

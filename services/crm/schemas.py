@@ -2,7 +2,7 @@
 from marshmallow import fields, validate
 
 from services.crm import domain
-from shared.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime, text
+from shared.contracts.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime, text
 
 
 class NewCustomer(Strict):

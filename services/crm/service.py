@@ -5,14 +5,14 @@ from datetime import datetime, timezone
 import eventlet
 
 from services.crm import domain, schemas, store
-from shared import errors
-from shared.dependencies import Database
-from shared.messaging import on_event
+from shared.contracts import errors
+from shared.storage.dependencies import Database
+from shared.bus.messaging import on_event
 from shared.org import BranchDirectory
-from shared.rpc import ServiceRpcProxy, load, record_id, rpc
-from shared.schemas import page_of
+from shared.bus.rpc import ServiceRpcProxy, load, record_id, rpc
+from shared.contracts.schemas import page_of
 from shared.scope import CallerScope
-from shared.sla_service import SlaClocks
+from shared.sla.clocks import SlaClocks
 
 CUSTOMER, VEHICLE = schemas.Customer(), schemas.Vehicle()
 FOLLOW_UP, SURVEY, COMPLAINT = schemas.FollowUp(), schemas.Survey(), schemas.Complaint()

@@ -1,5 +1,5 @@
 """The crm schema's SQL; nothing else touches these tables."""
-from shared import paging
+from shared.storage import paging
 
 
 def insert_customer(tx, c):

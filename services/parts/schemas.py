@@ -2,7 +2,7 @@
 from marshmallow import fields, validate
 
 from services.parts import domain
-from shared.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime, money, text
+from shared.contracts.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime, money, text
 
 PART_NUMBER = validate.Regexp(r"^[A-Z0-9][A-Z0-9._/-]{1,39}$", error="capitals, digits and . _ / -; 2 to 40 long")
 BRANCH = validate.Length(min=1, max=40)

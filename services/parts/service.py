@@ -3,14 +3,15 @@ transfers."""
 import uuid
 
 from services.parts import domain, schemas, store
-from shared import errors, org
-from shared.dependencies import Database
+from shared import org
+from shared.contracts import errors
+from shared.storage.dependencies import Database
 from shared.domain import StateConflict
-from shared.messaging import on_event
+from shared.bus.messaging import on_event
 from shared.org import BranchDirectory
-from shared.rpc import load, record_id, rpc
-from shared.sla_service import SlaClocks
-from shared.schemas import page_of
+from shared.bus.rpc import load, record_id, rpc
+from shared.sla.clocks import SlaClocks
+from shared.contracts.schemas import page_of
 from shared.scope import NOT_IN_SCOPE, CallerScope
 
 PART, STOCK, RESERVATION = schemas.Part(), schemas.Stock(), schemas.Reservation()

@@ -1,7 +1,7 @@
 """The parts schema's SQL; nothing else touches these tables."""
 from psycopg.types.json import Jsonb
 
-from shared import paging
+from shared.storage import paging
 
 STOCK = ("SELECT s.*, s.on_hand - s.reserved AS available, b.region_id,"
          " s.branch_id || '/' || s.part_number AS stock_key FROM stock s"

@@ -2,8 +2,8 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from services.workshop import domain
-from shared.events import LINE_GROUPS, LINE_KINDS, PAY_TYPES
-from shared.schemas import ListQuery, PricedLine, StatusListQuery, Out, Strict, aware_datetime, money, text
+from shared.contracts.events import LINE_GROUPS, LINE_KINDS, PAY_TYPES
+from shared.contracts.schemas import ListQuery, PricedLine, StatusListQuery, Out, Strict, aware_datetime, money, text
 
 
 class Finding(Strict):

@@ -1,5 +1,5 @@
 """The workshop schema's SQL; nothing else touches these tables."""
-from shared import paging
+from shared.storage import paging
 
 RO = "SELECT * FROM repair_orders"
 LINES = ('SELECT line_id, kind, "group", description, part_number, quantity, unit_price_cents, net_cents,'

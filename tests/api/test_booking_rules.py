@@ -66,7 +66,7 @@ def test_a_slot_can_be_booked_until_it_starts_and_by_a_walk_in_until_it_ends(adv
 
 
 def test_checking_in_a_walk_in_without_confirmation_stops_its_first_response_clock(advisor, admin, world):
-    """Needs booking.checked_in among booking_first_response's stop events (shared/sla_policies.json)."""
+    """Needs booking.checked_in among booking_first_response's stop events (shared/sla/policies.json)."""
     customer_id, vehicle_id = _customer_vehicle(advisor, world["branch"])
     slot = _running_slot() or datetime.fromisoformat(fixtures.next_slot(hours_ahead=1))
     booking = advisor.ok("POST", "/bookings", fixtures.booking_request(

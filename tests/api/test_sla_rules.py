@@ -9,11 +9,10 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import requests
 
 from tests.support import fixtures
 from tests.support.bus import EventRecorder
-from tests.support.gateway import Api
+from tests.support.gateway import Api, metric
 from tests.support.journey import until, vin
 
 BRANCH, REGION = "E2E-S1", "E2E-R3"
@@ -88,14 +87,6 @@ def clock(admin, service, policy, subject, started_since):
 def clock_when(admin, service, policy, subject, started_since, done, what):
     return until(lambda: clock(admin, service, policy, subject, started_since), lambda c: c is not None and done(c),
                  what=what)
-
-
-def metric(gateway, name, **labels):
-    text = requests.get(gateway.url + "/metrics", timeout=30).text
-    for line in text.splitlines():
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 def counted(gateway, policy, outcome):

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from shared.migrate import drop_database
+from shared.storage.migrate import drop_database
 from tests.support import infra
 from tests.support.gateway import free_port
 

@@ -5,16 +5,9 @@ import requests
 
 from tests.support import fixtures
 from tests.support.bus import EventRecorder
+from tests.support.gateway import metric
 from tests.support.infra import wait_for
 from tests.support.journey import vin
-
-
-def metric(gateway, name, **labels):
-    text = requests.get(gateway.url + "/metrics", timeout=30).text
-    for line in text.splitlines():
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 def _booking(advisor, branch_id, priority="routine"):

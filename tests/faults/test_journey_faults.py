@@ -189,7 +189,7 @@ def test_a_copy_of_a_real_delivery_event_has_no_second_effect(stack, advisor, te
     with db() as conn:
         payload = conn.execute("SELECT payload FROM workshop.outbox WHERE event_type = 'repair_order.delivered'"
                                " AND payload->>'repair_order_id' = %s", (ro_id,)).fetchone()[0]
-    from shared.broker import EVENTS_EXCHANGE, ConfirmingPublisher
+    from shared.bus.broker import EVENTS_EXCHANGE, ConfirmingPublisher
 
     publisher = ConfirmingPublisher(config.amqp_uri())
     publisher.publish([(EVENTS_EXCHANGE, "repair_order.delivered", payload, {})] * 2)
@@ -204,7 +204,7 @@ def test_a_copy_of_a_real_delivery_event_has_no_second_effect(stack, advisor, te
 
 def test_a_poisoned_real_event_is_parked_and_the_service_keeps_serving(stack, advisor, technician, world):
     stack(*SERVICES)
-    from shared.broker import EVENTS_EXCHANGE, ConfirmingPublisher
+    from shared.bus.broker import EVENTS_EXCHANGE, ConfirmingPublisher
 
     poison = json.loads(json.dumps({"event_id": "not-a-uuid", "repair_order_id": "nope", "version": 1}))
     publisher = ConfirmingPublisher(config.amqp_uri())

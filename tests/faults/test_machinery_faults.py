@@ -68,7 +68,7 @@ def test_a_service_whose_vhost_is_gone_still_stops_on_sigterm_after_its_grace(ru
     PITLANE_SHUTDOWN_GRACE seconds the containers are killed and the process exits (status 1)."""
     import time
 
-    from shared.messaging import declare_topology
+    from shared.bus.messaging import declare_topology
     from tests.support import infra
     from tests.support.probe import PROBE, ProbeService
 

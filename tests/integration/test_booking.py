@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from shared import errors
+from shared.contracts import errors
 from tests.support import fixtures
 from tests.support.bus import EventRecorder, publish_event, rpc_proxy
 from tests.support.infra import wait_for

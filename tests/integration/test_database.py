@@ -4,17 +4,17 @@ import sys
 
 import pytest
 
-from shared import errors
-from shared.db import Pool, psycopg
-from shared.unit_of_work import UnitOfWork
-from shared.migrate import migrate
+from shared.contracts import errors
+from shared.storage.db import Pool, psycopg
+from shared.storage.unit_of_work import UnitOfWork
+from shared.storage.migrate import migrate
 from tests.support.infra import ROOT
 
 CONCURRENT_SLEEPS = r"""
 import eventlet
 eventlet.monkey_patch()
 import sys, time
-from shared.db import GreenConnection, Pool
+from shared.storage.db import GreenConnection, Pool
 pool = Pool(sys.argv[1], "public", size=5)
 assert pool.connection_class is GreenConnection, pool.connection_class
 def sleep():
@@ -30,8 +30,8 @@ threads = [eventlet.spawn(sleep) for _ in range(4)] + [eventlet.spawn(large)]
 print(time.monotonic() - started)
 """
 
-UNPATCHED_WAIT = ("import shared.db, psycopg, psycopg.waiting as w;"
-                  " print(w.wait.__name__, shared.db.connection_class() is psycopg.Connection)")
+UNPATCHED_WAIT = ("import shared.storage.db, psycopg, psycopg.waiting as w;"
+                  " print(w.wait.__name__, shared.storage.db.connection_class() is psycopg.Connection)")
 
 
 def test_four_half_second_queries_in_green_threads_run_concurrently(run_env):
@@ -66,8 +66,8 @@ def test_pool_heals_after_the_server_drops_its_connections(run_env):
     import psycopg
     import pytest
 
-    from shared import errors
-    from shared.db import Pool
+    from shared.contracts import errors
+    from shared.storage.db import Pool
 
     pool = Pool(run_env["dsn"], "public", size=2)
     with pool.connection() as conn:
@@ -85,9 +85,9 @@ def test_pool_heals_after_the_server_drops_its_connections(run_env):
 def test_database_rules_become_typed_errors_and_nothing_is_written(run_env):
     import pytest
 
-    from shared import errors
-    from shared.db import Pool
-    from shared.unit_of_work import UnitOfWork
+    from shared.contracts import errors
+    from shared.storage.db import Pool
+    from shared.storage.unit_of_work import UnitOfWork
 
     pool = Pool(run_env["dsn"], "public", size=1)
     with pool.connection() as conn:

@@ -6,13 +6,12 @@ scan costs nothing. With 200,000 repair orders the findings of one took 6.3 ms a
 repair orders 12.3 ms (docs/benchmarks.md); here the plans are checked instead of the clock.
 """
 import importlib
-from pathlib import Path
 
 import pytest
 
-from shared import paging
-from shared.db import psycopg
-from shared.migrate import migrate
+from shared.storage import paging
+from shared.storage.db import psycopg
+from shared.storage.migrate import migrate
 from tests.support.infra import ROOT
 
 from shared.config import SERVICES

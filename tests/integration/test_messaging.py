@@ -8,9 +8,9 @@ import pytest
 
 from pitlane import dlq
 from shared import config
-from shared.broker import DEAD_LETTER_QUEUE
-from shared.db import Pool
-from shared.messaging import declare_topology
+from shared.bus.broker import DEAD_LETTER_QUEUE
+from shared.storage.db import Pool
+from shared.bus.messaging import declare_topology
 from tests.support.bus import EventRecorder, publish_event
 from tests.support.infra import ROOT, ServiceProcess, queue_info, wait_for
 from tests.support.probe import PROBE, ProbeService, running_probe
@@ -52,7 +52,7 @@ def test_row_committed_by_a_dead_process_is_still_published(probe, rpc, run_env)
     """A crash between commit and publish: the row sits in the outbox; the relay's sweep sends it."""
     booking_id = str(uuid.uuid4())
     pool = Pool(run_env["dsn"], "probe", size=1)
-    from shared.unit_of_work import UnitOfWork
+    from shared.storage.unit_of_work import UnitOfWork
 
     with EventRecorder("booking.cancelled") as recorder:
         with UnitOfWork(pool, "booking").transaction() as tx:  # no relay wakes for this commit

@@ -3,9 +3,9 @@ import uuid
 
 import pytest
 
-from shared.db import Pool, psycopg
-from shared.migrate import migrate
-from shared.outbox import Retention
+from shared.storage.db import Pool, psycopg
+from shared.storage.migrate import migrate
+from shared.bus.outbox import Retention
 
 SCHEMA = "retention_probe"
 

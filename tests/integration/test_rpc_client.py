@@ -9,8 +9,8 @@ import pytest
 import requests
 from nameko.exceptions import RpcTimeout, UnknownService
 
-from shared import errors
-from shared.rpc_client import Disconnected, RpcClient
+from shared.contracts import errors
+from shared.bus.rpc_client import Disconnected, RpcClient
 from tests.support.infra import _api, wait_for
 from tests.support.probe import running_probe
 

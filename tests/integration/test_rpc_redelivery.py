@@ -1,5 +1,5 @@
 """A command the broker delivers again, after the service that had it died, is answered once and
-never run twice (shared/rpc.py, PitlaneRpc), on the real broker and the real probe service.
+never run twice (shared/bus/rpc.py, PitlaneRpc), on the real broker and the real probe service.
 
 A service that dies holding a request leaves it unacknowledged, and the broker delivers it again,
 marked redelivered, to whoever consumes the queue next. Here the test itself takes the requests
@@ -13,8 +13,8 @@ from urllib.parse import unquote, urlparse
 import amqp
 import psycopg
 
-from shared import errors
-from shared.rpc import ANSWER_LOST
+from shared.contracts import errors
+from shared.bus.rpc import ANSWER_LOST
 from tests.support.probe import running_probe
 
 

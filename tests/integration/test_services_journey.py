@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from shared import errors
+from shared.contracts import errors
 from tests.support import fixtures
 from tests.support.bus import EventRecorder, rpc_proxy
 from tests.support.infra import wait_for

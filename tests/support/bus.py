@@ -8,8 +8,10 @@ import uuid
 import kombu
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared import config, events
-from shared.broker import EVENTS_EXCHANGE, ConfirmingPublisher
+from shared import config
+
+from shared.contracts import events
+from shared.bus.broker import EVENTS_EXCHANGE, ConfirmingPublisher
 
 
 def rpc_proxy(timeout=10):

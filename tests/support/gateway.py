@@ -11,6 +11,15 @@ from gateway.auth import issue_token
 from tests.support.infra import ROOT, wait_for
 
 
+def metric(gateway, name, **labels) -> float:
+    """One sample of the gateway's /metrics whose labels include `labels` (0 when there is none)."""
+    text = requests.get(gateway.url + "/metrics", timeout=30).text
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import eventlet
 
-from shared import errors
-from shared.dependencies import Database
-from shared.messaging import on_event
-from shared.rpc import rpc
+from shared.contracts import errors
+from shared.storage.dependencies import Database
+from shared.bus.messaging import on_event
+from shared.bus.rpc import rpc
 
 
 class ProbeService:
@@ -77,7 +77,7 @@ PROBE = "tests.support.probe:ProbeService"
 @contextmanager
 def running_probe(amqp_uri: str):
     """The probe as its own process, its queues declared first; stopped afterwards."""
-    from shared.messaging import declare_topology
+    from shared.bus.messaging import declare_topology
     from tests.support.infra import ServiceProcess
 
     declare_topology(amqp_uri, [ProbeService])

@@ -37,7 +37,8 @@ def test_a_branch_role_without_a_branch_is_a_usage_error():
 
 def test_topology_lists_every_service_with_its_rpcs_and_handlers_marking_the_generated_sla_ones():
     from pitlane import all_service_classes
-    from shared import events, sla
+    from shared.contracts import events
+    from shared.sla import rules as sla
 
     result = CliRunner().invoke(main, ["topology", "--no-declare"])
     assert result.exit_code == 0, result.output
@@ -46,11 +47,11 @@ def test_topology_lists_every_service_with_its_rpcs_and_handlers_marking_the_gen
         assert f"{cls.name} ({cls.__module__}.{cls.__qualname__})" in out
     # an RPC the service file shows, and one it inherits, marked with where it comes from
     assert "  rpc    cancel_repair_order\n" in out
-    assert "  rpc    set_sla_target  [from shared.sla_service.SlaClocks]" in out
+    assert "  rpc    set_sla_target  [from shared.sla.clocks.SlaClocks]" in out
     # crm keeps the follow-up clock, started by workshop's delivery: a handler no service file shows
     assert ("  event  repair_order.delivered -> sla_on_repair_order_delivered  queue"
             " evt-pitlane-repair_order.delivered--crm.sla_on_repair_order_delivered"
-            "  [generated: SLA clocks (shared/sla_policies.json)]") in out
+            "  [generated: SLA clocks (shared/sla/policies.json)]") in out
     # every event a hosted policy names moves the clocks: through a generated handler, or (the
     # service's own events) in the publishing transaction, listed on the service's `sla` line
     blocks = _blocks(out)
@@ -61,7 +62,7 @@ def test_topology_lists_every_service_with_its_rpcs_and_handlers_marking_the_gen
             else:
                 handler = f"sla_on_{event_type.replace('.', '_')}"
                 assert any(f"-> {handler}  queue evt-pitlane-{event_type}--{p.host}.{handler}" in line
-                           and line.endswith("[generated: SLA clocks (shared/sla_policies.json)]")
+                           and line.endswith("[generated: SLA clocks (shared/sla/policies.json)]")
                            for line in blocks[p.host]["event"]), (p.name, event_type)
     assert "declared" not in out  # --no-declare: nothing sent to the broker
 
@@ -79,10 +80,10 @@ def _blocks(out):
 
 
 def test_topology_declares_what_it_lists(monkeypatch):
-    import shared.messaging
+    import shared.bus.messaging
 
     declared = []
-    monkeypatch.setattr(shared.messaging, "declare_topology",
+    monkeypatch.setattr(shared.bus.messaging, "declare_topology",
                         lambda uri, classes: declared.extend(classes) or ["q1", "q2"])
     result = CliRunner().invoke(main, ["topology"])
     assert result.exit_code == 0, result.output

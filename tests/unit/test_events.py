@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from shared import errors, events
+from shared.contracts import errors
+
+from shared.contracts import events
 
 ROOT = Path(__file__).resolve().parents[2]
 

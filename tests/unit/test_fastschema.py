@@ -9,8 +9,10 @@ import marshmallow
 import pytest
 from marshmallow import EXCLUDE, RAISE, ValidationError, fields, validate, validates_schema
 
-from shared import events, fastschema
-from shared.fastschema import Schema
+from shared.contracts import events
+
+from shared.contracts import fastschema
+from shared.contracts.fastschema import Schema
 
 UTC = timezone.utc
 
@@ -236,7 +238,7 @@ def _schemas_of(module_name):
 
 @pytest.mark.parametrize("module_name", [
     "services.booking.schemas", "services.workshop.schemas", "services.parts.schemas",
-    "services.billing.schemas", "services.crm.schemas", "shared.schemas", "shared.sla_service", "gateway.routes",
+    "services.billing.schemas", "services.crm.schemas", "shared.contracts.schemas", "shared.sla.clocks", "gateway.routes",
 ])
 def test_every_schema_of_ours_has_the_fast_path_and_a_plan_unless_it_has_hooks(module_name):
     for cls in _schemas_of(module_name):

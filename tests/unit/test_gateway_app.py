@@ -7,7 +7,8 @@ import pytest
 from gateway import auth
 from gateway.app import create_app
 from gateway.routes import ROUTES
-from shared import config, errors
+from shared import config
+from shared.contracts import errors
 
 BRANCHES = [{"branch_id": "N1", "region_id": "NORTH"}, {"branch_id": "N2", "region_id": "NORTH"},
             {"branch_id": "S1", "region_id": "SOUTH"}]

@@ -2,7 +2,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from shared import errors, paging
+from shared.contracts import errors
+
+from shared.storage import paging
 
 
 def test_cursor_round_trip():

@@ -10,7 +10,7 @@ import pytest
 from nameko.testing.services import worker_factory
 
 from services.booking import domain, service, store
-from shared import errors
+from shared.contracts import errors
 from shared.domain import RuleBroken
 from shared.scope import NOT_IN_SCOPE, Scope
 

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared import sla
+from shared.sla import rules as sla
 
 BERLIN = ZoneInfo("Europe/Berlin")
 HOURS = {d: [["08:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")} | {"sat": [["08:00", "12:00"]]}

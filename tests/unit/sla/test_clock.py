@@ -1,8 +1,8 @@
-"""A clock's life (shared/sla.py, Clock): each command decides, changes the clock and records its sla.* events."""
+"""A clock's life (shared/sla/rules.py, Clock): each command decides, changes the clock and records its sla.* events."""
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from shared import sla
+from shared.sla import rules as sla
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 CALENDAR = sla.CalendarTime()

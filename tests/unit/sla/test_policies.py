@@ -1,7 +1,9 @@
-"""The SLA catalogue as data (shared/sla_policies.json): what each event does to a policy's clock."""
+"""The SLA catalogue as data (shared/sla/policies.json): what each event does to a policy's clock."""
 import pytest
 
-from shared import events, sla
+from shared.contracts import events
+
+from shared.sla import rules as sla
 from shared.domain import RuleBroken
 
 FACTS = {"occurred_at": None, "branch_id": "N1"}

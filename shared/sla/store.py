@@ -1,7 +1,7 @@
 """SQL of the SLA clocks, the same in every service schema (shared migrations 003, 005, 007)."""
-from shared import paging
+from shared.storage import paging
 from shared.cache import Recent
-from shared.sla import CHANGING, DURATION_BUCKETS
+from shared.sla.rules import CHANGING, DURATION_BUCKETS
 
 CLOCK = ("SELECT c.*, b.region_id FROM sla_clocks c LEFT JOIN branches b USING (branch_id)")
 
@@ -24,7 +24,7 @@ def set_target(tx, policy, branch_id, seconds):
 
 
 def start(tx, clock):
-    """A new running clock (shared/sla.py, Clock.start); none if the subject has one of this policy already."""
+    """A new running clock (shared/sla/rules.py, Clock.start); none if the subject has one of this policy already."""
     tx.execute(
         "INSERT INTO sla_clocks (clock_id, policy, subject_type, subject_id, branch_id, safety_critical,"
         " target_seconds, started_at, running_since, deadline, at_risk_at, state)"

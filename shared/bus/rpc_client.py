@@ -20,7 +20,7 @@ import amqp
 from kombu.utils import json as wire_json
 from nameko.exceptions import RpcTimeout, UnknownService, deserialize
 
-from shared.broker import Connection, connection_params
+from shared.bus.broker import Connection, connection_params
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared import errors
+from shared.contracts import errors
 
 MAX_LIMIT = 200
 

@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 
 from marshmallow import EXCLUDE, ValidationError, fields, validate
 
-from shared import errors
-from shared.fastschema import NotPlanned, Schema
+from shared.contracts import errors
+from shared.contracts.fastschema import NotPlanned, Schema
 
 ANY_SOURCE = "*"
 

@@ -1,6 +1,5 @@
 """Event handling: one exchange, durable queues, inbox per handler, retries with backoff, dead letters."""
 import functools
-from contextlib import contextmanager
 import inspect
 import logging
 from datetime import datetime, timezone
@@ -9,10 +8,14 @@ import kombu
 from nameko.events import EventHandler
 from nameko.extensions import SharedExtension
 
-from shared import config, errors, events
+from shared import config
+
+from shared.contracts import errors
+
+from shared.contracts import events
 from shared.domain import DomainError
-from shared.rpc import BROKER_GONE, ReconnectingQueueConsumer
-from shared.broker import (
+from shared.bus.rpc import BROKER_GONE, ReconnectingQueueConsumer
+from shared.bus.broker import (
     DEAD_LETTER_QUEUE,
     EVENTS_EXCHANGE,
     ConfirmingPublisher,

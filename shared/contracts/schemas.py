@@ -3,9 +3,9 @@ from datetime import timezone
 
 from marshmallow import EXCLUDE, RAISE, ValidationError, fields, validate, validates_schema
 
-from shared.fastschema import Schema
+from shared.contracts.fastschema import Schema
 
-from shared.paging import MAX_LIMIT
+from shared.storage.paging import MAX_LIMIT
 
 
 class Strict(Schema):

@@ -3,7 +3,7 @@
 A service class that inherits it gets one event handler per event of another service that its
 hosted policies name (generated when the class is made, so nameko finds them; `pitlane topology`
 lists them), a timer that marks breaches and at-risk clocks as they happen, and the RPCs the
-gateway's /metrics and /sla endpoints read. The rules are the `Clock`'s (shared/sla.py): here a
+gateway's /metrics and /sla endpoints read. The rules are the `Clock`'s (shared/sla/rules.py): here a
 clock is only loaded, told what happened, saved, and what it recorded published.
 """
 import logging
@@ -13,10 +13,18 @@ from datetime import datetime, timezone
 from marshmallow import fields, validate
 from nameko.timer import timer
 
-from shared import config, errors, events, org, sla, sla_store
-from shared.messaging import on_event
-from shared.rpc import load, rpc
-from shared.schemas import ListQuery, Out, Strict, aware_datetime, page_of
+from shared import config, org
+
+from shared.contracts import errors
+
+from shared.contracts import events
+
+from shared.sla import rules as sla
+
+from shared.sla import store as sla_store
+from shared.bus.messaging import on_event
+from shared.bus.rpc import load, rpc
+from shared.contracts.schemas import ListQuery, Out, Strict, aware_datetime, page_of
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +76,7 @@ def _handler(event_type):
 
     handle.__name__ = "sla_on_" + event_type.replace(".", "_")
     handler = on_event(event_type)(handle)
-    handler.pitlane_generated = "SLA clocks (shared/sla_policies.json)"
+    handler.pitlane_generated = "SLA clocks (shared/sla/policies.json)"
     return handler
 
 

@@ -14,10 +14,10 @@ from nameko.exceptions import ContainerBeingKilled, IncorrectSignature, Malforme
 from nameko.messaging import QueueConsumer
 from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
 
-from shared import errors
-from shared.broker import PublishFailed, ReplyPublisher
+from shared.contracts import errors
+from shared.bus.broker import PublishFailed, ReplyPublisher
 from shared.domain import DomainError
-from shared.unit_of_work import RpcRequest
+from shared.storage.unit_of_work import RpcRequest
 
 log = logging.getLogger(__name__)
 BROKER_GONE = (OSError, kombu.exceptions.KombuError, amqp.exceptions.AMQPError, PublishFailed)
@@ -118,7 +118,7 @@ class PitlaneRpc(Rpc):
     it, and the first delivery may have committed by then: run again, a payment would find its
     invoice paid and answer 409, a partial payment would be recorded twice. So a worker's write
     transaction commits only with the request's answer, kept in `rpc_replies` in the same trip
-    as the COMMIT (shared/unit_of_work.py, UnitOfWork), and a redelivered request whose answer is there is
+    as the COMMIT (shared/storage/unit_of_work.py, UnitOfWork), and a redelivered request whose answer is there is
     answered from it without running. A request that never committed runs as if new. (A request
     whose first of two write transactions committed, and no answer, gets a 409 saying so.)
 

@@ -5,10 +5,10 @@ from pathlib import Path
 from nameko.extensions import DependencyProvider
 
 from shared import config
-from shared.db import Pool
-from shared.unit_of_work import RpcReplies, UnitOfWork
-from shared.migrate import ensure_database, migrate
-from shared.outbox import Relay, Retention
+from shared.storage.db import Pool
+from shared.storage.unit_of_work import RpcReplies, UnitOfWork
+from shared.storage.migrate import ensure_database, migrate
+from shared.bus.outbox import Relay, Retention
 
 
 class Database(DependencyProvider):
@@ -58,5 +58,5 @@ class Database(DependencyProvider):
         self.replies.close()
 
     def get_dependency(self, worker_ctx):
-        # an RPC worker's transactions mark its request (see shared/rpc.py, PitlaneRpc)
+        # an RPC worker's transactions mark its request (see shared/bus/rpc.py, PitlaneRpc)
         return self.unit_of_work.for_request(getattr(worker_ctx, "pitlane_request", None))

@@ -1,4 +1,4 @@
-"""PostgreSQL connections: a pool that cooperates with eventlet (units of work: shared/unit_of_work.py)."""
+"""PostgreSQL connections: a pool that cooperates with eventlet (units of work: shared/storage/unit_of_work.py)."""
 import json
 import logging
 import queue
@@ -12,7 +12,7 @@ from psycopg import waiting
 from psycopg.rows import dict_row
 from psycopg.types.json import set_json_dumps
 
-from shared import errors
+from shared.contracts import errors
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from shared.domain import Aggregate, RuleBroken
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-POLICIES_FILE = Path(__file__).parent / "sla_policies.json"
+POLICIES_FILE = Path(__file__).parent / "policies.json"
 # Upper bounds (seconds) of the duration histogram's buckets: 5 min ... 3 days.
 DURATION_BUCKETS = (300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 259200)
 MAX_DAYS = 3660  # a calendar with no business hours at all must not loop for ever

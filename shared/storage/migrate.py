@@ -4,11 +4,11 @@ import re
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-from shared.db import psycopg  # imported through shared.db so the eventlet-safe wait is set first
+from shared.storage.db import psycopg  # imported through shared.storage.db so the eventlet-safe wait is set first
 
 log = logging.getLogger(__name__)
 
-SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
+SHARED_MIGRATIONS = Path(__file__).parent.parent / "migrations"
 FILENAME = re.compile(r"^(\d{3})_[\w-]+\.sql$")
 
 

@@ -5,9 +5,9 @@ import threading
 import time
 from datetime import timedelta
 
-from shared import errors
-from shared.db import delete_old
-from shared.broker import EVENTS_EXCHANGE, ConfirmingPublisher, JsonText, PublishFailed
+from shared.contracts import errors
+from shared.storage.db import delete_old
+from shared.bus.broker import EVENTS_EXCHANGE, ConfirmingPublisher, JsonText, PublishFailed
 
 log = logging.getLogger(__name__)
 

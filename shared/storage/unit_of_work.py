@@ -1,5 +1,5 @@
 """Units of work: a transaction with its outbox and inbox mark, and an RPC command's commit
-together with its answer. Connections come from shared/db.py's Pool."""
+together with its answer. Connections come from shared/storage/db.py's Pool."""
 import copy
 import logging
 import sys
@@ -9,9 +9,9 @@ from datetime import timedelta
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from shared import errors
+from shared.contracts import errors
 from shared.domain import DomainError
-from shared.db import Pool, psycopg
+from shared.storage.db import Pool, psycopg
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class Transaction:
 
     def publish(self, event_type: str, branch_id: str, **facts) -> dict:
         """Record an event in the outbox; it leaves for the broker only if this transaction commits."""
-        from shared import events
+        from shared.contracts import events
 
         typed, event = events.build_typed(event_type, branch_id, source=self.source, **facts)
         self.execute("INSERT INTO outbox (event_id, event_type, payload) VALUES (%s, %s, %s)",
@@ -107,7 +107,7 @@ class RpcReplies:
     """The answers of RPC commands that changed something, by correlation id (shared migration 004).
 
     A request expires with its caller's timeout; its answer is kept longer, then removed by the
-    service's retention (shared/outbox.py, Retention)."""
+    service's retention (shared/bus/outbox.py, Retention)."""
 
     KEEP = timedelta(minutes=10)
 
@@ -148,7 +148,7 @@ class UnitOfWork:
 
     Serving an RPC request (`for_request`), a write transaction does not commit at the end of
     its block: it waits, connection held, for the request's answer, which is then written to
-    `rpc_replies` in the same trip as the COMMIT (shared/rpc.py). A command committed is thus
+    `rpc_replies` in the same trip as the COMMIT (shared/bus/rpc.py). A command committed is thus
     never without its kept answer, and a redelivered request is answered from it. A second
     write transaction in one request commits the first before it starts.
     """

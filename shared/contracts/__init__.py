@@ -1,0 +1,1 @@
+"""What crosses a boundary: the event catalogue, schemas and their fast path, typed errors."""

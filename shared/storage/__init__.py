@@ -1,0 +1,1 @@
+"""Storage: PostgreSQL connections, units of work, migrations, paging, the Database dependency."""
