@@ -10,7 +10,7 @@ ORIGINS = ("oem", "alternative")
 
 # domain.md s1 and s5: the order of need, most needed first; a priority not named here comes last
 PRIORITIES = ("safety_critical", "vip", "routine", "cosmetic")
-DEFAULT_PRIORITY = "routine"  # for an order parts knows nothing of
+DEFAULT_PRIORITY = "routine"  # for an approval that names none
 
 # Scope answers as shared/scope.py does: a record outside the caller's branches looks missing.
 NOT_IN_SCOPE = "not found in your scope"
@@ -120,23 +120,17 @@ def merge_lines(lines) -> dict:
 # -- repair orders waiting for parts, and who gets stock that arrives --------------------------------------
 @dataclass(frozen=True)
 class KnownRepairOrder:
-    """Parts' own copy of a repair order (from repair_order.opened): where it is, how urgent."""
+    """A repair order as workshop answers for it: where it is, how urgent."""
 
     repair_order_id: UUID
     branch_id: str
     priority: str
 
-    @classmethod
-    def from_row(cls, row: dict | None) -> "KnownRepairOrder | None":
-        return None if row is None else cls(row["repair_order_id"], row["branch_id"], row["priority"])
 
-
-def need_priority(approved_priority: str | None, known: KnownRepairOrder | None) -> str:
-    """The priority an approved order waits with: the one quote.approved names; when it names
-    none (an event from before the fact existed), the one the repair order opened with."""
-    if approved_priority:
-        return approved_priority
-    return known.priority if known is not None else DEFAULT_PRIORITY
+def need_priority(approved_priority: str | None) -> str:
+    """The priority an approved order waits with: the one quote.approved names, else routine (an
+    event from before the fact existed)."""
+    return approved_priority or DEFAULT_PRIORITY
 
 
 def need_rank(priority: str) -> int:

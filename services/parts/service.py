@@ -2,6 +2,8 @@
 transfers."""
 import uuid
 
+import eventlet
+
 from services.parts import domain, schemas, store
 from shared import org
 from shared.contracts import errors
@@ -9,7 +11,7 @@ from shared.storage.dependencies import Database
 from shared.domain import StateConflict
 from shared.bus.messaging import on_event
 from shared.org import BranchDirectory
-from shared.bus.rpc import load, record_id, rpc
+from shared.bus.rpc import ServiceRpcProxy, load, record_id, rpc
 from shared.sla.clocks import SlaClocks
 from shared.contracts.schemas import page_of
 from shared.scope import NOT_IN_SCOPE, CallerScope
@@ -24,6 +26,7 @@ class PartsService(SlaClocks, BranchDirectory):
 
     db = Database()
     scope = CallerScope()  # the caller's branches, when the gateway sends them (shared/scope.py)
+    workshop = ServiceRpcProxy("workshop")  # a repair order a transfer names is workshop's to find
 
     # -- catalogue -------------------------------------------------------------------------------
     @rpc
@@ -95,10 +98,6 @@ class PartsService(SlaClocks, BranchDirectory):
             return page_of(MOVEMENT, store.page_movements(tx, filters))
 
     # -- reservations for repair orders ----------------------------------------------------------------
-    @on_event("repair_order.opened")
-    def copy_repair_order(self, tx, event):
-        store.copy_repair_order(tx, event["repair_order_id"], event["branch_id"], event["priority"])
-
     @on_event("quote.approved")
     def reserve_for_repair_order(self, tx, event):
         wanted = domain.merge_lines(l for l in event["approved_lines"] if l["kind"] == "part")
@@ -110,10 +109,8 @@ class PartsService(SlaClocks, BranchDirectory):
         outlook = store.reservation_outlook(tx, ro_id, branch_id, wanted)
         if outlook["held"]:
             return
-        known = domain.KnownRepairOrder.from_row(outlook["known"])
-
         def order():
-            return domain.Shortage(ro_id, branch_id, wanted, domain.need_priority(event.get("priority"), known),
+            return domain.Shortage(ro_id, branch_id, wanted, domain.need_priority(event.get("priority")),
                                    event["occurred_at"])
 
         allocation = domain.Allocation(branch_id, dict(outlook["free"]))
@@ -188,13 +185,12 @@ class PartsService(SlaClocks, BranchDirectory):
         if request["branch_id"] == request["from_branch_id"]:
             raise errors.ValidationFailed("a transfer moves stock between two branches",
                                           {"from_branch_id": ["must differ from branch_id"]})
+        named = self._repair_order(request["repair_order_id"]) if request["repair_order_id"] else None
         with self.db.command() as tx:
             for branch_id in (request["branch_id"], request["from_branch_id"]):
                 org.get_branch(tx, branch_id)
             self._part(tx, request["part_number"])
-            known = store.repair_order(tx, request["repair_order_id"]) if request["repair_order_id"] else None
-            transfer = domain.Transfer.request(uuid.uuid4(), **request, by=self.scope.branches,
-                                               repair_order=domain.KnownRepairOrder.from_row(known))
+            transfer = domain.Transfer.request(uuid.uuid4(), **request, by=self.scope.branches, repair_order=named)
             row = store.insert_transfer(tx, transfer)
             tx.publish_recorded(transfer)
             return TRANSFER.dump(row)
@@ -290,6 +286,19 @@ class PartsService(SlaClocks, BranchDirectory):
             if stock.check_threshold():
                 store.set_below(tx, branch_id, part_number, stock.below_reorder)
                 tx.publish_recorded(stock)
+
+    def _repair_order(self, repair_order_id) -> domain.KnownRepairOrder | None:
+        """The repair order a transfer names, as workshop knows it; None when there is none the
+        caller may see (workshop checks the caller's scope, handed on with the call). Asked only
+        for a transfer, so that no journey pays for a copy of every repair order."""
+        try:
+            with eventlet.Timeout(3):
+                row = self.workshop.get_repair_order(str(repair_order_id))
+        except (errors.NotFound, errors.Forbidden):
+            return None
+        except eventlet.Timeout:
+            raise errors.Unavailable("workshop did not answer about the repair order") from None
+        return domain.KnownRepairOrder(repair_order_id, row["branch_id"], row["priority"])
 
     def _part(self, tx, part_number):
         row = store.part(tx, str(part_number))

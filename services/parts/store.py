@@ -24,13 +24,10 @@ def part(tx, part_number):
 
 def reservation_outlook(tx, repair_order_id, branch_id, part_numbers) -> dict:
     """For an approved repair order, in one query without locks: whether it holds reservations
-    already (`held`), whether it waits in an open shortage (`waiting`), parts' copy of it
-    (`known`: its branch and priority, None if unknown), and part number -> what is free (on hand
-    less reserved) at the branch for its parts (`free`; unstocked parts are absent)."""
+    already (`held`), whether it waits in an open shortage (`waiting`), and part number -> what is
+    free (on hand less reserved) at the branch for its parts (`free`; unstocked parts are absent)."""
     return tx.one("SELECT EXISTS (SELECT 1 FROM reservations WHERE repair_order_id = %(ro)s) AS held,"
                   " EXISTS (SELECT 1 FROM shortages WHERE repair_order_id = %(ro)s AND status = 'open') AS waiting,"
-                  " (SELECT row_to_json(r) FROM (SELECT repair_order_id, branch_id, priority FROM repair_orders"
-                  "  WHERE repair_order_id = %(ro)s) r) AS known,"
                   " (SELECT coalesce(jsonb_object_agg(part_number, on_hand - reserved), '{}') FROM stock"
                   "  WHERE branch_id = %(branch)s AND part_number = ANY(%(parts)s)) AS free",
                   {"ro": repair_order_id, "branch": branch_id, "parts": list(part_numbers)})
@@ -122,16 +119,6 @@ def close_reservation(tx, reservation_id, status):
 
 
 # -- repair orders and their shortages ---------------------------------------------------------------------
-def copy_repair_order(tx, repair_order_id, branch_id, priority):
-    tx.execute("INSERT INTO repair_orders (repair_order_id, branch_id, priority) VALUES (%s, %s, %s)"
-               " ON CONFLICT (repair_order_id) DO UPDATE SET branch_id = EXCLUDED.branch_id,"
-               " priority = EXCLUDED.priority", (repair_order_id, branch_id, priority))
-
-
-def repair_order(tx, repair_order_id):
-    return tx.one("SELECT * FROM repair_orders WHERE repair_order_id = %s", (repair_order_id,))
-
-
 def save_shortage(tx, s):
     """An open shortage (domain.Shortage); a new approval of an order that waits replaces its wants."""
     tx.execute("INSERT INTO shortages (repair_order_id, branch_id, wanted, priority, approved_at, status)"

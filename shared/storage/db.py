@@ -135,14 +135,8 @@ class Pool:
 
     @contextmanager
     def connection(self):
-        if not self._slots.acquire(timeout=30):
-            raise errors.Unavailable("database pool exhausted")
-        conn = None
+        conn = self._checkout()
         try:
-            try:
-                conn = self._idle.get_nowait()
-            except queue.Empty:
-                conn = self._connect()
             yield conn
         except psycopg.errors.TransactionRollback as exc:
             # a deadlock or a serialization failure: nothing was written, and a retry may pass
@@ -155,23 +149,51 @@ class Pool:
             rule = exc.diag.constraint_name or exc.__class__.__name__
             raise errors.Conflict(f"refused by the database rule {rule}", {}) from exc
         except psycopg.OperationalError as exc:
-            self._discard_all()
-            if conn is not None:
-                conn.close()
-                conn = None
+            self._failed(conn, stale_too=True)
+            conn = None
             raise errors.Unavailable(f"database unavailable: {exc.__class__.__name__}") from exc
         except BaseException:
-            if conn is not None and (conn.broken or conn.closed):
+            if conn.broken or conn.closed:
+                self._failed(conn, stale_too=False)
                 conn = None
             raise
         finally:
             if conn is not None:
-                if conn.closed or conn.broken or conn._pitlane_generation != self._generation:
-                    conn.close()
-                else:
-                    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                        conn.rollback()
-                    self._idle.put(conn)
+                self._checkin(conn)
+
+    def _checkout(self) -> psycopg.Connection:
+        if not self._slots.acquire(timeout=30):
+            raise errors.Unavailable("database pool exhausted")
+        try:
+            try:
+                return self._idle.get_nowait()
+            except queue.Empty:
+                return self._connect()
+        except BaseException as exc:
+            self._slots.release()
+            if isinstance(exc, psycopg.OperationalError):
+                self._discard_all()
+                raise errors.Unavailable(f"database unavailable: {exc.__class__.__name__}") from exc
+            raise
+
+    def _checkin(self, conn):
+        try:
+            if conn.closed or conn.broken or conn._pitlane_generation != self._generation:
+                conn.close()
+            else:
+                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    conn.rollback()
+                self._idle.put(conn)
+        finally:
+            self._slots.release()
+
+    def _failed(self, conn, stale_too: bool):
+        """`conn` failed: it goes, and with `stale_too` the idle ones made before it."""
+        if stale_too:
+            self._discard_all()
+        try:
+            conn.close()
+        finally:
             self._slots.release()
 
     def _discard_all(self):
@@ -184,3 +206,43 @@ class Pool:
 
     def close(self):
         self._discard_all()
+
+
+class LibraryPool(Pool):
+    """Pool's interface on psycopg_pool.ConnectionPool, for measuring one against the other
+    (PITLANE_POOL=psycopg_pool; docs/benchmarks.md)."""
+
+    def __init__(self, dsn: str, schema: str, size: int = 8, connect_timeout: int = 5, autocommit: bool = False):
+        super().__init__(dsn, schema, size, connect_timeout, autocommit)
+        from psycopg_pool import ConnectionPool
+
+        self._library = ConnectionPool(
+            dsn, min_size=1, max_size=size, timeout=30, connection_class=self.connection_class, open=True,
+            kwargs={"row_factory": dict_row, "connect_timeout": connect_timeout, "autocommit": autocommit,
+                    "options": f"-c search_path={schema},public"})
+
+    def _checkout(self):
+        try:
+            return self._library.getconn()
+        except Exception as exc:
+            raise errors.Unavailable(f"database unavailable: {exc.__class__.__name__}") from exc
+
+    def _checkin(self, conn):
+        if not conn.closed and not conn.broken and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.rollback()
+        self._library.putconn(conn)
+
+    def _failed(self, conn, stale_too: bool):
+        self._library.putconn(conn)
+        if stale_too:
+            self._library.check()
+
+    def close(self):
+        self._library.close()
+
+
+def make_pool(dsn: str, schema: str, size: int = 8, **options) -> Pool:
+    import os
+
+    kind = LibraryPool if os.environ.get("PITLANE_POOL") == "psycopg_pool" else Pool
+    return kind(dsn, schema, size=size, **options)

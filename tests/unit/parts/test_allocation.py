@@ -2,7 +2,7 @@
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
-from services.parts.domain import Allocation, KnownRepairOrder, Shortage, need_priority
+from services.parts.domain import Allocation, Shortage, need_priority
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -82,13 +82,10 @@ def test_served_and_closed_orders_get_nothing_more():
     assert shelf.serve([served, closed]) == [] and shelf.taken == []
 
 
-def test_an_approval_that_names_no_priority_waits_with_the_repair_orders_own():
-    known = KnownRepairOrder(UUID(int=1), "N1", "safety_critical")
-    assert need_priority("routine", known) == "routine"  # named: the approval's own
-    assert need_priority(None, known) == "safety_critical"
-    assert need_priority("vip", known) == "vip"
-    assert need_priority("routine", None) == "routine"
-
+def test_an_approval_waits_with_the_priority_it_names_or_as_routine():
+    assert need_priority("safety_critical") == "safety_critical"
+    assert need_priority("vip") == "vip"
+    assert need_priority(None) == "routine"  # an approval from before the fact existed
 
 def test_an_unknown_priority_comes_after_every_known_one():
     odd, cosmetic = order(1, {"PAD": 1}, "P9"), order(2, {"PAD": 1}, "cosmetic", minutes=5)
