@@ -5,7 +5,7 @@ from pathlib import Path
 from nameko.extensions import DependencyProvider
 
 from shared import config
-from shared.storage.db import Pool, make_pool
+from shared.storage.db import Pool
 from shared.storage.unit_of_work import RpcReplies, UnitOfWork
 from shared.storage.migrate import ensure_database, migrate
 from shared.bus.outbox import Relay, Retention
@@ -27,7 +27,7 @@ class Database(DependencyProvider):
         dsn = config.dsn(name)
         ensure_database(dsn)
         migrate(dsn, name, self._migrations())
-        self.pool = make_pool(dsn, name, size=self.pool_size or config.db_pool_size())
+        self.pool = Pool(dsn, name, size=self.pool_size or config.db_pool_size())
         self.relay = Relay(self.pool, self.container.config["AMQP_URI"])
         self.retention = Retention(self.pool, config.messages_keep_days(), replies_keep=RpcReplies.KEEP)
         self.unit_of_work = UnitOfWork(self.pool, name, on_commit=self.relay.wake,
