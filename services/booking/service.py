@@ -93,10 +93,10 @@ class BookingService(SlaClocks):
             branch = self._branch(tx, request["branch_id"])
             booking = domain.Booking.request(uuid.uuid4(), request, domain.Timetable.of(branch), now())
             created = self._insert(tx, booking)
-            tx.publish_recorded(booking)
-            # Last, so the slot's row is locked only for the commit: advisors booking the same
-            # slot at once queue on that lock, and the shorter it is held the more get through.
-            self._take(tx, branch, booking.slot_start)
+            # The place is taken last, in the statement that announces the booking: the slot's row
+            # stays locked only to the commit, and advisors booking the same slot queue on that lock.
+            if not tx.publish_recorded(booking, along=store.taking_slot(branch["branch_id"], booking.slot_start)):
+                raise domain.SlotFull()
         created["history"] = [{"at": created["created_at"], "from_status": None, "to_status": "requested",
                                "slot_start": created["slot_start"], "note": "requested"}]
         return BOOKING.dump(created)

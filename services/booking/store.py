@@ -65,15 +65,18 @@ def take_slot(tx, branch_id, slot_start) -> bool:
     (domain.slot_capacity), read in the same statement that counts the booking: never from a
     copy of the branch's settings that a moment ago was changed. False: the slot is full.
     """
-    row = tx.one(
-        "WITH cap AS (SELECT COALESCE((SELECT capacity FROM slot_overrides WHERE branch_id = %(branch)s"
-        " AND slot_start = %(slot)s), (SELECT bays FROM branch_capacity WHERE branch_id = %(branch)s)) AS room)"
-        " INSERT INTO slot_load AS s (branch_id, slot_start, booked) SELECT %(branch)s, %(slot)s, 1 FROM cap"
-        " WHERE room > 0 ON CONFLICT (branch_id, slot_start) DO UPDATE SET booked = s.booked + 1"
-        " WHERE s.booked < (SELECT room FROM cap) RETURNING booked",
-        {"branch": branch_id, "slot": slot_start},
-    )
-    return row is not None
+    return bool(tx.all(*taking_slot(branch_id, slot_start)))
+
+
+def taking_slot(branch_id, slot_start) -> tuple[str, tuple]:
+    """take_slot's statement, to send with other writes (Transaction.publish_recorded's `along`):
+    a row when the place was taken, none when the slot is full."""
+    return ("WITH cap AS (SELECT COALESCE((SELECT capacity FROM slot_overrides WHERE branch_id = %s"
+            " AND slot_start = %s), (SELECT bays FROM branch_capacity WHERE branch_id = %s)) AS room)"
+            " INSERT INTO slot_load AS s (branch_id, slot_start, booked) SELECT %s, %s, 1 FROM cap"
+            " WHERE room > 0 ON CONFLICT (branch_id, slot_start) DO UPDATE SET booked = s.booked + 1"
+            " WHERE s.booked < (SELECT room FROM cap) RETURNING booked",
+            (branch_id, slot_start, branch_id, branch_id, slot_start))
 
 
 def free_slot(tx, branch_id, slot_start):
@@ -134,24 +137,21 @@ def booking(tx, booking_id, lock: bool = False) -> dict | None:
 
 
 def save_booking(tx, booking):
-    """What a command changed on a domain.Booking, and the history lines it added."""
-    tx.execute(
-        "UPDATE bookings SET status = %(status)s, slot_start = %(slot_start)s, slot_end = %(slot_end)s,"
-        " confirmed_at = %(confirmed_at)s, checked_in_at = %(checked_in_at)s, cancelled_at = %(cancelled_at)s,"
-        " advisor = %(advisor)s, odometer_km = %(odometer_km)s, fault_description = %(fault_description)s,"
-        " updated_at = clock_timestamp() WHERE booking_id = %(booking_id)s",
-        booking.row(),
-    )
-    for line in booking.history:
-        add_history(tx, booking.booking_id, line.from_status, line.to_status, line.slot_start, line.note)
+    """What a command changed on a domain.Booking, and the history lines it added: one statement."""
+    row = booking.row()
+    update = ("UPDATE bookings SET status = %s, slot_start = %s, slot_end = %s, confirmed_at = %s, checked_in_at = %s,"
+              " cancelled_at = %s, advisor = %s, odometer_km = %s, fault_description = %s,"
+              " updated_at = clock_timestamp() WHERE booking_id = %s",
+              tuple(row[k] for k in ("status", "slot_start", "slot_end", "confirmed_at", "checked_in_at", "cancelled_at",
+                                     "advisor", "odometer_km", "fault_description", "booking_id")))
+    lines, booking.history = booking.history, []
+    history = [history_line(booking.booking_id, l.from_status, l.to_status, l.slot_start, l.note) for l in lines]
+    tx.write_together(update, *history)
 
 
-def add_history(tx, booking_id, from_status, to_status, slot_start, note=""):
-    tx.execute(
-        "INSERT INTO booking_history (booking_id, from_status, to_status, slot_start, note)"
-        " VALUES (%s, %s, %s, %s, %s)",
-        (booking_id, from_status, to_status, slot_start, note),
-    )
+def history_line(booking_id, from_status, to_status, slot_start, note="") -> tuple[str, tuple]:
+    return ("INSERT INTO booking_history (booking_id, from_status, to_status, slot_start, note)"
+            " VALUES (%s, %s, %s, %s, %s)", (booking_id, from_status, to_status, slot_start, note))
 
 
 HISTORY = "SELECT at, from_status, to_status, slot_start, note FROM booking_history WHERE booking_id = %s ORDER BY id"

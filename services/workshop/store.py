@@ -67,20 +67,25 @@ def by_number(tx, number):
 
 
 def save_repair_order(tx, ro):
-    """What a command changed on the repair order (a domain.RepairOrder), and its new timeline lines."""
-    tx.execute("UPDATE repair_orders SET status = %s, parts_status = %s, approved_total_cents = %s,"
-               " delivered_at = %s, updated_at = clock_timestamp() WHERE repair_order_id = %s",
-               (ro.status, ro.parts_status, ro.approved_total_cents, ro.delivered_at, ro.repair_order_id))
-    add_timeline(tx, ro.repair_order_id, ro.take_notes())
+    """What a command changed on the repair order (a domain.RepairOrder), and its new timeline lines:
+    one statement."""
+    tx.write_together(("UPDATE repair_orders SET status = %s, parts_status = %s, approved_total_cents = %s,"
+                       " delivered_at = %s, updated_at = clock_timestamp() WHERE repair_order_id = %s",
+                       (ro.status, ro.parts_status, ro.approved_total_cents, ro.delivered_at, ro.repair_order_id)),
+                      *timeline_lines(ro.repair_order_id, ro.take_notes()))
 
 
 def add_timeline(tx, repair_order_id, notes):
-    """Timeline lines (domain.Note) in one statement, numbered in the order given."""
+    tx.write_together(*timeline_lines(repair_order_id, notes))
+
+
+def timeline_lines(repair_order_id, notes) -> list[tuple[str, tuple]]:
+    """The insert of timeline lines (domain.Note), numbered in the order given; none for no notes."""
     if not notes:
-        return
-    tx.execute("INSERT INTO timeline (repair_order_id, status, note, public) VALUES "
-               + ", ".join(["(%s, %s, %s, %s)"] * len(notes)),
-               tuple(v for n in notes for v in (repair_order_id, n.status, n.note, n.public)))
+        return []
+    return [("INSERT INTO timeline (repair_order_id, status, note, public) VALUES "
+             + ", ".join(["(%s, %s, %s, %s)"] * len(notes)),
+             tuple(v for n in notes for v in (repair_order_id, n.status, n.note, n.public)))]
 
 
 def timeline(tx, repair_order_id, public: bool):

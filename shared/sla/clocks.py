@@ -87,14 +87,27 @@ def _shown(rows) -> list[dict]:
 # -- the clock's life, for the service `host` --------------------------------------------------------
 def apply(tx, host, event_type, event):
     """Start, stop, cancel, pause or resume the clocks that `event` concerns among `host`'s policies."""
+    tx.write_together(*starts(tx, host, event_type, event))
+    moves(tx, host, event_type, event)
+
+
+def starts(tx, host, event_type, event) -> list[tuple[str, tuple]]:
+    """The inserts of the clocks `event` starts among `host`'s policies (not sent: the caller
+    sends them, with the event's own outbox row when it publishes the event itself)."""
+    new = []
     for policy in sla.hosted_by(host):
-        move, subject = policy.move(event_type), event.get(policy.subject)
-        if move is None or subject is None:
-            continue
-        if move == "start":
+        if policy.move(event_type) == "start" and event.get(policy.subject) is not None:
             target = sla_store.target(tx, policy.name, event["branch_id"], policy.target_seconds)
             calendar = _calendar(tx, policy, event["branch_id"])
-            sla_store.start(tx, sla.Clock.start(policy, event, target, calendar, uuid.uuid4()))
+            new.append(sla_store.start(sla.Clock.start(policy, event, target, calendar, uuid.uuid4())))
+    return new
+
+
+def moves(tx, host, event_type, event):
+    """Stop, cancel, pause or resume the running clocks that `event` concerns among `host`'s policies."""
+    for policy in sla.hosted_by(host):
+        move, subject = policy.move(event_type), event.get(policy.subject)
+        if move is None or move == "start" or subject is None:
             continue
         row = sla_store.clock(tx, policy.name, subject)
         if row is None:
@@ -131,8 +144,10 @@ class SlaClocks:
         cls.sla_own_events = tuple(sorted(own))  # for `pitlane topology`
         if own:
             def on_own_event(tx, event_type, event):
-                if event_type in own:
-                    apply(tx, host, event_type, event)
+                """(the clock inserts to send with the event's outbox row, what to do after it)"""
+                if event_type not in own:
+                    return (), lambda: None
+                return starts(tx, host, event_type, event), lambda: moves(tx, host, event_type, event)
 
             cls.on_own_event = staticmethod(on_own_event)
 

@@ -23,9 +23,10 @@ def set_target(tx, policy, branch_id, seconds):
                (policy, branch_id, seconds))
 
 
-def start(tx, clock):
-    """A new running clock (shared/sla/rules.py, Clock.start); none if the subject has one of this policy already."""
-    tx.execute(
+def start(clock) -> tuple[str, tuple]:
+    """The insert of a new running clock (shared/sla/rules.py, Clock.start); it inserts none if the
+    subject has one of this policy already."""
+    return (
         "INSERT INTO sla_clocks (clock_id, policy, subject_type, subject_id, branch_id, safety_critical,"
         " target_seconds, started_at, running_since, deadline, at_risk_at, state)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (policy, subject_id) DO NOTHING",

@@ -58,19 +58,53 @@ class Transaction:
 
     def publish(self, event_type: str, branch_id: str, **facts) -> dict:
         """Record an event in the outbox; it leaves for the broker only if this transaction commits."""
+        event, writes, after = self._announce(event_type, branch_id, facts)
+        self.write_together(*writes)
+        after()
+        return event
+
+    def publish_recorded(self, *objects, along: tuple[str, tuple] | None = None) -> list[dict] | None:
+        """Publish what domain objects recorded (shared/domain.py, Aggregate), in order, once: their
+        outbox rows (and the SLA clocks they start) in one statement. With `along`, a statement of
+        the command's own (positional parameters) goes in that same statement, last, and its rows
+        are returned: one round trip for "take the slot, and announce the booking"."""
+        writes, afters = [], []
+        for obj in objects:
+            for e in obj.take_events():
+                _, event_writes, after = self._announce(e.type, e.branch_id, e.facts)
+                writes += event_writes
+                afters.append(after)
+        rows = None
+        if along is None:
+            self.write_together(*writes)
+        else:
+            rows = self.all(*_with(writes, along))
+        for after in afters:
+            after()
+        return rows
+
+    def _announce(self, event_type, branch_id, facts):
+        """(the event as it travels, the writes that record it, what to run once they are sent)."""
         from shared.contracts import events
 
         typed, event = events.build_typed(event_type, branch_id, source=self.source, **facts)
-        self.execute("INSERT INTO outbox (event_id, event_type, payload) VALUES (%s, %s, %s)",
-                   (event["event_id"], event_type, Jsonb(event)))
+        writes = [("INSERT INTO outbox (event_id, event_type, payload) VALUES (%s, %s, %s)",
+                   (event["event_id"], event_type, Jsonb(event)))]
+        after = _nothing
+        if self.on_publish is not None:  # the service's own SLA clocks move in this transaction
+            starts, after = self.on_publish(self, event_type, typed)
+            writes += starts
         self.published.append(event)
-        if self.on_publish is not None:
-            self.on_publish(self, event_type, typed)  # e.g. the service's own SLA clocks, same transaction
-        return event
+        return event, writes, after
 
-    def publish_recorded(self, *objects) -> list[dict]:
-        """Publish what domain objects recorded (shared/domain.py, Aggregate), in order, once."""
-        return [self.publish(e.type, e.branch_id, **e.facts) for obj in objects for e in obj.take_events()]
+    def write_together(self, *writes: tuple[str, tuple]):
+        """Several INSERT or UPDATE statements with positional (%s) parameters, sent now as one
+        statement (data-modifying CTEs): for writes that do not read each other's rows, one round
+        trip instead of one each."""
+        if len(writes) == 1:
+            self.execute(*writes[0])
+        elif writes:
+            self.execute(*_with(writes, ("SELECT 1", ())))
 
     def savepoint(self, name: str):
         """A point this unit of work can go back to with `undo_to(name)`."""
@@ -101,6 +135,21 @@ class Transaction:
             (consumer, event_id),
         )
         return row is not None
+
+
+def _nothing():
+    pass
+
+
+def _with(writes, last: tuple[str, tuple]) -> tuple[str, tuple]:
+    """`writes` as data-modifying CTEs before the statement `last` (which may have CTEs of its own)."""
+    sql, params = last
+    if not writes:
+        return sql, params
+    ctes = ", ".join(f"w{i} AS ({w})" for i, (w, _) in enumerate(writes))
+    rest = sql[len("WITH "):] if sql.startswith("WITH ") else sql
+    joined = f"WITH {ctes}, {rest}" if sql.startswith("WITH ") else f"WITH {ctes} {rest}"
+    return joined, tuple(p for _, ps in writes for p in ps) + tuple(params)
 
 
 class RpcReplies:

@@ -166,6 +166,21 @@ def test_a_unit_of_work_keeps_all_its_writes_or_none(work):
     assert count(work) == 2
 
 
+def test_writes_sent_together_go_in_one_statement_with_a_last_statement_whose_rows_come_back(work):
+    from shared.storage.unit_of_work import _with
+
+    insert = "INSERT INTO probe_rows VALUES (%s, %s)"
+    with work.transaction() as tx:
+        tx.write_together((insert, (1, "one")), (insert, (2, "two")))
+        rows = tx.all(*_with([(insert, (3, "three"))], ("WITH n AS (SELECT 7 AS seven) SELECT seven FROM n", ())))
+        assert rows == [{"seven": 7}]
+    assert count(work) == 3
+    with pytest.raises(errors.Conflict):  # one of them refused: none of the statement's writes stays
+        with work.transaction() as tx:
+            tx.write_together((insert, (4, "four")), (insert, (1, "duplicate")))
+    assert count(work) == 3
+
+
 def test_what_waits_for_the_commit_runs_after_it_and_never_after_a_rollback(work):
     ran = []
     with work.transaction() as tx:
