@@ -1,10 +1,12 @@
 """Event handling: one exchange, durable queues, inbox per handler, retries with backoff, dead letters."""
 import functools
+import json
 import inspect
 import logging
 from datetime import datetime, timezone
 
 import kombu
+import psycopg
 from nameko.events import EventHandler
 from nameko.extensions import SharedExtension
 
@@ -51,13 +53,14 @@ class Redelivery(SharedExtension):
         headers.update({
             "x-pitlane-attempts": attempts,
             "x-pitlane-queue": queue,
-            "x-pitlane-error": f"{exc.__class__.__name__}: {exc}"[:1000],
+            "x-pitlane-error": describe(exc)[:1000],
             "x-pitlane-event-type": message.delivery_info.get("routing_key", ""),
         })
         headers.pop("x-death", None)
         poisoned = isinstance(exc, (errors.ValidationFailed, DomainError))  # it would fail the same way again
-        if attempts <= len(self.delays) and not poisoned:
-            delay = self.delays[attempts - 1]
+        transient = is_transient(exc)  # the database or broker away: it waits for them, however long
+        if transient or (attempts <= len(self.delays) and not poisoned):
+            delay = self.delays[min(attempts, len(self.delays)) - 1]
             target = (retry_queue(delay), queue)
             log.warning("%s failed on %s (attempt %d), retrying in %ss", queue, exc, attempts, delay)
         else:
@@ -65,6 +68,20 @@ class Redelivery(SharedExtension):
             target = ("", DEAD_LETTER_QUEUE)
             log.error("%s failed on %s after %d attempts: dead-lettered", queue, exc, attempts)
         self.publisher.publish([(target[0], target[1], message.payload, headers)])
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A fault of what a handler stands on, not of the message: PostgreSQL refusing connections,
+    too many clients, a serialization failure (the pool reports each as Unavailable), the broker
+    gone. Retried with backoff for as long as it lasts; anything else is parked after the retries."""
+    return isinstance(exc, (errors.Unavailable, psycopg.OperationalError, *BROKER_GONE))
+
+
+def describe(exc: BaseException) -> str:
+    """What went wrong, for the dead letter: the error, and the fields it names."""
+    text = f"{exc.__class__.__name__}: {exc}"
+    fields = getattr(exc, "fields", None)
+    return f"{text} {json.dumps(fields, default=str, sort_keys=True)}" if fields else text
 
 
 class EventConsumer(EventHandler):

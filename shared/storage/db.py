@@ -108,7 +108,8 @@ class Pool:
 
     Connections are made on demand up to `size`; a caller beyond that waits. A connection
     that failed (server restarted) is thrown away, and so are the idle ones made before it,
-    so the pool heals after one failed unit of work instead of one per stale connection.
+    so the pool heals after one failed unit of work instead of one per stale connection. A new
+    connection refused costs only the unit of work that asked for it.
     """
 
     def __init__(self, dsn: str, schema: str, size: int = 8, connect_timeout: int = 5, autocommit: bool = False):
@@ -172,7 +173,8 @@ class Pool:
         except BaseException as exc:
             self._slots.release()
             if isinstance(exc, psycopg.OperationalError):
-                self._discard_all()
+                # a new connection refused (too many clients, the server starting): the ones this
+                # pool holds are not the worse for it, and stay
                 raise errors.Unavailable(f"database unavailable: {exc.__class__.__name__}") from exc
             raise
 

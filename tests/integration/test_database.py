@@ -166,6 +166,28 @@ def test_a_unit_of_work_keeps_all_its_writes_or_none(work):
     assert count(work) == 2
 
 
+def test_a_refused_new_connection_costs_no_healthy_one(run_env, monkeypatch):
+    pool = Pool(run_env["dsn"], "public", size=3)
+    try:
+        with pool.connection() as first, pool.connection() as second:
+            backends = {first.info.backend_pid, second.info.backend_pid}
+
+        def refused():
+            raise psycopg.OperationalError("connection failed: FATAL: sorry, too many clients already")
+
+        monkeypatch.setattr(pool, "_connect", refused)
+        with pool.connection() as a, pool.connection() as b:  # the two kept ones
+            with pytest.raises(errors.Unavailable):
+                with pool.connection():  # a third has to be made, and is refused
+                    pass
+            assert {a.info.backend_pid, b.info.backend_pid} == backends
+        with pool.connection() as again:  # the healthy ones are still there, and work
+            assert again.info.backend_pid in backends
+            assert again.execute("SELECT 1 AS one").fetchone()["one"] == 1
+    finally:
+        pool.close()
+
+
 def test_writes_sent_together_go_in_one_statement_with_a_last_statement_whose_rows_come_back(work):
     from shared.storage.unit_of_work import _with
 

@@ -22,9 +22,11 @@ class ProbeService:
 
     @on_event("booking.cancelled")
     def count_cancellation(self, tx, event):
-        switch = tx.one("SELECT failing FROM probe_switch WHERE name = 'cancellations'")
-        if event["reason"] == "poison" or (switch and switch["failing"]):
+        switches = {r["name"]: r["failing"] for r in tx.all("SELECT name, failing FROM probe_switch")}
+        if event["reason"] == "poison" or switches.get("cancellations"):
             raise RuntimeError(f"cannot apply {event['event_id']}")
+        if switches.get("database"):  # as the pool reports PostgreSQL refusing connections
+            raise errors.Unavailable("database unavailable: OperationalError")
         tx.execute(
             "INSERT INTO probe_effects (event_id, booking_id) VALUES (%s, %s)"
             " ON CONFLICT (event_id) DO UPDATE SET applied = probe_effects.applied + 1",
@@ -48,12 +50,12 @@ class ProbeService:
         return row["applied"] if row else 0
 
     @rpc
-    def set_failing(self, failing: bool):
+    def set_failing(self, failing: bool, what: str = "cancellations"):
         with self.db.command() as tx:
             tx.execute(
-                "INSERT INTO probe_switch (name, failing) VALUES ('cancellations', %s)"
+                "INSERT INTO probe_switch (name, failing) VALUES (%s, %s)"
                 " ON CONFLICT (name) DO UPDATE SET failing = EXCLUDED.failing",
-                (failing,),
+                (what, failing),
             )
 
     @rpc
