@@ -2,6 +2,7 @@
 import inspect
 import logging
 import sys
+import time
 import uuid
 from contextlib import contextmanager
 from functools import partial
@@ -17,7 +18,7 @@ from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy, get_rpc_exchan
 from shared.contracts import errors
 from shared.bus.broker import PublishFailed, ReplyPublisher
 from shared.domain import DomainError
-from shared.storage.unit_of_work import RpcRequest
+from shared.storage.unit_of_work import CarriedOut, RpcRequest
 
 log = logging.getLogger(__name__)
 BROKER_GONE = (OSError, kombu.exceptions.KombuError, amqp.exceptions.AMQPError, PublishFailed)
@@ -107,6 +108,10 @@ def _stored_replies(container):
     return next((d.replies for d in container.dependencies if hasattr(d, "replies")), None)
 
 
+# Context a caller may send with a command (nameko context data, AMQP headers "nameko.<key>"):
+COMMAND = "command_id"  # one command however often it is sent (the gateway: the caller's Idempotency-Key)
+DEADLINE = "deadline"  # epoch seconds after which the caller no longer waits: the command is not started
+
 ANSWER_LOST = ("this request was carried out before the service restarted, and its answer was lost;"
                " read the record to see its state")
 
@@ -130,15 +135,23 @@ class PitlaneRpc(Rpc):
 
     def handle_message(self, body, message):
         """nameko's, with the request handed to the worker (and a redelivery answered first)."""
-        correlation_id = message.properties.get("correlation_id")
-        if correlation_id and message.delivery_info.get("redelivered") and self._answered_again(message, correlation_id):
+        context_data = self.unpack_message_headers(message)
+        deadline = context_data.get(DEADLINE)
+        if isinstance(deadline, (int, float)) and time.time() > deadline:
+            # the caller stopped waiting before the command started (it sat in a stopped service's
+            # prefetch): it is not started; a retry with the same command id runs it once
+            self._refuse(message, errors.Unavailable("the caller gave up before the command started;"
+                                                     " nothing was done", {}))
+            return
+        command = context_data.get(COMMAND)
+        key = f"command:{command}" if isinstance(command, str) and command else message.properties.get("correlation_id")
+        if key and (command or message.delivery_info.get("redelivered")) and self._answered_again(message, key):
             return
         try:
             args, kwargs = body["args"], body["kwargs"]
         except KeyError:
             raise MalformedRequest("Message missing `args` or `kwargs`") from None
         self.check_signature(args, kwargs)
-        context_data = self.unpack_message_headers(message)
         try:
             worker_ctx = self.container.spawn_worker(self, args, kwargs, context_data=context_data,
                                                      handle_result=partial(self.handle_result, message))
@@ -147,11 +160,18 @@ class PitlaneRpc(Rpc):
             return
         # The worker is scheduled, not started (eventlet switches only when this thread waits):
         # it finds its request here when its dependencies are injected.
-        worker_ctx.pitlane_request = RpcRequest(correlation_id) if correlation_id else None
+        worker_ctx.pitlane_request = RpcRequest(key, claim=bool(command)) if key else None
 
     def handle_result(self, message, worker_ctx, result, exc_info):
+        if exc_info is not None and isinstance(exc_info[1], CarriedOut):
+            # another request of the same command committed while this one waited for its claim
+            if self._answered_again(message, str(exc_info[1])):
+                return None, None
         exc_info = errors.at_the_edge(exc_info)  # a rule's plain refusal becomes its typed error here, once
         return self.rpc_consumer.handle_result(message, result, exc_info, getattr(worker_ctx, "pitlane_request", None))
+
+    def _refuse(self, message, error: errors.PitlaneError):
+        self.rpc_consumer.answer(message, reply_body(None, (type(error), error, None))[0])
 
     def _answered_again(self, message, correlation_id) -> bool:
         replies = _stored_replies(self.container)
@@ -167,7 +187,7 @@ class PitlaneRpc(Rpc):
         if body is None:
             lost = errors.Conflict(ANSWER_LOST, {"request": ["already carried out"]})
             body = reply_body(None, (type(lost), lost, None))[0]
-        log.warning("%s.%s: request %s delivered again after it committed; answered without running it",
+        log.warning("%s.%s: request %s came again after it committed; answered without running it",
                     self.container.service_name, self.method_name, correlation_id)
         self.rpc_consumer.answer(message, body)
         return True
@@ -183,7 +203,7 @@ class PitlaneRpc(Rpc):
 
 
 # Every @rpc of ours names the errors it raises on purpose, so nameko logs them as expected.
-rpc = PitlaneRpc.decorator(expected_exceptions=errors.EXPECTED + (DomainError,))
+rpc = PitlaneRpc.decorator(expected_exceptions=errors.EXPECTED + (DomainError, CarriedOut))
 
 
 def record_id(value, name: str) -> uuid.UUID:

@@ -173,13 +173,25 @@ class RpcReplies:
         self.pool.close()
 
 
+class CarriedOut(Exception):
+    """The command this request names was carried out already (by an earlier request with the same
+    command id, committed): it must not run again; its kept answer is the answer."""
+
+
 class RpcRequest:
-    """The RPC request a worker serves, and its write transaction waiting for the answer to commit."""
+    """The RPC request a worker serves, and its write transaction waiting for the answer to commit.
 
-    __slots__ = ("correlation_id", "pending")
+    `correlation_id` keys the kept answer: the caller's correlation id, or the command id it
+    gave (a retry of one command, e.g. one Idempotency-Key, is a new request with the same command
+    id). With `claim`, the command's first write transaction claims that key before anything else,
+    so a second request for the same command waits for the first and then runs nothing.
+    """
 
-    def __init__(self, correlation_id: str):
+    __slots__ = ("correlation_id", "claim", "pending")
+
+    def __init__(self, correlation_id: str, claim: bool = False):
         self.correlation_id = correlation_id
+        self.claim = claim
         self.pending = None  # (unit of work, its connection's exit stack, transaction) until finished
 
     def finish(self, reply: str | None) -> bool:
@@ -249,6 +261,12 @@ class UnitOfWork:
         conn = stack.enter_context(self.pool.connection())
         try:  # psycopg begins the transaction with its first statement; the COMMIT comes with the answer
             tx = Transaction(conn, self.source, self.on_publish)
+            if self.request.claim:
+                self.request.claim = False
+                # Waits while another request of the same command is uncommitted; no row: it committed
+                if tx.one("INSERT INTO rpc_replies (correlation_id) VALUES (%s) ON CONFLICT DO NOTHING"
+                          " RETURNING correlation_id", (self.request.correlation_id,)) is None:
+                    raise CarriedOut(self.request.correlation_id)
             yield tx
         except BaseException:
             if not stack.__exit__(*sys.exc_info()):  # the pool rolls back and names the error
