@@ -99,6 +99,8 @@ class GatewayStore:
         self.pool = Pool(dsn, "gateway", size=pool_size, autocommit=True)
         self.audit_trail = AuditTrail(self.pool)
         self._claims = itertools.count(1)
+        # how long a claimed key without an answer counts as in progress: the RPC's timeout and a margin
+        self.lease_seconds = config.rpc_timeout() * 2 + 5
 
     # -- idempotency ---------------------------------------------------------------------------
     def prune_expired_keys(self) -> int:
@@ -120,8 +122,14 @@ class GatewayStore:
         deadline = time.monotonic() + WAIT_FOR_WINNER
         while True:
             with self.pool.connection() as conn, conn.transaction():
+                # a key past its hours is free again, and so is one whose request stopped running
+                # without an answer (the gateway lost its database, or died): past the lease, its
+                # retry goes to the service, which answers a command it carried out from its kept
+                # answer instead of running it again (shared/bus/rpc.py, the command id)
                 conn.execute("DELETE FROM idempotency_keys WHERE subject = %s AND key = %s"
-                             " AND created_at < now() - make_interval(hours => %s)", (subject, key, KEY_TTL_HOURS))
+                             " AND (created_at < now() - make_interval(hours => %s)"
+                             "      OR (status IS NULL AND created_at < now() - make_interval(secs => %s)))",
+                             (subject, key, KEY_TTL_HOURS, self.lease_seconds))
                 won = conn.execute(
                     "INSERT INTO idempotency_keys (subject, key, request_hash) VALUES (%s, %s, %s)"
                     " ON CONFLICT DO NOTHING RETURNING key", (subject, key, request_hash)).fetchone()

@@ -42,3 +42,18 @@ def test_claims_prune_every_so_often(store):
     assert keys_of(store, subject) == {"old", "new-1"}
     assert store.claim(subject, "new-2", "hash-2") is None  # the second prunes first
     assert keys_of(store, subject) == {"new-1", "new-2"}
+
+
+def test_a_key_whose_request_stopped_without_an_answer_is_not_in_progress_for_ever(store, monkeypatch):
+    from gateway import store as store_module
+    from shared.contracts import errors
+
+    subject, key = f"lease-probe-{uuid.uuid4()}", "pay-1"
+    assert store.claim(subject, key, "h") is None  # the first request claims it, then never answers
+    monkeypatch.setattr(store_module, "WAIT_FOR_WINNER", 0.2)
+    with pytest.raises(errors.Conflict, match="still in progress"):  # within its lease: in progress
+        store.claim(subject, key, "h")
+    with store.pool.connection() as conn:  # the lease ran out (the first request is long gone)
+        conn.execute("UPDATE idempotency_keys SET created_at = created_at - make_interval(secs => %s)"
+                     " WHERE subject = %s AND key = %s", (store.lease_seconds + 1, subject, key))
+    assert store.claim(subject, key, "h") is None  # the retry owns the key and does the work
