@@ -290,6 +290,9 @@ class RepairOrder(Aggregate):
         """A technician clocks on; starting a job on an order on hold resumes it."""
         if self.parts_status in UNRESERVED_PARTS:
             raise StateConflict("the approved parts are not reserved yet", parts_status=f"is {self.parts_status}")
+        if any(j.technician_id == technician_id for j in self.open_jobs):
+            raise StateConflict(f"{technician_id} is clocked on this repair order already",
+                                technician_id="has an open job here: clock off first")
         if self.status == "on_hold":
             self._move("in_progress", "job started: work resumed")
             self.record("repair_order.resumed", repair_order_id=self.repair_order_id, reason="job started")

@@ -142,3 +142,13 @@ def test_an_order_is_cancelled_at_any_point_before_work_and_never_after(advisor,
     refused = advisor.post(f"/repair-orders/{worked}/cancellation", {"reason": "too late"})
     assert refused.status_code == 409 and "work has started" in refused.json()["error"]["message"]
     assert status(advisor, worked) == "in_progress"
+
+
+def test_a_technician_is_clocked_on_one_order_once_at_a_time(advisor, technician, world):
+    ro = approved(advisor, technician, world, 35)
+    first = technician.ok("POST", f"/repair-orders/{ro}/jobs", {"technician_id": "tech-40"}, status=201)
+    twice = technician.post(f"/repair-orders/{ro}/jobs", {"technician_id": "tech-40"})
+    assert twice.status_code == 409 and "technician_id" in twice.json()["error"]["fields"], twice.text
+    technician.ok("POST", f"/repair-orders/{ro}/jobs", {"technician_id": "tech-41"}, status=201)  # a colleague may
+    technician.ok("POST", f"/repair-orders/{ro}/jobs/{first['job_id']}/finish", {})
+    technician.ok("POST", f"/repair-orders/{ro}/jobs", {"technician_id": "tech-40"}, status=201)  # clocked off

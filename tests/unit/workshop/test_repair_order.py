@@ -404,3 +404,13 @@ def test_a_repair_order_is_built_from_its_stored_row():
     ro = RepairOrder.from_row(row)
     assert ro.open_quote.quote_id == row["open_quote"]["quote_id"] and ro.open_quote.total_cents == 9500
     assert [j.technician_id for j in ro.open_jobs] == ["tech-1"] and ro.priority == "vip"
+
+
+def test_a_technician_is_clocked_on_one_order_once_at_a_time():
+    ro = order("approved", parts_status="reserved")
+    first = ro.start_job(uuid.UUID(int=1), "tech-anna", "", T0)
+    with pytest.raises(StateConflict, match="clocked on"):
+        ro.start_job(uuid.UUID(int=2), "tech-anna", "", T0)
+    ro.start_job(uuid.UUID(int=3), "tech-ben", "", T0)  # a colleague may work on it beside her
+    ro.finish_job(first.job_id, "", T0)
+    ro.start_job(uuid.UUID(int=4), "tech-anna", "", T0)  # clocked off: she may clock on again
