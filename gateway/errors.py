@@ -40,6 +40,13 @@ def register(app):
         response.status_code = exc.code
         return response
 
+    @app.errorhandler(RecursionError)
+    def too_deep(exc):
+        # only hostile input recurses this far: JSON nested thousands deep, in a body read directly
+        log.warning("refused input nested too deeply: %s", exc)
+        return jsonify(body("validation_failed", "the body is nested too deeply",
+                            {"_body": ["nested too deeply"]})), 400
+
     @app.errorhandler(Exception)
     def unexpected(exc):
         log.exception("unexpected error")

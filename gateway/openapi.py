@@ -1,4 +1,5 @@
 """The OpenAPI 3 document, generated from the route table and the services' marshmallow schemas."""
+import decimal
 import functools
 import re
 
@@ -63,6 +64,7 @@ def document() -> dict:
             operation["parameters"].append({"in": "query", "schema": route.query})
         if route.body is not None:
             operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
+            operation["responses"]["415"] = {"description": "the body is not sent as application/json", **error_ref}
         if route.method == "POST":
             operation["parameters"].append({"in": "header", "name": "Idempotency-Key", "required": False,
                                             "schema": {"type": "string", "maxLength": 200}})
@@ -124,5 +126,17 @@ def document() -> dict:
         "application/json"]["schema"] = CustomerView
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    return _numbers(spec.to_dict())
+
+
+def _numbers(value):
+    """Bounds of decimal fields come out of apispec as Decimal, which JSON writes as a string:
+    the document states them as numbers, as OpenAPI wants them."""
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 

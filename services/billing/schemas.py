@@ -2,16 +2,21 @@
 from marshmallow import fields, validate
 
 from services.billing import domain
-from shared.contracts.schemas import ListQuery, Out, PricedLine, StatusListQuery, Strict, aware_datetime
+from shared.contracts.schemas import (ListQuery, Out, PricedLine, StatusListQuery, Strict, aware_datetime, money,
+                                      status_filter)
+
+INVOICE_STATUSES = ("issued", "paid")  # invoices_status_check
+CLAIM_STATUSES = ("draft",)  # domain.WarrantyClaim: a claim is drafted for the manufacturer
 
 
 class Payment(Strict):
-    amount_cents = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10**11))
+    amount_cents = money(minimum=1, required=True)
     method = fields.String(required=True, validate=validate.OneOf(domain.PAYMENT_METHODS))
     reference = fields.String(load_default="", validate=validate.Length(max=120))
 
 
 class InvoiceQuery(StatusListQuery):
+    status = status_filter(INVOICE_STATUSES)
     customer_id = fields.UUID()
     repair_order_id = fields.UUID()
 
@@ -21,6 +26,7 @@ class PaymentQuery(ListQuery):
 
 
 class ClaimQuery(StatusListQuery):
+    status = status_filter(CLAIM_STATUSES)
     repair_order_id = fields.UUID()
 
 

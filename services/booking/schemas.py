@@ -2,7 +2,7 @@
 from marshmallow import ValidationError, fields, validate, validates
 
 from services.booking import domain
-from shared.contracts.schemas import StatusListQuery, Out, Strict, aware_datetime, money, text
+from shared.contracts.schemas import StatusListQuery, Out, Strict, aware_datetime, money, status_filter, text
 
 TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
 
@@ -106,6 +106,7 @@ class CheckIn(Strict):
 
 
 class BookingQuery(StatusListQuery):
+    status = status_filter(domain.LIFE_CYCLE.statuses)
     customer_id = fields.UUID()
     vehicle_id = fields.UUID()
 

@@ -2,7 +2,10 @@
 from marshmallow import fields, validate
 
 from services.crm import domain
-from shared.contracts.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime, text
+from shared.contracts.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime, boolean, status_filter, text
+
+FOLLOW_UP_STATUSES = ("due", "done")  # domain.FollowUp
+COMPLAINT_STATUSES = ("open", "resolved")  # domain.Complaint
 
 
 class NewCustomer(Strict):
@@ -10,7 +13,7 @@ class NewCustomer(Strict):
     name = text(required=True)
     email = fields.Email(load_default=None, allow_none=True)
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\+?[0-9 ()-]{5,20}$"))
-    consent_marketing = fields.Boolean(load_default=False)
+    consent_marketing = boolean(load_default=False)
 
 
 class Customer(Out):
@@ -54,6 +57,7 @@ class VehicleQuery(ListQuery):
 
 
 class FollowUpQuery(StatusListQuery):
+    status = status_filter(FOLLOW_UP_STATUSES)
     due_before = aware_datetime()
     customer_id = fields.UUID()
     repair_order_id = fields.UUID()
@@ -109,6 +113,7 @@ class NewComplaint(Strict):
 
 
 class ComplaintQuery(StatusListQuery):
+    status = status_filter(COMPLAINT_STATUSES)
     level = fields.Integer(validate=validate.OneOf(domain.LEVELS))
     customer_id = fields.UUID()
 

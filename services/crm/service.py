@@ -38,6 +38,10 @@ class CrmService(SlaClocks, BranchDirectory):
     def create_customer(self, data):
         customer = domain.Customer.register(uuid.uuid4(), **load(schemas.NewCustomer, data))
         with self.db.command() as tx:
+            from shared.org import region_of
+
+            if region_of(tx, customer.branch_id) is None:  # crm's copy of the branches (shared/org.py)
+                raise errors.Unprocessable("no such branch", {"branch_id": ["unknown branch"]})
             row = store.insert_customer(tx, domain.stored(customer))
             store.log_contact(tx, row["customer_id"], "registered")
             tx.publish_recorded(customer)

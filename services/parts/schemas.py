@@ -2,7 +2,9 @@
 from marshmallow import fields, validate
 
 from services.parts import domain
-from shared.contracts.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime, money, text
+from shared.contracts.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime, money, status_filter, text
+
+RESERVATION_STATUSES = ("held", "consumed", "released")  # reservations_status_check
 
 PART_NUMBER = validate.Regexp(r"^[A-Z0-9][A-Z0-9._/-]{1,39}$", error="capitals, digits and . _ / -; 2 to 40 long")
 BRANCH = validate.Length(min=1, max=40)
@@ -68,6 +70,7 @@ class StockQuery(ListQuery):
 
 
 class ReservationQuery(StatusListQuery):
+    status = status_filter(RESERVATION_STATUSES)
     repair_order_id = fields.UUID()
 
 
@@ -78,6 +81,7 @@ class MovementQuery(ListQuery):
 class TransferQuery(StatusListQuery):
     """branch_id (and the scope's branch_ids) match a transfer's either side: sending or receiving."""
 
+    status = status_filter(sorted(domain.TRANSFER.statuses))
     part_number = fields.String(validate=validate.Length(min=1, max=40))
 
 

@@ -3,7 +3,10 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from services.workshop import domain
 from shared.contracts.events import LINE_GROUPS, LINE_KINDS, PAY_TYPES
-from shared.contracts.schemas import ListQuery, PricedLine, StatusListQuery, Out, Strict, aware_datetime, money, text
+from shared.contracts.schemas import (ListQuery, PricedLine, StatusListQuery, Out, Strict, aware_datetime, boolean,
+                                      decimal_quantity, money, status_filter, text)
+
+QUOTE_STATUSES = ("open", "approved", "declined", "superseded", "withdrawn")  # quotes_status_check
 
 
 class Finding(Strict):
@@ -22,7 +25,7 @@ class NewLine(Strict):
     group = fields.String(load_default="must", validate=validate.OneOf(LINE_GROUPS))
     description = text(required=True, max_length=500)
     part_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
-    quantity = fields.Decimal(required=True, places=2, validate=validate.Range(min=0.01, max=9999))
+    quantity = decimal_quantity(places=2, minimum="0.01", maximum="9999", required=True)  # numeric(10, 2)
     unit_price_cents = money(load_default=None, allow_none=True)
     pay_type = fields.String(load_default="customer", validate=validate.OneOf(PAY_TYPES))
 
@@ -38,7 +41,7 @@ class NewQuote(Strict):
 
 class Decision(Strict):
     line_id = fields.UUID(required=True)
-    approved = fields.Boolean(required=True)
+    approved = boolean(required=True)
 
 
 class Consent(Strict):
@@ -67,7 +70,7 @@ class Hold(Strict):
 
 class QualityCheck(Strict):
     checked_by = text(required=True, max_length=80)
-    passed = fields.Boolean(required=True)
+    passed = boolean(required=True)
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
@@ -80,11 +83,13 @@ class Cancellation(Strict):
 
 
 class RepairOrderQuery(StatusListQuery):
+    status = status_filter(domain.LIFE_CYCLE.statuses)
     customer_id = fields.UUID()
     vehicle_id = fields.UUID()
 
 
 class QuoteQuery(StatusListQuery):
+    status = status_filter(QUOTE_STATUSES)
     repair_order_id = fields.UUID()
 
 
