@@ -1,19 +1,22 @@
 """The Flask app: views generated from the route table, auth and scope, idempotency, audit."""
+import hashlib
 import logging
 import threading
 import time
 
 from flask import Flask, g, jsonify, request
-from werkzeug.exceptions import BadRequest
+from marshmallow.fields import List
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from gateway import auth, errors as error_mapping, metrics, openapi, policy, rpc
 from gateway.routes import ROUTES, AuditQuery, Route, SlaQuery
 from shared import config
 from shared.contracts import errors
 from shared.contracts import events
+from shared.contracts.schemas import MAX_DEPTH
 from shared.sla import rules as sla
 from shared.sla.clocks import TargetChange
-from shared.bus.rpc import load
+from shared.bus.rpc import COMMAND, DEADLINE, load
 from shared.scope import CONTEXT_KEY as SCOPE_KEY, NOT_IN_SCOPE
 
 log = logging.getLogger(__name__)
@@ -112,12 +115,13 @@ def create_app(call=None, store=None, collectors=None):
     def sla_target():
         who = principal()
         policy.require(who, "sla", policy.WRITE)
-        body = load(TargetChange, request.get_json(force=True, silent=True))
+        raw = _json_body()
+        body = load(TargetChange, raw)
         try:
             host = sla.policy(body["policy"]).host
         except LookupError:
             raise errors.ValidationFailed("unknown policy", {"policy": ["not in the SLA catalogue"]}) from None
-        result = call(host, "set_sla_target", request.get_json(force=True))
+        result = call(host, "set_sla_target", raw)
         store.audit(who, "POST", request.path, 200, body["policy"])
         return jsonify(result)
 
@@ -186,7 +190,7 @@ SLA_HOSTS = config.SERVICES  # every service keeps SLA clocks
 
 
 def _scoped_query(who, schema):
-    args = {k: v for k, v in request.args.to_dict().items() if k != "branch_ids"}
+    args = _args(schema)
     load(schema, {k: v for k, v in args.items() if k != "service"})
     if who.scoped:
         if args.get("branch_id"):
@@ -199,13 +203,18 @@ def _fan_out(call, method, query):
     return rpc.call_many(call, [(service, method, query) for service in SLA_HOSTS])
 
 
-def _run(route, call, who, path, body, query):
-    context = None
+def _run(route, call, who, path, body, query, command=None):
+    context = {}
     if route.scope in ("owner", "body") and who.scoped:
         # the service checks the record in the path, and every record the body names, against these
-        context = {SCOPE_KEY: sorted(who.branches)}
+        context[SCOPE_KEY] = sorted(who.branches)
+    if route.access == policy.WRITE:
+        # a command still queued when this request stops waiting (a stopped service) is not started
+        context[DEADLINE] = time.time() + config.rpc_timeout()
+    if command is not None:
+        context[COMMAND] = command  # one command however often the caller retries it (shared/bus/rpc.py)
     try:
-        result = call(route.service, route.rpc, *route.args(path, body, query), context_data=context)
+        result = call(route.service, route.rpc, *route.args(path, body, query), context_data=context or None)
     except errors.NotFound:
         if who.scoped and route.scope in ("result", "owner", "body"):
             raise errors.Forbidden(NOT_IN_SCOPE, {}) from None
@@ -216,7 +225,10 @@ def _run(route, call, who, path, body, query):
 
 
 def _idempotent(route, call, store, who, path, body, query):
-    key = request.headers["Idempotency-Key"][:200]
+    key = request.headers["Idempotency-Key"]
+    if len(key) > MAX_IDEMPOTENCY_KEY:  # never cut: two long keys would collide
+        raise errors.ValidationFailed(f"the Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY} characters",
+                                      {"Idempotency-Key": [f"at most {MAX_IDEMPOTENCY_KEY} characters"]})
     digest = store.request_hash(route.method, request.path, body)
     earlier = store.claim(who.subject, key, digest)
     if earlier is not None:
@@ -224,21 +236,32 @@ def _idempotent(route, call, store, who, path, body, query):
         response = jsonify(result)
         response.headers["Idempotent-Replayed"] = "true"
         return response, status
+    command = hashlib.sha256(f"{who.subject}\0{key}".encode()).hexdigest()
     try:
-        status, result = _run(route, call, who, path, body, query)
+        status, result = _run(route, call, who, path, body, query, command)
     except errors.PitlaneError as exc:
         if exc.status >= 500:
-            store.release(who.subject, key)  # worth retrying with the same key
+            _keep_going(store.release, who.subject, key)  # worth retrying with the same key
         else:
-            store.complete(who.subject, key, exc.status,
-                           error_mapping.body(exc.code, exc.message, exc.fields))
+            _keep_going(store.complete, who.subject, key, exc.status,
+                        error_mapping.body(exc.code, exc.message, exc.fields))
         raise
     except Exception:
-        store.release(who.subject, key)
+        _keep_going(store.release, who.subject, key)
         raise
-    store.complete(who.subject, key, status, result)
+    # The work is done: its answer goes to the caller even if it cannot be kept here. Then the key
+    # is in progress only until its lease runs out, and the retry's command, sent with the same
+    # command id, is answered by the service from the answer it kept with the change.
+    _keep_going(store.complete, who.subject, key, status, result)
     store.audit(who, route.method, request.path, status, _record_id(route, result, path))
     return jsonify(result), status
+
+
+def _keep_going(bookkeeping, *args):
+    try:
+        bookkeeping(*args)
+    except errors.PitlaneError as exc:
+        log.warning("idempotency bookkeeping failed (%s): %s; the key's lease frees it", bookkeeping.__name__, exc)
 
 
 def _record_id(route, result, path):
@@ -247,22 +270,59 @@ def _record_id(route, result, path):
     return next(iter(path.values()), None)
 
 
+MAX_IDEMPOTENCY_KEY = 200
+
+
 def _body(route):
     if route.body is None:
         return None
-    try:
-        body = request.get_json(force=True, silent=False)
-    except BadRequest:
-        raise errors.ValidationFailed("the body is not valid JSON", {"_body": ["malformed JSON"]}) from None
+    body = _json_body()
     load(route.body, body)  # 400 with field messages before anything is sent on
     return body
+
+
+def _json_body():
+    """The request's JSON body: 415 unless it is sent as application/json, 400 if it is not JSON
+    or nests deeper than the parser goes (shared/contracts/schemas.py refuses past MAX_DEPTH)."""
+    if request.content_length or request.mimetype:  # a body was sent (an empty one is a missing body: 400)
+        if request.mimetype != "application/json":
+            raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json")
+    try:
+        return request.get_json(force=True, silent=False)
+    except BadRequest:
+        raise errors.ValidationFailed("the body is not valid JSON", {"_body": ["malformed JSON"]}) from None
+    except RecursionError:
+        raise errors.ValidationFailed("the body is nested too deeply", {"_body": [TOO_DEEP]}) from None
+
+
+TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
 
 
 def _query(route):
     if route.query is None:
         return {}
-    args = {k: v for k, v in request.args.to_dict().items() if k != "branch_ids"}
+    args = _args(route.query)
     load(route.query, args)
+    return args
+
+
+def _args(schema):
+    """The query string as one value per name; a name given twice is 400 unless `schema` declares
+    it a list (then it is passed as the list)."""
+    fields = schema._declared_fields
+    lists = {f.data_key or name for name, f in fields.items() if isinstance(f, List)}
+    args, repeated = {}, {}
+    for name, values in request.args.lists():
+        if name == "branch_ids":  # set from the caller's scope, never taken from the query
+            continue
+        if name in lists:
+            args[name] = values
+        elif len(values) > 1:
+            repeated[name] = ["may be given once"]
+        else:
+            args[name] = values[0]
+    if repeated:
+        raise errors.ValidationFailed("a query parameter is given more than once", repeated)
     return args
 
 

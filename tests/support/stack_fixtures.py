@@ -34,6 +34,9 @@ def world(gateway, admin):
     wait_for(lambda: admin.post("/stock/receipts", {"branch_id": BRANCH, "part_number": PART,
                                                     "quantity": 500}).status_code == 201,
              message="parts to know the branch")
+    for branch_id in (BRANCH, OTHER_BRANCH, FAR_BRANCH):  # crm refuses a customer at a branch it does not know
+        wait_for(lambda: admin.post("/customers", {"branch_id": branch_id, "name": "Branch Probe"}).status_code == 201,
+                 message=f"crm to know {branch_id}")
     return {"branch": BRANCH, "other_branch": OTHER_BRANCH, "region": REGION, "part": PART,
             "far_branch": FAR_BRANCH, "far_region": FAR_REGION}
 

@@ -144,15 +144,27 @@ def test_a_command_on_a_record_carries_the_callers_branches_to_the_owning_servic
     response = client.post(confirm, headers=bearer("advisor", branch_id="N1"))
     assert response.status_code == 403 and response.json["error"]["message"] == "not found in your scope"
     assert services.calls == [("booking", "confirm_booking", (BOOKING_S1["booking_id"],))]
-    assert services.contexts == [{"branch_scope": ["N1"]}]
+    [context] = services.contexts
+    assert context["branch_scope"] == ["N1"]
     # admins carry no limit
     assert client.post(confirm, headers=bearer("admin")).status_code == 200
-    assert services.contexts[-1] is None
+    assert "branch_scope" not in services.contexts[-1]
     missing = client.post("/api/v1/bookings/99999999-9999-9999-9999-999999999999/confirmation",
                           headers=bearer("advisor", branch_id="N1"))
     assert missing.status_code == 403 and missing.json == response.json  # missing looks like foreign
     assert client.post("/api/v1/bookings/99999999-9999-9999-9999-999999999999/confirmation",
                        headers=bearer("admin")).status_code == 404
+
+
+def test_a_command_carries_the_time_its_caller_stops_waiting(client, services):
+    """A command queued behind a stopped service is not started once its caller gave up
+    (shared/bus/rpc.py, DEADLINE)."""
+    confirm = f"/api/v1/bookings/{BOOKING_N1['booking_id']}/confirmation"
+    before = time.time()
+    assert client.post(confirm, headers=bearer("admin")).status_code == 200
+    context = services.contexts[-1]
+    assert before + 1 < context["deadline"] <= time.time() + config.rpc_timeout()
+    assert "command_id" not in context  # no Idempotency-Key: no command id
 
 
 def test_lists_of_scoped_callers_are_filtered_to_their_branches(client, services):
