@@ -94,7 +94,12 @@ def run(demo):
     """Start every service and the gateway, supervise them, stop them all on Ctrl-C."""
     from pitlane import stack
 
-    sys.exit(stack.run(load_demo=demo))
+    try:
+        code = stack.run(load_demo=demo)
+    except stack.NotStarted as exc:
+        click.echo(f"pitlane run: {exc}", err=True)
+        code = 1
+    sys.exit(code)
 
 
 @main.command("demo")

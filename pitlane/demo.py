@@ -1,7 +1,8 @@
 """Demo data: a dealer group with 2 regions, 4 branches, 30 parts in stock, customers and vehicles.
 
-Loaded through the services' RPC like any client would; safe to load twice (everything is looked
-up by a natural key before it is created).
+Loaded through the services' RPC like any client would; safe to load twice: everything is looked
+up by a natural key and created only when missing, so a second load neither duplicates nor resets
+what a user changed since (a branch's set-up, a part's price, stock and thresholds).
 """
 import time
 
@@ -80,25 +81,30 @@ def _retry_until_known(fn, *args, attempts=100):
     for _ in range(attempts):
         try:
             return fn(*args)
-        except errors.NotFound:
+        except (errors.NotFound, errors.Unprocessable) as exc:
+            if isinstance(exc, errors.Unprocessable) and "branch_id" not in exc.fields:
+                raise  # refused for another reason than a branch not known here yet
             time.sleep(0.1)
     return fn(*args)
 
 
 def load(proxy) -> dict:
+    """Create what is missing; what exists is left as it is (a user may have changed it since)."""
     for branch_id, region_id, name, zone, bays, rate, tax, holidays in BRANCHES:
-        proxy.booking.configure_branch({
-            "branch_id": branch_id, "region_id": region_id, "name": name, "timezone": zone,
-            "business_hours": HOURS, "holidays": holidays, "labour_rate_cents": rate, "tax_rate_bp": tax,
-            "bays": bays, "slot_minutes": 120})
+        if _found(proxy.booking.get_branch, branch_id) is None:
+            proxy.booking.configure_branch({
+                "branch_id": branch_id, "region_id": region_id, "name": name, "timezone": zone,
+                "business_hours": HOURS, "holidays": holidays, "labour_rate_cents": rate, "tax_rate_bp": tax,
+                "bays": bays, "slot_minutes": 120})
     for number, description, origin, price, months, km, stock, reorder in PARTS:
-        proxy.parts.catalogue_part({"part_number": number, "description": description, "origin": origin,
-                                    "price_cents": price, "warranty_months": months, "warranty_km": km})
+        if _found(proxy.parts.get_part, number) is None:
+            proxy.parts.catalogue_part({"part_number": number, "description": description, "origin": origin,
+                                        "price_cents": price, "warranty_months": months, "warranty_km": km})
         for branch_id, *_ in BRANCHES:
-            current = _stock(proxy, branch_id, number)
-            if current is None or current["on_hand"] == 0:
-                _retry_until_known(proxy.parts.receive_stock, {"branch_id": branch_id, "part_number": number,
-                                                               "quantity": stock, "reference": "demo opening stock"})
+            if _stock(proxy, branch_id, number) is not None:
+                continue  # stocked before: its quantities and thresholds are the branch's now
+            _retry_until_known(proxy.parts.receive_stock, {"branch_id": branch_id, "part_number": number,
+                                                           "quantity": stock, "reference": "demo opening stock"})
             proxy.parts.set_thresholds({"branch_id": branch_id, "part_number": number, "reorder_point": reorder,
                                         "safety_stock": max(reorder // 2, 1)})
     customers = vehicles = 0
@@ -119,8 +125,13 @@ def load(proxy) -> dict:
 
 
 def _stock(proxy, branch_id, part_number):
+    return _found(proxy.parts.get_stock, branch_id, part_number)
+
+
+def _found(fn, *args):
+    """What `fn(*args)` reads, or None when there is no such record."""
     try:
-        return proxy.parts.get_stock(branch_id, part_number)
+        return fn(*args)
     except errors.NotFound:
         return None
 

@@ -43,11 +43,17 @@ def main(argv=None):
 
     def shut_down(signum, frame):
         # Finish the workers in flight; unacked messages go back to their queues. A stop that
-        # cannot finish (a consumer retrying a broker or vhost that is gone) is cut short.
+        # cannot finish (a consumer retrying a broker or vhost that is gone) is cut short. Once:
+        # a second signal (Ctrl-C in a terminal reaches the whole process group, then the
+        # supervisor's SIGTERM follows) must not start a second stop of the same containers.
+        if stopping:
+            logging.getLogger("pitlane").info("%s: already stopping", signal.Signals(signum).name)
+            return
+        stopping.append(signum)
         eventlet.spawn_n(runner.stop)
         eventlet.spawn_after(config.shutdown_grace(), _kill, runner, killed)
 
-    killed = []
+    killed, stopping = [], []
     signal.signal(signal.SIGTERM, shut_down)
     signal.signal(signal.SIGINT, shut_down)
     runner.start()

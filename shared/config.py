@@ -43,7 +43,11 @@ def shutdown_grace() -> float:
 
 
 def db_pool_size() -> int:
-    return int(os.environ.get("PITLANE_DB_POOL", "8"))
+    """Connections one service process may hold for its units of work (beside them: the 2 of its
+    RPC-replies pool). 4 keeps the whole stack within 40 of PostgreSQL's default 100 connections,
+    room for a second stack and the tests (docs/reliability.md, "Connection budget"); the
+    benchmarks found 3, 4 and 8 per service alike on this machine."""
+    return int(os.environ.get("PITLANE_DB_POOL", "4"))
 
 
 def retry_delays() -> list[float]:

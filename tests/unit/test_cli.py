@@ -88,3 +88,123 @@ def test_topology_declares_what_it_lists(monkeypatch):
     result = CliRunner().invoke(main, ["topology"])
     assert result.exit_code == 0, result.output
     assert len(declared) == 5 and result.output.endswith("declared 2 handler queues\n")
+
+
+# -- the connection budget (docs/reliability.md, "Connection budget") -----------------------------------
+def test_the_stack_at_its_defaults_holds_at_most_40_postgresql_connections(monkeypatch, tmp_path):
+    """Every pool the stack opens, sized as the code sizes it: five service processes (units of work
+    and RPC replies) and each gateway worker's store. PostgreSQL's default is 100 connections (3 of
+    them for superusers): two stacks and the tests must fit."""
+    import gateway.__main__ as gateway_main
+    import gateway.store
+    import shared.storage.dependencies as dependencies
+    from pitlane import all_service_classes
+
+    for name in ("PITLANE_DB_POOL", "PITLANE_GATEWAY_WORKERS"):
+        monkeypatch.delenv(name, raising=False)
+    sizes = []
+
+    class CountingPool:
+        def __init__(self, dsn, schema, size=8, **kwargs):
+            sizes.append((schema, size))
+
+    for module in (dependencies, gateway.store):
+        monkeypatch.setattr(module, "Pool", CountingPool)
+        monkeypatch.setattr(module, "ensure_database", lambda dsn: None)
+        monkeypatch.setattr(module, "migrate", lambda *args, **kwargs: [])
+
+    class Container:
+        def __init__(self, cls):
+            self.service_name, self.service_cls, self.config = cls.name, cls, {"AMQP_URI": config.amqp_uri()}
+
+    services = 0
+    for cls in all_service_classes():
+        for declared in [v for k in cls.__mro__ for v in vars(k).values() if isinstance(v, dependencies.Database)][:1]:
+            database = dependencies.Database(declared.pool_size)
+            database.container = Container(cls)
+            database.setup()
+            services += 1
+    per_services = sum(size for _, size in sizes)
+    assert services == 5 and len(sizes) == 10  # one unit-of-work pool and one replies pool each
+
+    gateway.store.GatewayStore()
+    per_gateway_worker = sum(sizes[i][1] for i in range(10, len(sizes)))
+    options = {}
+    monkeypatch.setattr(gateway_main, "Gateway", lambda o: options.update(o) or type("G", (), {"run": lambda s: None})())
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    gateway_main.main()
+    budget = per_services + options["workers"] * per_gateway_worker
+    assert budget <= 40, f"{per_services} for the services + {options['workers']} x {per_gateway_worker} for the gateway"
+    assert 2 * budget + 3 + 10 <= 100  # a second stack, the superusers' reserve and ten for the tests
+
+
+# -- `pitlane run`: the supervisor's backoff, and a start that cannot work -------------------------------
+def test_a_restart_waits_longer_after_each_quick_death_and_starts_over_after_a_healthy_run(monkeypatch):
+    from pitlane import stack
+
+    child = stack.Child("workshop", ["true"])
+    monkeypatch.setattr(stack.subprocess, "Popen", lambda *a, **k: None)
+    monkeypatch.setattr(stack, "LOGS", stack.Path("/tmp/pitlane-test-unused-logs"))
+    delays, now = [], 1000.0
+    child.start(now)
+    for _ in range(7):  # dies two seconds after each start
+        now += 2
+        delays.append(child.died(now))
+        now = child.restart_at
+        child.start(now)
+    assert delays == [1, 2, 4, 8, 16, 30, 30]
+    now += stack.HEALTHY_RUN  # it ran a healthy 30 s, then died: the first delay again
+    assert child.died(now) == 1
+    child.start(child.restart_at)
+    assert child.died(child.started_at + 2) == 2 and child.restarts == 9
+
+
+def _start_refused(monkeypatch, tmp_path, **env):
+    from pitlane import stack
+
+    monkeypatch.setattr(stack, "PID_FILE", tmp_path / "run.pid")
+    monkeypatch.setattr(stack, "STATE", tmp_path)
+    started = []
+    monkeypatch.setattr(stack.subprocess, "Popen", lambda *a, **k: started.append(a) or 1 / 0)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(main, ["run", "--no-demo"])
+    assert result.exit_code == 1 and not started, result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1, result.output
+    return result.output
+
+
+def test_postgresql_refusing_connections_at_start_is_one_line_saying_what_to_do(monkeypatch, tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    said = _start_refused(monkeypatch, tmp_path, PITLANE_DSN=f"postgresql://postgres@127.0.0.1:{closed}/pitlane",
+                          PITLANE_GATEWAY_PORT=str(closed))
+    assert said.startswith(f"pitlane run: PostgreSQL at 127.0.0.1:{closed} refuses connections"), said
+    assert "start it" in said and "PITLANE_DSN" in said
+
+
+def test_a_second_run_is_refused_by_its_pid_file_or_its_port(monkeypatch, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "pitlane"])
+    try:
+        (tmp_path / "run.pid").write_text(f"{holder.pid}\n")
+        said = _start_refused(monkeypatch, tmp_path)
+        assert f"pitlane is already running (pid {holder.pid}" in said and "Ctrl-C" in said, said
+    finally:
+        holder.kill()
+        holder.wait()
+    # the pid file is stale now: the port taken by someone else is what stops it
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        said = _start_refused(monkeypatch, tmp_path, PITLANE_GATEWAY_PORT=str(port))
+    assert f"port {port} on 127.0.0.1 is in use" in said and "PITLANE_GATEWAY_PORT" in said, said
+    assert os.path.exists(tmp_path / "run.pid")  # not ours to remove: it was not written by this run
