@@ -42,7 +42,8 @@ def main():
         "timeout": 60,
         "graceful_timeout": 20,
         "keepalive": 30,
-        "accesslog": os.environ.get("PITLANE_GATEWAY_ACCESS_LOG"),
+        # one line per request, to standard output unless a file is named ("" turns it off)
+        "accesslog": os.environ.get("PITLANE_GATEWAY_ACCESS_LOG", "-") or None,
         "loglevel": os.environ.get("PITLANE_LOG_LEVEL", "info").lower(),
         "child_exit": _child_exit,
     }).run()
