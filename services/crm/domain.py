@@ -35,6 +35,49 @@ def normalise_plate(plate: str) -> str:
     return re.sub(r"[\s-]", "", plate).upper()
 
 
+def normalise_phone(phone: str | None) -> str | None:
+    """Phone numbers are compared by their digits alone, without leading zeros: spaces, dashes,
+    brackets, dots and slashes are dropped, and so are the + or 00 of an international prefix and
+    the 0 of a national trunk prefix. '+49 40 123-456', '0049 (40) 123456' are '4940123456';
+    '040 123456' is '40123456', found inside both. None for no number."""
+    if phone is None:
+        return None
+    return re.sub(r"[^0-9]", "", phone).lstrip("0") or None
+
+
+# -- finding customers and vehicles (GET /customers?q=, GET /vehicles?q=) ---------------------------
+SEARCH_MIN = 3  # the shortest part of a key a search looks for: one trigram (pg_trgm), so an index serves it
+PHONE_SHAPED = re.compile(r"^\+?[0-9\s()./-]+$")
+
+
+@dataclass(frozen=True)
+class Search:
+    """What an advisor typed, as the keys it is looked for in; each key only where what was typed
+    can be part of one, and only with at least SEARCH_MIN characters:
+
+    - `text`: in a customer's name or email, case ignored;
+    - `plate`: in a vehicle's plate key or VIN (normalise_plate: no spaces or dashes, capitals;
+      only letters and digits can be part of either);
+    - `phone`: in a customer's phone key (normalise_phone), when what was typed is a number
+      (digits, spaces, dashes, brackets, dots, slashes, a leading +).
+    """
+
+    text: str
+    plate: str | None = None
+    phone: str | None = None
+
+    @classmethod
+    def of(cls, typed: str) -> "Search":
+        text = typed.strip()
+        if len(text) < SEARCH_MIN:
+            raise RuleBroken("a search needs at least 3 characters", q=f"at least {SEARCH_MIN} characters")
+        plate = normalise_plate(text)
+        phone = normalise_phone(text) if PHONE_SHAPED.match(text) else None
+        return cls(text=text,
+                   plate=plate if len(plate) >= SEARCH_MIN and plate.isalnum() else None,
+                   phone=phone if phone is not None and len(phone) >= SEARCH_MIN else None)
+
+
 @dataclass
 class Customer(Aggregate):
     customer_id: object
@@ -53,6 +96,11 @@ class Customer(Aggregate):
     @classmethod
     def from_row(cls, row: dict) -> "Customer":
         return _from_row(cls, row)
+
+    @property
+    def phone_key(self) -> str | None:
+        """How the phone number compares (normalise_phone); stored beside it, for the search."""
+        return normalise_phone(self.phone)
 
     def register_vehicle(self, vehicle_id, **details) -> "Vehicle":
         return Vehicle.register(self, vehicle_id, **details)

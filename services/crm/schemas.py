@@ -1,5 +1,5 @@
 """What crm takes and gives."""
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from services.crm import domain
 from shared.contracts.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime, boolean, status_filter, text
@@ -48,12 +48,30 @@ class Vehicle(Out):
     created_at = aware_datetime()
 
 
+def _searchable(typed):
+    """domain.Search's rule (at least 3 characters) as a field error: 400."""
+    try:
+        domain.Search.of(typed)
+    except domain.RuleBroken as refused:
+        raise ValidationError(refused.fields["q"]) from None
+
+
+def search(description):
+    """`q`: domain.Search's rule (3 characters once trimmed) checked once, and stated in the document."""
+    return fields.String(validate=[validate.Length(max=80), _searchable], metadata={
+        "description": description, "minLength": domain.SEARCH_MIN, "pattern": r"^\s*\S[\s\S]+\S\s*$"})
+
+
 class CustomerQuery(ListQuery):
-    q = fields.String(validate=validate.Length(min=1, max=80))
+    q = search("at least 3 characters, found in the name, email or phone number (digits compared without"
+               " spaces, dashes, brackets, + or leading zeros) of the customer, or in the plate (without spaces"
+               " or dashes, capitals) or VIN of any of their vehicles")
 
 
 class VehicleQuery(ListQuery):
     customer_id = fields.UUID()
+    q = search("at least 3 characters, found in the plate (compared without spaces or dashes, in capitals)"
+               " or the VIN; fewer than 3 letters or digits find nothing")
 
 
 class FollowUpQuery(StatusListQuery):

@@ -42,7 +42,7 @@ class CrmService(SlaClocks, BranchDirectory):
 
             if region_of(tx, customer.branch_id) is None:  # crm's copy of the branches (shared/org.py)
                 raise errors.Unprocessable("no such branch", {"branch_id": ["unknown branch"]})
-            row = store.insert_customer(tx, domain.stored(customer))
+            row = store.insert_customer(tx, {**domain.stored(customer), "phone_key": customer.phone_key})
             store.log_contact(tx, row["customer_id"], "registered")
             tx.publish_recorded(customer)
             return CUSTOMER.dump(row)
@@ -56,7 +56,7 @@ class CrmService(SlaClocks, BranchDirectory):
     def list_customers(self, query):
         filters = load(schemas.CustomerQuery, query or {})
         with self.db.read() as tx:
-            return page_of(CUSTOMER, store.page(tx, store.CUSTOMERS, filters))
+            return page_of(CUSTOMER, store.customers_page(tx, filters, self._search(filters)))
 
     @rpc
     def register_vehicle(self, data):
@@ -67,7 +67,7 @@ class CrmService(SlaClocks, BranchDirectory):
             owner = self.scope.admit(store.customer(tx, given.pop("customer_id"), share=True),
                                      errors.Unprocessable("unknown customer", {"customer_id": ["no such customer"]}))
             vehicle = domain.Customer.from_row(owner).register_vehicle(uuid.uuid4(), **given)
-            row = store.insert_vehicle(tx, domain.stored(vehicle))
+            row = store.insert_vehicle(tx, {**domain.stored(vehicle), "plate_key": vehicle.plate_key})
             if row is None:  # one vehicle per VIN: the unique key decides, atomically
                 raise errors.Conflict("a vehicle with this VIN is registered", {"vin": ["already registered"]})
             tx.publish_recorded(vehicle)
@@ -85,7 +85,7 @@ class CrmService(SlaClocks, BranchDirectory):
     def list_vehicles(self, query):
         filters = load(schemas.VehicleQuery, query or {})
         with self.db.read() as tx:
-            return page_of(VEHICLE, store.page(tx, store.VEHICLES, filters))
+            return page_of(VEHICLE, store.vehicles_page(tx, filters, self._search(filters)))
 
     # -- follow-ups ------------------------------------------------------------------------------
     @on_event("repair_order.delivered")
@@ -180,6 +180,11 @@ class CrmService(SlaClocks, BranchDirectory):
             return {"open_complaints": [dict(r) for r in store.open_complaints_by_level(tx)]}
 
     # -- helpers --------------------------------------------------------------------------------
+    @staticmethod
+    def _search(filters):
+        """What `q` looks for (domain.Search); the schema has refused a `q` it cannot be."""
+        return domain.Search.of(filters["q"]) if filters.get("q") is not None else None
+
     @staticmethod
     def _save_complaint(tx, complaint):
         row = store.insert_complaint(tx, domain.stored(complaint))
