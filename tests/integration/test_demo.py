@@ -1,5 +1,45 @@
 """The demo data loads through the services and can be loaded twice without duplicates."""
+import time
+from datetime import date, datetime, time as clock_time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
 from pitlane import demo
+
+DEMO_VINS = {vin for *_, cars in demo.CUSTOMERS for vin, *_ in cars}
+RO_STATUSES = ("checked_in", "diagnosed", "awaiting_approval", "approved", "waiting_for_parts", "in_progress",
+               "on_hold", "quality_check", "ready", "delivered", "cancelled")
+
+
+def _demo_vehicles(rpc):
+    return {v["vehicle_id"]: v for v in rpc.crm.list_vehicles({"limit": 200})["items"] if v["vin"] in DEMO_VINS}
+
+
+def _bookings_on(rpc, branch_id, day: date, vehicles):
+    zone = ZoneInfo(rpc.booking.get_branch(branch_id)["timezone"])
+    start = datetime.combine(day, clock_time(0), zone)
+    items = rpc.booking.list_bookings({"branch_id": branch_id, "from": start.isoformat(),
+                                       "to": (start + timedelta(days=1)).isoformat(), "limit": 200})["items"]
+    return [b for b in items if b["vehicle_id"] in vehicles]
+
+
+def _repair_orders(rpc, branch_id, status, vehicles):
+    items = rpc.workshop.list_repair_orders({"branch_id": branch_id, "status": status, "limit": 200})["items"]
+    return [r for r in items if r["vehicle_id"] in vehicles]
+
+
+def _day_snapshot(rpc):
+    """Everything the demo's day made, counted per kind."""
+    vehicles = _demo_vehicles(rpc)
+    bookings = [b for v in vehicles for b in rpc.booking.list_bookings({"vehicle_id": v, "limit": 200})["items"]]
+    orders = [r for v in vehicles for r in rpc.workshop.list_repair_orders({"vehicle_id": v, "limit": 200})["items"]]
+    customers = {v["customer_id"] for v in vehicles.values()}
+    invoices = [i for c in customers for i in rpc.billing.list_invoices({"customer_id": c, "limit": 200})["items"]]
+    complaints = [c for c in customers for c in rpc.crm.list_complaints({"customer_id": c, "limit": 200})["items"]]
+    stock = {(s["branch_id"], s["part_number"]): (s["on_hand"], s["reserved"])
+             for s in rpc.parts.list_stock({"branch_id": "N1", "limit": 200})["items"]}
+    return (sorted((b["branch_id"], b["slot_start"], b["status"]) for b in bookings),
+            sorted((r["branch_id"], r["status"], r["parts_status"]) for r in orders),
+            sorted((i["status"], i["total_cents"]) for i in invoices), len(complaints), stock)
 
 
 def test_demo_loads_and_loading_twice_changes_nothing(stack, rpc):
@@ -18,10 +58,85 @@ def test_demo_loads_and_loading_twice_changes_nothing(stack, rpc):
 
     stock, customers, vehicles = snapshot()
     assert len(stock) == 4 * 30 and all(on_hand > 0 for on_hand in stock.values())
-    assert len(customers) == 5 and len(vehicles) == 6
+    assert len(customers) == len(demo.CUSTOMERS) and len(vehicles) == len(DEMO_VINS)
     assert len(rpc.parts.list_parts({"limit": 200})["items"]) >= 30
-    demo.load(rpc)
+    day = _day_snapshot(rpc)
+    started = time.monotonic()
+    again = demo.load(rpc)
+    assert again["made"] == 0 and again["complaints"] == 0
+    assert time.monotonic() - started < 10
     assert snapshot() == (stock, customers, vehicles)
+    assert _day_snapshot(rpc) == day
+
+
+def test_the_demo_day_gives_an_advisor_something_to_look_at(stack, rpc):
+    stack("booking", "crm", "parts", "workshop", "billing")
+    started = time.monotonic()
+    summary = demo.load(rpc)  # the first load in this run made the day; this one finds it
+    assert time.monotonic() - started < 20
+    vehicles = _demo_vehicles(rpc)
+
+    # bookings today and tomorrow: the branch's working day (today, unless its last slot is over)
+    # and the next one, with bookings still to come on both
+    today, tomorrow = (date.fromisoformat(d) for d in summary["days"])
+    zone = ZoneInfo(rpc.booking.get_branch("N1")["timezone"])
+    local_today = datetime.now(timezone.utc).astimezone(zone).date()
+    slots_left_today = [s for s in rpc.booking.list_slots({"branch_id": "N1", "date": local_today.isoformat()})
+                        if datetime.fromisoformat(s["slot_end"]) > datetime.now(timezone.utc) + timedelta(minutes=5)]
+    if slots_left_today:
+        assert today == local_today
+    assert today < tomorrow
+    on_day = _bookings_on(rpc, "N1", today, vehicles)
+    on_next = _bookings_on(rpc, "N1", tomorrow, vehicles)
+    assert on_day and on_next
+    to_come = [b for b in on_day + on_next if b["status"] in ("requested", "confirmed")]
+    assert {b["status"] for b in to_come} == {"requested", "confirmed"}
+    assert [b for b in on_next if b["status"] == "confirmed" and b["priority"] == "safety_critical"]
+    assert {b["priority"] for b in on_day + on_next} >= {"safety_critical", "vip", "routine"}
+    assert all(b["symptoms"] for b in on_day + on_next)
+    walk_ins = [b for b in on_day if b["channel"] == "walk_in"]
+    assert all(datetime.fromisoformat(b["slot_start"]) <= datetime.fromisoformat(b["requested_at"])
+               for b in walk_ins)  # a walk-in only where the slot had started
+    assert _bookings_on(rpc, "S1", tomorrow, vehicles) or _bookings_on(rpc, "S1", today, vehicles)
+
+    # a repair order in every status at N1, one at S1
+    for status in RO_STATUSES:
+        assert _repair_orders(rpc, "N1", status, vehicles), f"no {status} repair order at N1"
+    assert _repair_orders(rpc, "S1", "diagnosed", vehicles)
+    on_hold = _repair_orders(rpc, "N1", "on_hold", vehicles)[0]
+    waiting = _repair_orders(rpc, "N1", "waiting_for_parts", vehicles)[0]
+    assert waiting["parts_status"] == "short"
+    held = rpc.parts.list_reservations({"repair_order_id": on_hold["repair_order_id"]})["items"]
+    assert held == []  # the sublet hold needs no part
+    quality_check = _repair_orders(rpc, "N1", "quality_check", vehicles)[0]
+    assert rpc.workshop.list_jobs({"repair_order_id": quality_check["repair_order_id"]})["items"][0]["finished_at"]
+
+    # delivered with their invoices, one paid
+    customers = {v["customer_id"] for v in vehicles.values()}
+    invoices = [i for i in rpc.billing.list_invoices({"branch_id": "N1", "limit": 200})["items"]
+                if i["customer_id"] in customers]
+    assert sorted(i["status"] for i in invoices) == ["issued", "paid"]
+    delivered = {r["repair_order_id"] for r in _repair_orders(rpc, "N1", "delivered", vehicles)}
+    assert {i["repair_order_id"] for i in invoices} == delivered
+
+    # a part below its reorder point at N1
+    below = rpc.parts.list_stock({"branch_id": "N1", "below_reorder": True, "limit": 200})["items"]
+    assert "LMP-LED-DRL" in {s["part_number"] for s in below}
+
+    # a clock at risk (the repair promise of the order in progress), soon after loading
+    in_progress = _repair_orders(rpc, "N1", "in_progress", vehicles)[0]["repair_order_id"]
+    deadline = time.monotonic() + 15
+    while True:
+        at_risk = rpc.workshop.sla_summary({"branch_id": "N1"})["at_risk"]
+        if any(c["subject_id"] == in_progress and c["policy"] == "repair_promise" for c in at_risk):
+            break
+        assert time.monotonic() < deadline, f"no clock at risk at N1: {at_risk}"
+        time.sleep(0.2)
+
+    # a complaint, about the order waiting for its part
+    complaints = [c for c in rpc.crm.list_complaints({"branch_id": "N1", "limit": 200})["items"]
+                  if c["customer_id"] in customers]
+    assert len(complaints) == 1 and complaints[0]["repair_order_id"] == waiting["repair_order_id"]
 
 
 def test_loading_the_demo_again_keeps_what_a_user_changed(stack, rpc):
