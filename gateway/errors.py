@@ -3,7 +3,7 @@ import logging
 
 from flask import jsonify
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from shared.contracts import errors
 
@@ -38,6 +38,8 @@ def register(app):
                 415: "unsupported_media_type", 429: "too_many_requests"}.get(exc.code, "http_error")
         response = jsonify(body(code, exc.description or exc.name))
         response.status_code = exc.code
+        if isinstance(exc, MethodNotAllowed):  # a 405 names the methods the path answers
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))
         return response
 
     @app.errorhandler(RecursionError)

@@ -30,6 +30,7 @@ class Route:
     query: type | None = None
     response: type | None = None
     page: bool = False
+    many: bool = False  # the answer is a plain JSON array of `response` (no page)
     # none | list | body | query | result | record | owner; "owner": the service that owns the record
     # checks the caller's branches itself, in the command's transaction (shared/scope.py)
     scope: str = "none"
@@ -89,7 +90,7 @@ W = WRITE
 
 ROUTES = [
     # branches and slots
-    Route("GET", "/branches", "branches", READ, "booking", "list_branches", response=booking.Branch,
+    Route("GET", "/branches", "branches", READ, "booking", "list_branches", response=booking.Branch, many=True,
           summary="List branches with region, hours and capacity", tags=("branches",)),
     Route("GET", "/branches/<branch_id>", "branches", READ, "booking", "get_branch", _p("branch_id"),
           response=booking.Branch, summary="One branch", tags=("branches",)),
@@ -97,7 +98,7 @@ ROUTES = [
           response=booking.Branch, status=201, summary="Set up or change a branch", id_field="branch_id",
           tags=("branches",)),
     Route("GET", "/slots", "slots", READ, "booking", "list_slots", _q, query=booking.SlotQuery,
-          response=booking.Slot, scope="query", summary="A day's slots of a branch with what is free",
+          response=booking.Slot, many=True, scope="query", summary="A day's slots of a branch with what is free",
           tags=("slots",)),
     Route("POST", "/slots/capacity", "slots", W, "booking", "set_slot_capacity", _b, body=booking.SlotOverride,
           scope="body", summary="Lower or raise one slot's maximum", tags=("slots",)),
