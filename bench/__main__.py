@@ -99,17 +99,40 @@ def run(params, smoke) -> dict:
                 stack, world, token, 18181, params["seconds"], params["clients"], params["turns"], 10**6)
         results["direct"] = results["cost_of_the_bus"]["direct"]
         results["postgres_insert_pair"] = scenarios.postgres_rate(stack, params["pg_seconds"])
-        with baselines.NamekoFloor(stack.env):
+        with baselines.NamekoFloor(stack.env, stack.logs):
             from bench import floor
 
             results["nameko_floor"] = floor.call_rate(params["floor_seconds"], params["floor_in_flight"])
         results["journey"] = scenarios.journeys(stack, params["journeys"], params["journey_workers"])
+        settle_reservations(stack.dsn)
         results["reserve_race"] = scenarios.reserve_race(stack, params["race"], params["race_stock"])
         results["metrics_scrape"] = scenarios.metrics_scrape(stack, params["clocks"])
+        results["logs"] = str(stack.logs)
     results["reference_loop_ms"]["after"] = reference_loop_ms()
     results["targets"] = [{"target": label, "threshold": f"{op} {limit}", "value": figure(results, path),
                            "met": _compare(figure(results, path), op, limit)} for label, path, op, limit in TARGETS]
     return results
+
+
+def settle_reservations(dsn, timeout=60.0) -> bool:
+    """Wait until parts has handled every quote.approved the stack published before the race.
+
+    The race counts parts' inbox marks for `parts.reserve_for_repair_order` while it runs; one of
+    an earlier phase handled late (a journey's approval, a retry) would be counted as the race's
+    and end its count one short of its own events (`handled 39 == 40`). False after `timeout`."""
+    from shared.storage.db import psycopg
+
+    pending = ("SELECT count(*) FROM workshop.outbox o WHERE o.event_type = 'quote.approved' AND NOT EXISTS"
+               " (SELECT 1 FROM parts.inbox i WHERE i.event_id = o.event_id"
+               " AND i.consumer = 'parts.reserve_for_repair_order')")
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while conn.execute(pending).fetchone()[0]:
+            if time.monotonic() > deadline:
+                print(f"warning: parts has not handled every quote.approved after {timeout} s", file=sys.stderr)
+                return False
+            time.sleep(0.05)
+    return True
 
 
 def _compare(value, op, limit):
@@ -188,7 +211,7 @@ def main(argv=None):
     path = args.json or RESULTS / f"bench-{results['when'].replace(':', '')}{'-smoke' if args.smoke else ''}.json"
     path.write_text(json.dumps(results, indent=2, default=str))
     print(table(results))
-    print(f"\nwritten to {path}")
+    print(f"\nwritten to {path}; the processes' logs are in {results['logs']}")
     return 0
 
 

@@ -99,18 +99,20 @@ class DirectApp:
 class NamekoFloor:
     """bench/floor.py's bare nameko service as a process of its own, in the run's vhost and database."""
 
-    def __init__(self, env: dict):
+    def __init__(self, env: dict, logs):
         self.env = env
+        self.logs = logs  # the run's log folder (BenchStack.logs)
         self.proc = None
 
     def __enter__(self):
         from bench import floor
-        from bench.stack import LOGS, wait_answering
+        from bench.stack import wait_answering
 
         floor.create_schema(self.env["PITLANE_DSN"])
         self.proc = subprocess.Popen([sys.executable, "-m", "pitlane.serve", floor.SERVICE], cwd=ROOT, env=self.env,
-                                     stdout=open(LOGS / "bench_floor.log", "wb"), stderr=subprocess.STDOUT)
-        wait_answering(lambda proxy: proxy.bench_floor.book("warm-up", str(uuid.uuid4())), "bench_floor", self.proc)
+                                     stdout=open(self.logs / "bench_floor.log", "wb"), stderr=subprocess.STDOUT)
+        wait_answering(lambda proxy: proxy.bench_floor.book("warm-up", str(uuid.uuid4())), "bench_floor", self.proc,
+                       self.logs)
         return self
 
     def __exit__(self, *exc):

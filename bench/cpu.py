@@ -17,7 +17,7 @@ from pathlib import Path
 from bench import scenarios
 from bench.baselines import ProcessCpu
 from bench.load import closed_loop
-from bench.stack import LOGS, BenchStack
+from bench.stack import RESULTS, BenchStack
 
 UNITS = {"booking_create": "booking", "journey": "journey", "reserve_race": "reservation"}
 
@@ -46,7 +46,7 @@ def run(scenario: str, seconds: int, spy: str | None, journeys: int = 60) -> dic
             py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
             profilers.append(subprocess.Popen(
                 [py_spy, "record", "--gil", "-r", "100", "-d", str(seconds), "-f", "raw",
-                 "-o", str(LOGS.parent / f"spy-{name}.txt"), "-p", str(processes[name])],
+                 "-o", str(RESULTS / f"spy-{name}.txt"), "-p", str(processes[name])],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         # the journey and the race measure their own CPU per unit (bench.baselines.MachineWatch)
         if scenario == "booking_create":

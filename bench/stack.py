@@ -12,7 +12,8 @@ from shared.storage.migrate import drop_database, ensure_database
 from shared.bus.messaging import declare_topology
 
 ROOT = Path(__file__).resolve().parents[1]
-LOGS = ROOT / "bench" / "results" / "logs"
+TEST_LOGS = ROOT / ".test-logs"  # where the README says the logs of the processes a test started are
+RESULTS = ROOT / "bench" / "results"  # the figures (bench-*.json) and bench.cpu's profiles
 
 
 class BenchStack:
@@ -27,6 +28,7 @@ class BenchStack:
         self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.url = f"http://127.0.0.1:{gateway_port}"
         self.processes: dict[str, subprocess.Popen] = {}
+        self.logs = TEST_LOGS / f"bench-{run}"  # one directory per run: runs side by side keep their own
 
     def __enter__(self):
         from tests.support import infra  # the same vhost helpers the tests use
@@ -35,7 +37,8 @@ class BenchStack:
         infra.create_vhost(self.vhost)
         ensure_database(self.dsn)
         declare_topology(self.env["PITLANE_AMQP_URI"], all_service_classes())
-        LOGS.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        RESULTS.mkdir(parents=True, exist_ok=True)
         for name in SERVICES:
             self._spawn(name, [sys.executable, "-m", "pitlane.serve", name])
         for name in SERVICES:
@@ -45,11 +48,11 @@ class BenchStack:
         return self
 
     def _spawn(self, name, argv):
-        log = open(LOGS / f"{name}.log", "wb")
+        log = open(self.logs / f"{name}.log", "wb")
         self.processes[name] = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
     def _wait_log(self, name):
-        wait_answering(lambda proxy: getattr(proxy, name).sla_figures(), name, self.processes[name])
+        wait_answering(lambda proxy: getattr(proxy, name).sla_figures(), name, self.processes[name], self.logs)
 
     def _wait_http(self, timeout=60):
         deadline = time.monotonic() + timeout
@@ -98,7 +101,7 @@ class BenchStack:
 SERVICES = list(SERVICE_CLASSES)
 
 
-def wait_answering(call, name, process, timeout=60):
+def wait_answering(call, name, process, logs=TEST_LOGS, timeout=60):
     """Until `call(proxy)` answers over a nameko proxy: a service logs at WARNING in benchmarks, so
     its readiness is its RPC answering. Fails at once if the process exits, else after `timeout`."""
     from nameko.standalone.rpc import ClusterRpcProxy
@@ -113,4 +116,4 @@ def wait_answering(call, name, process, timeout=60):
                 return
             except Exception:
                 time.sleep(0.3)
-    raise RuntimeError(f"{name} did not start; see {LOGS / name}.log")
+    raise RuntimeError(f"{name} did not start; see {logs / name}.log")

@@ -1,9 +1,17 @@
 """The benchmark suite runs end to end in a few seconds, so it cannot rot (its figures mean nothing here)."""
 import json
+import os
 import subprocess
 import sys
+import threading
+import time
+from pathlib import Path
 
+import psycopg
+
+from tests.support import fixtures
 from tests.support.infra import ROOT
+from tests.support.journey import Journey
 
 
 def test_bench_smoke_run_produces_every_figure(tmp_path):
@@ -31,6 +39,44 @@ def test_bench_smoke_run_produces_every_figure(tmp_path):
     assert figures["metrics_scrape"]["clocks"] == 2000 and figures["metrics_scrape"]["bytes"] > 0
     assert len(figures["targets"]) == 10
     assert "targets:" in result.stdout
+    # the processes' logs are where the README says test logs are, one directory per run
+    logs = Path(figures["logs"])
+    assert logs.parent == ROOT / ".test-logs" and logs.name.startswith("bench-")
+    assert {"booking.log", "parts.log", "gateway.log"} <= {p.name for p in logs.iterdir()}
+    assert f"logs are in {logs}" in result.stdout
+
+
+def test_the_race_starts_only_once_every_earlier_reservation_is_handled(advisor, technician, world):
+    """The race counts parts' inbox marks while it runs, so it waits for every quote.approved
+    published before it to be handled first: one handled late was counted as the race's own."""
+    from bench.__main__ import settle_reservations
+
+    journey = Journey(advisor, technician, world["branch"], part_number=world["part"],
+                      slot_start=fixtures.next_slot(hours_ahead=140))
+    journey.run()
+    dsn = os.environ["PITLANE_DSN"]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        event_id = conn.execute("SELECT event_id FROM workshop.outbox WHERE event_type = 'quote.approved'"
+                                " AND payload->>'repair_order_id' = %s",
+                                (journey.state["ro"]["repair_order_id"],)).fetchone()[0]
+        mark = "parts.reserve_for_repair_order"
+        # as if parts had not handled this journey's approval yet
+        applied = conn.execute("DELETE FROM parts.inbox WHERE consumer = %s AND event_id = %s RETURNING applied_at",
+                               (mark, event_id)).fetchone()[0]
+        restore = lambda: conn.execute("INSERT INTO parts.inbox (consumer, event_id, applied_at) VALUES (%s, %s, %s)"
+                                       " ON CONFLICT DO NOTHING", (mark, event_id, applied))
+        late = threading.Timer(1.5, restore)
+        try:
+            assert settle_reservations(dsn, timeout=0.5) is False
+            started = time.monotonic()
+            late.start()
+            assert settle_reservations(dsn, timeout=30) is True
+            assert time.monotonic() - started >= 1.4
+        finally:
+            late.cancel()
+            if late.is_alive():
+                late.join()
+            restore()
 
 
 def test_lookups_bench_runs_with_and_without_the_lookup_indexes():

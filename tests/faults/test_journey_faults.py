@@ -1,5 +1,8 @@
 """Faults in the middle of real journeys: killed consumers, broker and database restarts, copies, poison.
 
+A broker or database restart happens to the test's own RabbitMQ node and PostgreSQL cluster
+(`private_stack`, tests/faults/conftest.py), never to the machine's.
+
 Effects are counted in the services' own tables (not messages): one repair order per check-in,
 one invoice and one follow-up per delivery, stock down by exactly what was consumed.
 """
@@ -14,7 +17,7 @@ import psycopg
 
 from pitlane import dlq
 from shared import config
-from tests.support import faults, fixtures
+from tests.support import fixtures
 from tests.support.infra import ServiceProcess, wait_for
 from tests.support.journey import Journey, StepFailed
 
@@ -130,18 +133,20 @@ def test_sigterm_lets_a_service_finish_or_requeue_what_it_holds(stack, advisor, 
     assert_effects_once()
 
 
-def test_broker_restart_while_journeys_run(stack, advisor, technician, world):
-    stack(*SERVICES)
+def test_broker_restart_while_journeys_run(private_stack):
+    """The test's own RabbitMQ node is shut down and started again; the machine's is not touched."""
+    advisor, technician, world = private_stack.advisor, private_stack.technician, private_stack.world
+    rabbit = private_stack.rabbit
     restarted = threading.Event()
 
     def restart(completed):
         if completed == 5 and not restarted.is_set():
             restarted.set()
-            threading.Thread(target=faults.restart_rabbitmq, daemon=True).start()
+            threading.Thread(target=rabbit.restart, daemon=True).start()
 
     done, failed = run_journeys(40, advisor, technician, world, workers=8, on_progress=restart, hours_ahead=50)
     assert restarted.is_set()
-    wait_for(faults.broker_up, timeout=90, interval=1, message="the broker")
+    wait_for(rabbit.up, timeout=90, interval=1, message="the broker")
     wait_for(services_answer, timeout=60, interval=1, message="every service to reconnect")
     # journeys caught by the outage failed cleanly (503); the rest completed; none doubled anything
     assert len(done) >= 5 and len(done) + len(failed) == 40
@@ -149,10 +154,12 @@ def test_broker_restart_while_journeys_run(stack, advisor, technician, world):
     assert_effects_once()
     after, failed_after = run_journeys(3, advisor, technician, world, workers=3, hours_ahead=60)
     assert len(after) == 3, failed_after  # and the stack works again without restarting anything
+    assert all(p.proc.poll() is None for p in private_stack.running.values())
 
 
-def test_database_restart_while_requests_run(stack, advisor, technician, world):
-    stack(*SERVICES)
+def test_database_restart_while_requests_run(private_stack):
+    """The test's own PostgreSQL cluster is restarted under write load; the machine's is not touched."""
+    advisor, technician, world = private_stack.advisor, private_stack.technician, private_stack.world
     statuses = []
     stop = threading.Event()
 
@@ -164,7 +171,7 @@ def test_database_restart_while_requests_run(stack, advisor, technician, world):
     threads = [threading.Thread(target=keep_booking) for _ in range(4)]
     [t.start() for t in threads]
     time.sleep(1)
-    faults.restart_postgres()
+    private_stack.postgres.restart()
     time.sleep(2)
     stop.set()
     [t.join() for t in threads]
@@ -178,6 +185,7 @@ def test_database_restart_while_requests_run(stack, advisor, technician, world):
         "SELECT count(*) FROM crm.outbox WHERE event_type = 'customer.registered'")
     done, failed = run_journeys(2, advisor, technician, world, workers=2, hours_ahead=70)
     assert len(done) == 2, failed
+    assert all(p.proc.poll() is None for p in private_stack.running.values())
 
 
 def test_a_copy_of_a_real_delivery_event_has_no_second_effect(stack, advisor, technician, world):

@@ -1,16 +1,18 @@
-"""The shared machinery under broker and database restarts, with the probe service."""
+"""The shared machinery under broker and database restarts, with the probe service.
+
+The broker and the database restarted are the test's own (`private_env`, tests/faults/conftest.py)."""
 import uuid
 
 import pytest
 
-from tests.support import faults
 from tests.support.bus import rpc_proxy
 from tests.support.infra import wait_for
 from tests.support.probe import running_probe
 
 @pytest.fixture
-def probe(run_env):
-    with running_probe(run_env["amqp"]) as process:
+def probe(private_env):
+    """The probe on this test's own broker and database."""
+    with running_probe(private_env.amqp) as process:
         yield process
 
 
@@ -19,12 +21,12 @@ def _effects(booking_id):
         return proxy.probe.effects(str(booking_id))
 
 
-def test_outbox_and_consumers_resume_after_a_broker_restart(probe):
+def test_outbox_and_consumers_resume_after_a_broker_restart(probe, private_env):
     before = [str(uuid.uuid4()) for _ in range(20)]
     with rpc_proxy() as proxy:
         for booking_id in before:
             proxy.probe.announce(booking_id, "before restart")
-    faults.restart_rabbitmq()
+    private_env.rabbit.restart()
     after = [str(uuid.uuid4()) for _ in range(20)]
     pending = list(after)
     wait_for(lambda: _announce_all(pending), timeout=60, interval=1, message="RPC to work again")
@@ -46,9 +48,9 @@ def _announce_all(ids):
         return False
 
 
-def test_service_recovers_from_a_database_restart_without_a_restart_of_its_own(probe):
+def test_service_recovers_from_a_database_restart_without_a_restart_of_its_own(probe, private_env):
     booking_id = str(uuid.uuid4())
-    faults.restart_postgres()
+    private_env.postgres.restart()
     wait_for(lambda: _try_announce(booking_id), timeout=30, interval=0.5, message="writes to work again")
     wait_for(lambda: _effects(booking_id) == 1, timeout=30, message="the effect")
     assert probe.proc.poll() is None
