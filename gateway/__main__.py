@@ -28,13 +28,14 @@ def _child_exit(server, worker):
 
 
 def main():
-    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="pitlane-metrics-")
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    metrics_dir = given or tempfile.mkdtemp(prefix="pitlane-metrics-")
     shutil.rmtree(metrics_dir, ignore_errors=True)
     os.makedirs(metrics_dir)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # before any worker imports prometheus_client
     bind = os.environ.get("PITLANE_GATEWAY_BIND", "127.0.0.1")
     port = os.environ.get("PITLANE_GATEWAY_PORT", "8080")
-    Gateway({
+    gateway = Gateway({
         "bind": f"{bind}:{port}",
         "worker_class": "gthread",
         "workers": int(os.environ.get("PITLANE_GATEWAY_WORKERS", "2")),
@@ -46,7 +47,12 @@ def main():
         "accesslog": os.environ.get("PITLANE_GATEWAY_ACCESS_LOG", "-") or None,
         "loglevel": os.environ.get("PITLANE_LOG_LEVEL", "info").lower(),
         "child_exit": _child_exit,
-    }).run()
+    })
+    try:
+        gateway.run()
+    finally:  # a folder this gateway made for itself goes with it
+        if not given:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
