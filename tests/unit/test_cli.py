@@ -139,12 +139,12 @@ def test_the_stack_at_its_defaults_holds_at_most_40_postgresql_connections(monke
 
 
 # -- `pitlane run`: the supervisor's backoff, and a start that cannot work -------------------------------
-def test_a_restart_waits_longer_after_each_quick_death_and_starts_over_after_a_healthy_run(monkeypatch):
+def test_a_restart_waits_longer_after_each_quick_death_and_starts_over_after_a_healthy_run(monkeypatch, tmp_path):
     from pitlane import stack
 
     child = stack.Child("workshop", ["true"])
     monkeypatch.setattr(stack.subprocess, "Popen", lambda *a, **k: None)
-    monkeypatch.setattr(stack, "LOGS", stack.Path("/tmp/pitlane-test-unused-logs"))
+    monkeypatch.setattr(stack, "LOGS", tmp_path)
     delays, now = [], 1000.0
     child.start(now)
     for _ in range(7):  # dies two seconds after each start
@@ -194,6 +194,12 @@ def test_a_second_run_is_refused_by_its_pid_file_or_its_port(monkeypatch, tmp_pa
 
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "pitlane"])
     try:
+        from pathlib import Path
+        import time
+
+        deadline = time.monotonic() + 10  # until the child has exec'd: before, /proc shows pytest's command line
+        while b"pitlane" not in Path(f"/proc/{holder.pid}/cmdline").read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)
         (tmp_path / "run.pid").write_text(f"{holder.pid}\n")
         said = _start_refused(monkeypatch, tmp_path)
         assert f"pitlane is already running (pid {holder.pid}" in said and "Ctrl-C" in said, said
