@@ -2,15 +2,13 @@
 import uuid
 from datetime import datetime, timezone
 
-import eventlet
-
 from services.booking import domain, schemas, store
 from shared import org
 from shared.contracts import errors
 from shared.cache import Recent
 from shared.storage.dependencies import Database
 from shared.bus.messaging import on_event
-from shared.bus.rpc import ServiceRpcProxy, load, record_id, rpc
+from shared.bus.rpc import ServiceRpcProxy, ask, load, record_id, rpc
 from shared.contracts.schemas import page_of
 from shared.scope import CallerScope
 from shared.sla.clocks import SlaClocks
@@ -210,10 +208,4 @@ class BookingService(SlaClocks):
 
     def _ask_crm_for_vehicle(self, vehicle_id):
         """Our copy of crm's vehicles lags by milliseconds; a brand-new vehicle is asked for."""
-        try:
-            with eventlet.Timeout(3):
-                return self.crm.get_vehicle(str(vehicle_id))
-        except errors.NotFound:
-            return None
-        except eventlet.Timeout:
-            raise errors.Unavailable("crm did not answer about the vehicle") from None
+        return ask("crm", "the vehicle", self.crm.get_vehicle, str(vehicle_id))

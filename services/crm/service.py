@@ -2,14 +2,12 @@
 import uuid
 from datetime import datetime, timezone
 
-import eventlet
-
 from services.crm import domain, schemas, store
 from shared.contracts import errors
 from shared.storage.dependencies import Database
 from shared.bus.messaging import on_event
 from shared.org import BranchDirectory
-from shared.bus.rpc import ServiceRpcProxy, load, record_id, rpc
+from shared.bus.rpc import ServiceRpcProxy, ask, load, record_id, rpc
 from shared.contracts.schemas import page_of
 from shared.scope import CallerScope
 from shared.sla.clocks import SlaClocks
@@ -205,12 +203,6 @@ class CrmService(SlaClocks, BranchDirectory):
         """The repair order, if the caller may name it. workshop owns it and admits it against the
         caller's scope, which nameko hands on with this call as context data; crm admits the answer
         too, so the check does not rest on another service's helper alone."""
-        try:
-            with eventlet.Timeout(3):
-                found = self.workshop.get_repair_order(str(repair_order_id))
-        except errors.NotFound:
-            found = None
-        except eventlet.Timeout:
-            raise errors.Unavailable("workshop did not answer about the repair order") from None
+        found = ask("workshop", "the repair order", self.workshop.get_repair_order, str(repair_order_id))
         return self.scope.admit(found, errors.NotFound("no such repair order",
                                                        {"repair_order_id": ["unknown repair order"]}))

@@ -2,8 +2,6 @@
 transfers."""
 import uuid
 
-import eventlet
-
 from services.parts import domain, schemas, store
 from shared import org
 from shared.contracts import errors
@@ -11,7 +9,7 @@ from shared.storage.dependencies import Database
 from shared.domain import StateConflict
 from shared.bus.messaging import on_event
 from shared.org import BranchDirectory
-from shared.bus.rpc import ServiceRpcProxy, load, record_id, rpc
+from shared.bus.rpc import ServiceRpcProxy, ask, load, record_id, rpc
 from shared.sla.clocks import SlaClocks
 from shared.contracts.schemas import page_of
 from shared.scope import NOT_IN_SCOPE, CallerScope
@@ -291,13 +289,10 @@ class PartsService(SlaClocks, BranchDirectory):
         """The repair order a transfer names, as workshop knows it; None when there is none the
         caller may see (workshop checks the caller's scope, handed on with the call). Asked only
         for a transfer, so that no journey pays for a copy of every repair order."""
-        try:
-            with eventlet.Timeout(3):
-                row = self.workshop.get_repair_order(str(repair_order_id))
-        except (errors.NotFound, errors.Forbidden):
+        row = ask("workshop", "the repair order", self.workshop.get_repair_order, str(repair_order_id),
+                  none_for=(errors.NotFound, errors.Forbidden))
+        if row is None:
             return None
-        except eventlet.Timeout:
-            raise errors.Unavailable("workshop did not answer about the repair order") from None
         return domain.KnownRepairOrder(repair_order_id, row["branch_id"], row["priority"])
 
     def _part(self, tx, part_number):

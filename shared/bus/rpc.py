@@ -215,6 +215,20 @@ def record_id(value, name: str) -> uuid.UUID:
         raise errors.NotFound(f"no such {label}", {f"{name}_id": [f"not a {label} id"]}) from None
 
 
+def ask(owner: str, about: str, call, *args, none_for=(errors.NotFound,), seconds: float = 3.0):
+    """`call(*args)` on another service, about a record `owner` keeps: its answer, None when it
+    answers with one of `none_for`, Unavailable when it does not answer within `seconds`."""
+    import eventlet
+
+    try:
+        with eventlet.Timeout(seconds):
+            return call(*args)
+    except none_for:
+        return None
+    except eventlet.Timeout:
+        raise errors.Unavailable(f"{owner} did not answer about {about}") from None
+
+
 _schemas: dict[type, Schema] = {}
 
 
