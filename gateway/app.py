@@ -11,8 +11,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from gateway import auth, errors as error_mapping, metrics, openapi, policy, rpc
 from gateway.routes import ROUTES, AuditQuery, Route, SlaQuery
 from shared import config
-from shared.contracts import errors
-from shared.contracts import events
+from shared.contracts import errors, events
 from shared.contracts.schemas import MAX_DEPTH
 from shared.sla import rules as sla
 from shared.sla.clocks import TargetChange

@@ -6,7 +6,6 @@ import jwt
 from flask import request
 
 from shared import config
-
 from shared.contracts import errors
 
 ROLES = ("advisor", "technician", "parts_coordinator", "operations", "admin")

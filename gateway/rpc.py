@@ -6,7 +6,6 @@ import threading
 from nameko.exceptions import RpcTimeout, UnknownService
 
 from shared import config
-
 from shared.contracts import errors
 from shared.cache import Lasting, Recent
 from shared.bus.rpc_client import RpcClient

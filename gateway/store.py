@@ -13,9 +13,7 @@ from pathlib import Path
 from psycopg.types.json import Jsonb
 
 from shared import config
-
 from shared.contracts import errors
-
 from shared.storage import paging
 from shared.storage.db import Pool, delete_old
 from shared.storage.migrate import ensure_database, migrate

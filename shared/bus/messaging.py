@@ -11,10 +11,7 @@ from nameko.events import EventHandler
 from nameko.extensions import SharedExtension
 
 from shared import config
-
-from shared.contracts import errors
-
-from shared.contracts import events
+from shared.contracts import errors, events
 from shared.domain import DomainError
 from shared.bus.rpc import BROKER_GONE, ReconnectingQueueConsumer
 from shared.bus.broker import (

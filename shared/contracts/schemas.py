@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 from marshmallow import EXCLUDE, RAISE, ValidationError, fields, validate, validates_schema
 
 from shared.contracts.fastschema import Schema
-
 from shared.storage.paging import MAX_LIMIT
 
 

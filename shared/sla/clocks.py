@@ -14,13 +14,8 @@ from marshmallow import fields, validate
 from nameko.timer import timer
 
 from shared import config, org
-
-from shared.contracts import errors
-
-from shared.contracts import events
-
+from shared.contracts import errors, events
 from shared.sla import rules as sla
-
 from shared.sla import store as sla_store
 from shared.bus.messaging import on_event
 from shared.bus.rpc import load, rpc

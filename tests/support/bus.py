@@ -9,7 +9,6 @@ import kombu
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared import config
-
 from shared.contracts import events
 from shared.bus.broker import EVENTS_EXCHANGE, ConfirmingPublisher
 

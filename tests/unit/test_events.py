@@ -5,9 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.contracts import errors
-
-from shared.contracts import events
+from shared.contracts import errors, events
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,9 +9,7 @@ import marshmallow
 import pytest
 from marshmallow import EXCLUDE, RAISE, ValidationError, fields, validate, validates_schema
 
-from shared.contracts import events
-
-from shared.contracts import fastschema
+from shared.contracts import events, fastschema
 from shared.contracts.fastschema import Schema
 
 UTC = timezone.utc

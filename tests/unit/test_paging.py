@@ -3,7 +3,6 @@ from datetime import datetime, timezone
 import pytest
 
 from shared.contracts import errors
-
 from shared.storage import paging
 
 

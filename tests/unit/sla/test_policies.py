@@ -2,7 +2,6 @@
 import pytest
 
 from shared.contracts import events
-
 from shared.sla import rules as sla
 from shared.domain import RuleBroken
 
