@@ -160,7 +160,7 @@ def _view(route: Route, call, store, principal, records):
     def view(**path):
         who = principal()
         policy.require(who, route.family, route.access)
-        body = _body(route)
+        body = _body(route, who)
         query = _query(route)
         if route.scope == "body":
             policy.require_branch(who, body.get("branch_id"))
@@ -272,10 +272,12 @@ def _record_id(route, result, path):
 MAX_IDEMPOTENCY_KEY = 200
 
 
-def _body(route):
+def _body(route, who):
     if route.body is None:
         return None
     body = _json_body()
+    if route.actor and isinstance(body, dict):
+        body[route.actor] = policy.acting_as(who, body.get(route.actor), route.actor)
     load(route.body, body)  # 400 with field messages before anything is sent on
     return body
 

@@ -65,6 +65,8 @@ RULES = {  # query parameters the server checks beyond their type
               " characters); anything else is refused (400)",
     "limit": "items per page",
 }
+ACTOR = ("who did it; left out, the caller (the token's subject). A technician may give only their own"
+         " name (403 otherwise); an advisor or admin may record what a named colleague did")
 VIN = {"pattern": "^[A-HJ-NPR-Z0-9]{17}$",
        "description": "17 letters and digits, never I, O or Q (lower case is accepted and kept in capitals)"}
 DECIMAL_OUT = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$",
@@ -279,6 +281,13 @@ def _rules(doc: dict) -> dict:
             prop["enum"] = list(values) + ([None] if prop.get("nullable") else [])
     for name in ("crm.NewVehicle",):
         schemas[name]["properties"]["vin"].update(VIN)
+    for route in ROUTES:  # who did it comes from the token (policy.acting_as): optional over HTTP
+        if route.actor:
+            schema = schemas[_name(route.body)]
+            schema["required"] = [f for f in schema.get("required", ()) if f != route.actor] or None
+            if schema["required"] is None:
+                del schema["required"]
+            schema["properties"][route.actor]["description"] = ACTOR
     for operations in doc["paths"].values():
         for operation in operations.values():
             # branch_ids is set from the caller's scope, never read from the query: not a parameter

@@ -41,6 +41,19 @@ def require(principal, family: str, access: str):
         raise errors.Forbidden(f"a {principal.role} may not {access} {family}", {})
 
 
+def acting_as(principal, named, field: str):
+    """Who did it (diagnosed, clocked on, checked, checked in, handed over): the caller, from the
+    token, unless a field names someone. A technician acts only as themself, so the peer check of
+    a repair cannot be passed by typing a colleague's name; an advisor or admin may record what a
+    named colleague did (the audit log keeps who recorded it)."""
+    if named is None:
+        return principal.subject
+    if principal.role == "technician" and isinstance(named, str) and named != principal.subject:
+        raise errors.Forbidden("a technician acts only as themself",
+                               {field: ["must be your own name (the token's subject), or left out"]})
+    return named
+
+
 def require_branch(principal, branch_id):
     """Refuse a branch outside the caller's scope."""
     if principal.scoped and branch_id not in principal.branches:

@@ -39,6 +39,7 @@ class Route:
     summary: str = ""
     id_field: str | None = None
     tags: tuple = field(default=())
+    actor: str | None = None  # the body field naming who did it: the caller unless given (policy.acting_as)
 
 
 def _p(name):
@@ -135,7 +136,8 @@ ROUTES = [
           id_field="booking_id", tags=("bookings",)),
     Route("POST", "/bookings/<booking_id>/check-in", "bookings", W, "booking", "check_in", _pb("booking_id"),
           body=booking.CheckIn, response=booking.Booking, scope="owner",
-          id_field="booking_id", summary="The car arrived: opens its repair order", tags=("bookings",)),
+          id_field="booking_id", summary="The car arrived: opens its repair order", actor="advisor",
+          tags=("bookings",)),
     # repair orders
     Route("GET", "/repair-orders", "repair-orders", READ, "workshop", "list_repair_orders", _q,
           query=workshop.RepairOrderQuery, response=workshop.RepairOrder, page=True, scope="list",
@@ -144,7 +146,7 @@ ROUTES = [
           _p("repair_order_id"), response=workshop.RepairOrder, scope="result", tags=("repair-orders",)),
     Route("POST", "/repair-orders/<repair_order_id>/diagnosis", "diagnosis", W, "workshop", "record_diagnosis",
           _pb("repair_order_id"), body=workshop.Diagnosis, response=workshop.RepairOrder, scope="owner",
-          id_field="repair_order_id", tags=("repair-orders",)),
+          id_field="repair_order_id", actor="diagnosed_by", tags=("repair-orders",)),
     Route("POST", "/repair-orders/<repair_order_id>/quotes", "quotes", W, "workshop", "issue_quote",
           _pb("repair_order_id"), body=workshop.NewQuote, response=workshop.Quote, scope="owner",
           status=201, id_field="quote_id", tags=("quotes",)),
@@ -154,7 +156,7 @@ ROUTES = [
           tags=("quotes",)),
     Route("POST", "/repair-orders/<repair_order_id>/jobs", "jobs", W, "workshop", "start_job",
           _pb("repair_order_id"), body=workshop.StartJob, response=workshop.Job, scope="owner",
-          status=201, id_field="job_id", summary="A technician clocks on", tags=("jobs",)),
+          status=201, id_field="job_id", summary="A technician clocks on", actor="technician_id", tags=("jobs",)),
     Route("POST", "/repair-orders/<repair_order_id>/jobs/<job_id>/finish", "jobs", W, "workshop", "finish_job",
           lambda path, body, query: (path["repair_order_id"], path["job_id"], body), body=workshop.FinishJob,
           response=workshop.Job, scope="owner", id_field="job_id",
@@ -167,11 +169,11 @@ ROUTES = [
           id_field="repair_order_id", tags=("repair-orders",)),
     Route("POST", "/repair-orders/<repair_order_id>/quality-check", "quality-checks", W, "workshop",
           "quality_check", _pb("repair_order_id"), body=workshop.QualityCheck, response=workshop.RepairOrder,
-          scope="owner", id_field="repair_order_id", tags=("repair-orders",)),
+          scope="owner", id_field="repair_order_id", actor="checked_by", tags=("repair-orders",)),
     Route("POST", "/repair-orders/<repair_order_id>/delivery", "repair-orders", W, "workshop", "deliver",
           _pb("repair_order_id"), body=workshop.Delivery, response=workshop.RepairOrder, scope="owner",
           id_field="repair_order_id", summary="Hand the car back: invoices it",
-          tags=("repair-orders",)),
+          actor="delivered_by", tags=("repair-orders",)),
     Route("POST", "/repair-orders/<repair_order_id>/cancellation", "repair-orders", W, "workshop",
           "cancel_repair_order", _pb("repair_order_id"), body=workshop.Cancellation, response=workshop.RepairOrder,
           scope="owner", id_field="repair_order_id", tags=("repair-orders",)),

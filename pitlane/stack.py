@@ -282,16 +282,21 @@ def _run(children, stopping, load_demo) -> int:
 
 def _print_tokens():
     from gateway.auth import issue_token
+    from pitlane.demo_day import ADVISORS, TECHNICIANS
 
+    # who did it comes from the token: the demo's people at N1, two technicians for the peer check
     samples = [
-        ("advisor", {"branch_id": "N1"}), ("technician", {"branch_id": "N1"}),
-        ("parts_coordinator", {"region_id": "NORTH"}), ("operations", {}), ("admin", {}),
+        ("ADVISOR", "advisor", ADVISORS["N1"], {"branch_id": "N1"}),
+        ("TECHNICIAN", "technician", TECHNICIANS["N1"][0], {"branch_id": "N1"}),
+        ("SECOND_TECHNICIAN", "technician", TECHNICIANS["N1"][1], {"branch_id": "N1"}),
+        ("PARTS_COORDINATOR", "parts_coordinator", "demo-parts-coordinator", {"region_id": "NORTH"}),
+        ("OPERATIONS", "operations", "demo-operations", {}), ("ADMIN", "admin", "demo-admin", {}),
     ]
     path = STATE / "tokens.env"
     lines = []
-    for role, scope in samples:
-        token = issue_token(role, f"demo-{role}", ttl_seconds=7 * 24 * 3600, **scope)
-        lines.append(f"{role.upper()}_TOKEN={token}")
+    for name, role, subject, scope in samples:
+        token = issue_token(role, subject, ttl_seconds=7 * 24 * 3600, **scope)
+        lines.append(f"{name}_TOKEN={token}")
     path.write_text("\n".join(lines) + "\n")
     _say(f"demo tokens (also in {path}; `source` it):")
     for line in lines:

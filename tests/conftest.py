@@ -66,4 +66,5 @@ def rpc(run_env):
 
 
 # The whole-stack fixtures, shared by tests/api and tests/e2e (one stack per run).
-from tests.support.stack_fixtures import admin, advisor, gateway, technician, world  # noqa: E402,F401
+from tests.support.stack_fixtures import (  # noqa: E402,F401
+    admin, advisor, colleague, gateway, inspector, technician, world)

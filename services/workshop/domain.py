@@ -333,13 +333,13 @@ class RepairOrder(Aggregate):
     # -- quality check and hand-over ---------------------------------------------------------------------
     def pass_qc(self, checked_by: str):
         self._peer_check(checked_by)
-        self._move("ready", "quality check passed")
+        self._move("ready", f"quality check passed, checked by {checked_by}")
         self.record("qc.passed", repair_order_id=self.repair_order_id, checked_by=checked_by)
         self.record("repair_order.ready", repair_order_id=self.repair_order_id)
 
     def fail_qc(self, checked_by: str, reason: str, now: datetime):
         self._peer_check(checked_by)
-        self._move("in_progress", "quality check failed: rework")
+        self._move("in_progress", f"quality check failed, checked by {checked_by}: rework")
         self.failed_check_at = now
         self.record("qc.failed", repair_order_id=self.repair_order_id, checked_by=checked_by,
                     reason=reason or "failed")

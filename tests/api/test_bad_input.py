@@ -59,7 +59,7 @@ def test_booking_and_arrival(advisor, world):
     assert cancelled["status"] == "cancelled"
 
 
-def test_quote_approval_work_and_payment(advisor, technician, world):
+def test_quote_approval_work_and_payment(advisor, technician, inspector, world):
     customer, vehicle = _customer_vehicle(advisor, world)
     booking = advisor.ok("POST", "/bookings", fixtures.booking_request(
         world["branch"], customer["customer_id"], vehicle["vehicle_id"], slot_start=fixtures.next_slot(hours_ahead=7)))
@@ -99,14 +99,17 @@ def test_quote_approval_work_and_payment(advisor, technician, world):
     advisor.ok("POST", path + "/approval", {"quote_id": quote["quote_id"], "consent": consent, "decisions": [
         {"line_id": first["line_id"], "approved": True}, {"line_id": second["line_id"], "approved": True}]})
     until(lambda: advisor.ok("GET", path)["parts_status"], lambda s: s == "reserved", what="reservation")
-    error_fields(technician.post(path + "/quality-check", {"checked_by": "x", "passed": True}), 409)
-    job = technician.ok("POST", path + "/jobs", {"technician_id": "tech-9"})
+    error_fields(technician.post(path + "/quality-check", {"passed": True}), 409)
+    job = technician.ok("POST", path + "/jobs", {})
     technician.ok("POST", f"{path}/jobs/{job['job_id']}/finish", {})
+    # the peer check: who worked on it cannot check it, and cannot pass for a colleague either
+    assert "checked_by" in error_fields(technician.post(path + "/quality-check", {"passed": True}), 422)
     assert "checked_by" in error_fields(technician.post(path + "/quality-check",
-                                                        {"checked_by": "tech-9", "passed": True}), 422)
+                                                        {"checked_by": inspector.subject, "passed": True}), 403)
     assert advisor.ok("GET", path)["status"] == "quality_check"
-    technician.ok("POST", path + "/quality-check", {"checked_by": "tech-10", "passed": True})
-    advisor.ok("POST", path + "/delivery", {"delivered_by": "sam"})
+    checked = inspector.ok("POST", path + "/quality-check", {"passed": True})
+    assert checked["timeline"][-1]["note"] == f"quality check passed, checked by {inspector.subject}"
+    advisor.ok("POST", path + "/delivery", {})
     invoice = until(lambda: advisor.get(path + "/invoice"), lambda r: r.status_code == 200).json()
     over = advisor.post(f"/invoices/{invoice['invoice_id']}/payments",
                         {"amount_cents": invoice["total_cents"] + 1, "method": "card"})

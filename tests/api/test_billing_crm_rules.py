@@ -74,8 +74,8 @@ def test_a_repair_order_named_in_a_complaint_is_checked_against_the_callers_scop
 
 
 def test_a_paid_invoice_takes_no_further_payment_and_a_low_survey_score_opens_a_complaint(
-        advisor, technician, world):
-    state = Journey(advisor, technician, world["branch"], part_number=world["part"],
+        advisor, technician, inspector, world):
+    state = Journey(advisor, technician, inspector, world["branch"], part_number=world["part"],
                     slot_start=fixtures.next_slot(13)).run()
     invoice = state["invoice"]
     again = advisor.post(f"/invoices/{invoice['invoice_id']}/payments", {"amount_cents": 1, "method": "cash"})

@@ -9,9 +9,9 @@ from tests.support import fixtures
 from tests.support.journey import Journey, until
 
 
-def test_a_payment_retried_with_its_key_while_billing_was_stopped_is_recorded_once(stack, advisor, technician,
-                                                                                    world):
-    state = Journey(advisor, technician, world["branch"], slot_start=fixtures.next_slot(13)).run(pay=False)
+def test_a_payment_retried_with_its_key_while_billing_was_stopped_is_recorded_once(
+        stack, advisor, technician, inspector, world):
+    state = Journey(advisor, technician, inspector, world["branch"], slot_start=fixtures.next_slot(13)).run(pay=False)
     invoice_id = state["invoice"]["invoice_id"]
     pay, key = f"/invoices/{invoice_id}/payments", {"Idempotency-Key": f"pay-{uuid.uuid4()}"}
     body = {"amount_cents": 1000, "method": "card"}

@@ -45,7 +45,7 @@ def quoted_order(api, branch_id, part, quantity=1, priority="routine") -> tuple[
     """A repair order with an open quote for `quantity` of `part`, and that quote."""
     ro = opened_order(api, branch_id, priority)
     api.ok("POST", f"/repair-orders/{ro}/diagnosis", {
-        "findings": [{"description": "pads worn", "status": "red"}], "diagnosed_by": "tina"})
+        "findings": [{"description": "pads worn", "status": "red"}]})
     quote = until(lambda: api.post(f"/repair-orders/{ro}/quotes", {"lines": [
         {"kind": "part", "group": "must", "description": "the part", "part_number": part,
          "quantity": str(quantity)}]}), lambda r: r.status_code == 201, what="the part's price in workshop")

@@ -61,7 +61,7 @@ def check_in(advisor, booked):
 def approved(advisor, technician, ro, part=None):
     """Diagnosed, quoted (labour, and a part if given) and approved."""
     technician.ok("POST", f"/repair-orders/{ro}/diagnosis", {
-        "findings": [{"description": "front pads at 2 mm", "status": "red"}], "diagnosed_by": "tina"})
+        "findings": [{"description": "front pads at 2 mm", "status": "red"}]})
     lines = [{"kind": "labour", "group": "must", "description": "replace front pads", "quantity": "1"}]
     if part:
         lines.append({"kind": "part", "group": "must", "description": "front pads", "part_number": part,
@@ -178,7 +178,7 @@ def test_a_repair_on_hold_pauses_its_clock_with_the_holds_reason(gateway, admin,
     started = since()
     ro = check_in(advisor, booking(advisor, hours_ahead=12))
     approved(advisor, technician, ro)
-    technician.ok("POST", f"/repair-orders/{ro}/jobs", {"technician_id": "tech-9"})
+    technician.ok("POST", f"/repair-orders/{ro}/jobs", {})
     advisor.ok("POST", f"/repair-orders/{ro}/hold", {"reason": "sublet"})
     paused = clock(admin, "workshop", "repair_promise", ro, started)
     assert (paused["state"], paused["pause_reason"]) == ("paused", "sublet"), paused

@@ -21,14 +21,14 @@ def checked_in(advisor, world, hours_ahead):
     assert booking.status_code == 201, booking.text
     booking_id = booking.json()["booking_id"]
     advisor.ok("POST", f"/bookings/{booking_id}/check-in",
-               {"odometer_km": 51000, "fault_description": "knock from the front axle", "advisor": "sam"})
+               {"odometer_km": 51000, "fault_description": "knock from the front axle"})
     return until(lambda: advisor.ok("GET", "/repair-orders", customer_id=customer["customer_id"])["items"],
                  bool, what="the repair order")[0]["repair_order_id"]
 
 
 def diagnose(api, ro, description="front lower arm bush worn"):
     return api.post(f"/repair-orders/{ro}/diagnosis", {
-        "findings": [{"description": description, "status": "amber"}], "diagnosed_by": "tina"})
+        "findings": [{"description": description, "status": "amber"}]})
 
 
 def quote(advisor, ro, part=None):
@@ -78,14 +78,15 @@ def since():
     return (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
 
 
-def test_starting_a_job_on_an_order_on_hold_resumes_it_and_its_promise_clock(advisor, technician, admin, world):
+def test_starting_a_job_on_an_order_on_hold_resumes_it_and_its_promise_clock(
+        advisor, technician, colleague, admin, world):
     started = since()
     ro = approved(advisor, technician, world, hours_ahead=11)
-    first = technician.ok("POST", f"/repair-orders/{ro}/jobs", {"technician_id": "tech-31"})
+    first = technician.ok("POST", f"/repair-orders/{ro}/jobs", {})
     advisor.ok("POST", f"/repair-orders/{ro}/hold", {"reason": "sublet"})
     assert promise_clock(admin, ro, started)["state"] == "paused"
 
-    technician.ok("POST", f"/repair-orders/{ro}/jobs", {"technician_id": "tech-32"})
+    colleague("tech-32").ok("POST", f"/repair-orders/{ro}/jobs", {})
 
     assert status(advisor, ro) == "in_progress"
     clock = promise_clock(admin, ro, started)
@@ -93,10 +94,11 @@ def test_starting_a_job_on_an_order_on_hold_resumes_it_and_its_promise_clock(adv
     technician.ok("POST", f"/repair-orders/{ro}/jobs/{first['job_id']}/finish", {})
 
 
-def test_an_order_whose_last_job_finished_on_hold_resumes_into_the_quality_check(advisor, technician, admin, world):
+def test_an_order_whose_last_job_finished_on_hold_resumes_into_the_quality_check(
+        advisor, technician, inspector, admin, world):
     started = since()
     ro = approved(advisor, technician, world, hours_ahead=11)
-    job = technician.ok("POST", f"/repair-orders/{ro}/jobs", {"technician_id": "tech-33"})
+    job = technician.ok("POST", f"/repair-orders/{ro}/jobs", {})
     advisor.ok("POST", f"/repair-orders/{ro}/hold", {"reason": "approval"})
     technician.ok("POST", f"/repair-orders/{ro}/jobs/{job['job_id']}/finish", {})  # the technician clocks off
     assert status(advisor, ro) == "on_hold"
@@ -105,7 +107,7 @@ def test_an_order_whose_last_job_finished_on_hold_resumes_into_the_quality_check
 
     assert resumed["status"] == "quality_check"
     assert promise_clock(admin, ro, started)["state"] == "running"
-    checked = technician.ok("POST", f"/repair-orders/{ro}/quality-check", {"checked_by": "tech-34", "passed": True})
+    checked = inspector.ok("POST", f"/repair-orders/{ro}/quality-check", {"passed": True})
     assert checked["status"] == "ready"
 
 
@@ -138,17 +140,31 @@ def test_an_order_is_cancelled_at_any_point_before_work_and_never_after(advisor,
           lambda items: [r["status"] for r in items] == ["released"], what="the part released")
 
     worked = approved(advisor, technician, world, hours_ahead=12)
-    technician.ok("POST", f"/repair-orders/{worked}/jobs", {"technician_id": "tech-35"})
+    technician.ok("POST", f"/repair-orders/{worked}/jobs", {})
     refused = advisor.post(f"/repair-orders/{worked}/cancellation", {"reason": "too late"})
     assert refused.status_code == 409 and "work has started" in refused.json()["error"]["message"]
     assert status(advisor, worked) == "in_progress"
 
 
-def test_a_technician_is_clocked_on_one_order_once_at_a_time(advisor, technician, world):
+def test_a_technician_is_clocked_on_one_order_once_at_a_time(advisor, technician, colleague, world):
     ro = approved(advisor, technician, world, 35)
-    first = technician.ok("POST", f"/repair-orders/{ro}/jobs", {"technician_id": "tech-40"}, status=201)
-    twice = technician.post(f"/repair-orders/{ro}/jobs", {"technician_id": "tech-40"})
+    first = technician.ok("POST", f"/repair-orders/{ro}/jobs", {}, status=201)
+    assert first["technician_id"] == technician.subject  # who clocked on is the token's subject
+    twice = technician.post(f"/repair-orders/{ro}/jobs", {})
     assert twice.status_code == 409 and "technician_id" in twice.json()["error"]["fields"], twice.text
-    technician.ok("POST", f"/repair-orders/{ro}/jobs", {"technician_id": "tech-41"}, status=201)  # a colleague may
+    colleague("tech-41").ok("POST", f"/repair-orders/{ro}/jobs", {}, status=201)  # a colleague may
     technician.ok("POST", f"/repair-orders/{ro}/jobs/{first['job_id']}/finish", {})
-    technician.ok("POST", f"/repair-orders/{ro}/jobs", {"technician_id": "tech-40"}, status=201)  # clocked off
+    technician.ok("POST", f"/repair-orders/{ro}/jobs", {}, status=201)  # clocked off, on again
+
+
+def test_a_technician_acts_only_as_themself(advisor, technician, colleague, admin, world):
+    ro = approved(advisor, technician, world, 36)
+    as_colleague = technician.post(f"/repair-orders/{ro}/jobs", {"technician_id": "tech-42"})
+    assert as_colleague.status_code == 403 and "technician_id" in as_colleague.json()["error"]["fields"]
+    assert advisor.ok("GET", "/jobs", repair_order_id=ro)["items"] == []  # nothing was written
+    own_name = technician.ok("POST", f"/repair-orders/{ro}/jobs", {"technician_id": technician.subject})
+    assert own_name["technician_id"] == technician.subject
+    recorded = admin.ok("POST", f"/repair-orders/{ro}/jobs", {"technician_id": "tech-42"})  # for a colleague
+    assert recorded["technician_id"] == "tech-42"
+    findings = advisor.ok("GET", f"/repair-orders/{ro}")["findings"]
+    assert {f["diagnosed_by"] for f in findings} == {technician.subject}

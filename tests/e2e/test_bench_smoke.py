@@ -46,12 +46,12 @@ def test_bench_smoke_run_produces_every_figure(tmp_path):
     assert f"logs are in {logs}" in result.stdout
 
 
-def test_the_race_starts_only_once_every_earlier_reservation_is_handled(advisor, technician, world):
+def test_the_race_starts_only_once_every_earlier_reservation_is_handled(advisor, technician, inspector, world):
     """The race counts parts' inbox marks while it runs, so it waits for every quote.approved
     published before it to be handled first: one handled late was counted as the race's own."""
     from bench.__main__ import settle_reservations
 
-    journey = Journey(advisor, technician, world["branch"], part_number=world["part"],
+    journey = Journey(advisor, technician, inspector, world["branch"], part_number=world["part"],
                       slot_start=fixtures.next_slot(hours_ahead=140))
     journey.run()
     dsn = os.environ["PITLANE_DSN"]

@@ -4,9 +4,9 @@ from datetime import datetime
 from tests.support.journey import Journey, expected_follow_up
 
 
-def test_the_whole_journey_over_http(advisor, technician, admin, world):
+def test_the_whole_journey_over_http(advisor, technician, inspector, admin, world):
     before = advisor.ok("GET", f"/stock/{world['branch']}/{world['part']}")
-    state = Journey(advisor, technician, world["branch"], part_number=world["part"]).run()
+    state = Journey(advisor, technician, inspector, world["branch"], part_number=world["part"]).run()
     ro_id = state["ro"]["repair_order_id"]
 
     ro = advisor.ok("GET", f"/repair-orders/{ro_id}")
@@ -39,8 +39,8 @@ def test_the_whole_journey_over_http(advisor, technician, admin, world):
     assert view.json()["stage"] == "Handed over" and "note" not in view.json()["timeline"][0]
 
 
-def test_the_journey_runs_its_sla_clocks(advisor, technician, admin, world):
-    state = Journey(advisor, technician, world["branch"], part_number=world["part"]).run()
+def test_the_journey_runs_its_sla_clocks(advisor, technician, inspector, admin, world):
+    state = Journey(advisor, technician, inspector, world["branch"], part_number=world["part"]).run()
     ro_id, booking_id = state["ro"]["repair_order_id"], state["booking"]["booking_id"]
 
     def clock(service, policy, subject):

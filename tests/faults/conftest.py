@@ -94,7 +94,8 @@ def private_stack(private_env):
             world={"branch": shared.BRANCH, "other_branch": shared.OTHER_BRANCH, "region": shared.REGION,
                    "part": shared.PART},
             advisor=Api.as_role(gateway.url, "advisor", branch_id=shared.BRANCH),
-            technician=Api.as_role(gateway.url, "technician", branch_id=shared.BRANCH))
+            technician=Api.as_role(gateway.url, "technician", branch_id=shared.BRANCH),
+            inspector=Api.as_role(gateway.url, "technician", branch_id=shared.BRANCH))
     finally:
         if gateway is not None:
             gateway.stop()

@@ -33,12 +33,12 @@ def scalar(sql, params=()):
         return conn.execute(sql, params).fetchone()[0]
 
 
-def run_journeys(count, advisor, technician, world, workers=16, on_progress=None, hours_ahead=30):
+def run_journeys(count, advisor, technician, inspector, world, workers=16, on_progress=None, hours_ahead=30):
     done, failed = [], []
     lock = threading.Lock()
 
     def one(i):
-        journey = Journey(advisor, technician, world["branch"], part_number=world["part"],
+        journey = Journey(advisor, technician, inspector, world["branch"], part_number=world["part"],
                           slot_start=fixtures.next_slot(hours_ahead=hours_ahead + i // 35))
         try:
             state = journey.run()
@@ -91,7 +91,7 @@ def assert_outboxes_drained():
                  timeout=60, message=f"{schema}'s outbox to drain")
 
 
-def test_kill_9_billing_in_the_middle_of_200_journeys(stack, advisor, technician, world):
+def test_kill_9_billing_in_the_middle_of_200_journeys(stack, advisor, technician, inspector, world):
     running = stack(*SERVICES)
     invoices_before = scalar("SELECT count(*) FROM billing.invoices")
     killed = threading.Event()
@@ -104,7 +104,7 @@ def test_kill_9_billing_in_the_middle_of_200_journeys(stack, advisor, technician
             time.sleep(2)  # deliveries keep coming while billing is dead; they wait in its queue
             running["billing"] = ServiceProcess("billing").start().wait_ready()
 
-    done, failed = run_journeys(200, advisor, technician, world, on_progress=kill_billing_midway)
+    done, failed = run_journeys(200, advisor, technician, inspector, world, on_progress=kill_billing_midway)
     assert killed.is_set()
     assert not failed, failed[:5]
     assert len(done) == 200
@@ -113,7 +113,7 @@ def test_kill_9_billing_in_the_middle_of_200_journeys(stack, advisor, technician
     assert_effects_once()
 
 
-def test_sigterm_lets_a_service_finish_or_requeue_what_it_holds(stack, advisor, technician, world):
+def test_sigterm_lets_a_service_finish_or_requeue_what_it_holds(stack, advisor, technician, inspector, world):
     """A graceful stop (SIGTERM) in the middle of deliveries: nothing it held is lost."""
     running = stack(*SERVICES)
     stopped = threading.Event()
@@ -126,7 +126,7 @@ def test_sigterm_lets_a_service_finish_or_requeue_what_it_holds(stack, advisor, 
             running["billing"] = ServiceProcess("billing").start().wait_ready()
 
     before = scalar("SELECT count(*) FROM billing.invoices")
-    done, failed = run_journeys(40, advisor, technician, world, workers=8, on_progress=stop_billing,
+    done, failed = run_journeys(40, advisor, technician, inspector, world, workers=8, on_progress=stop_billing,
                                 hours_ahead=100)
     assert stopped.is_set() and not failed, failed[:3]
     assert scalar("SELECT count(*) FROM billing.invoices") == before + 40
@@ -135,7 +135,8 @@ def test_sigterm_lets_a_service_finish_or_requeue_what_it_holds(stack, advisor, 
 
 def test_broker_restart_while_journeys_run(private_stack):
     """The test's own RabbitMQ node is shut down and started again; the machine's is not touched."""
-    advisor, technician, world = private_stack.advisor, private_stack.technician, private_stack.world
+    advisor, technician, inspector = private_stack.advisor, private_stack.technician, private_stack.inspector
+    world = private_stack.world
     rabbit = private_stack.rabbit
     restarted = threading.Event()
 
@@ -144,7 +145,8 @@ def test_broker_restart_while_journeys_run(private_stack):
             restarted.set()
             threading.Thread(target=rabbit.restart, daemon=True).start()
 
-    done, failed = run_journeys(40, advisor, technician, world, workers=8, on_progress=restart, hours_ahead=50)
+    done, failed = run_journeys(40, advisor, technician, inspector, world, workers=8, on_progress=restart,
+                                hours_ahead=50)
     assert restarted.is_set()
     wait_for(rabbit.up, timeout=90, interval=1, message="the broker")
     wait_for(services_answer, timeout=60, interval=1, message="every service to reconnect")
@@ -152,14 +154,15 @@ def test_broker_restart_while_journeys_run(private_stack):
     assert len(done) >= 5 and len(done) + len(failed) == 40
     assert_outboxes_drained()
     assert_effects_once()
-    after, failed_after = run_journeys(3, advisor, technician, world, workers=3, hours_ahead=60)
+    after, failed_after = run_journeys(3, advisor, technician, inspector, world, workers=3, hours_ahead=60)
     assert len(after) == 3, failed_after  # and the stack works again without restarting anything
     assert all(p.proc.poll() is None for p in private_stack.running.values())
 
 
 def test_database_restart_while_requests_run(private_stack):
     """The test's own PostgreSQL cluster is restarted under write load; the machine's is not touched."""
-    advisor, technician, world = private_stack.advisor, private_stack.technician, private_stack.world
+    advisor, technician, inspector = private_stack.advisor, private_stack.technician, private_stack.inspector
+    world = private_stack.world
     statuses = []
     stop = threading.Event()
 
@@ -183,14 +186,14 @@ def test_database_restart_while_requests_run(private_stack):
                   " WHERE k.customer_id = c.customer_id)") == 0
     assert scalar("SELECT count(*) FROM crm.customers") == scalar(
         "SELECT count(*) FROM crm.outbox WHERE event_type = 'customer.registered'")
-    done, failed = run_journeys(2, advisor, technician, world, workers=2, hours_ahead=70)
+    done, failed = run_journeys(2, advisor, technician, inspector, world, workers=2, hours_ahead=70)
     assert len(done) == 2, failed
     assert all(p.proc.poll() is None for p in private_stack.running.values())
 
 
-def test_a_copy_of_a_real_delivery_event_has_no_second_effect(stack, advisor, technician, world):
+def test_a_copy_of_a_real_delivery_event_has_no_second_effect(stack, advisor, technician, inspector, world):
     stack(*SERVICES)
-    state = Journey(advisor, technician, world["branch"], part_number=world["part"],
+    state = Journey(advisor, technician, inspector, world["branch"], part_number=world["part"],
                     slot_start=fixtures.next_slot(hours_ahead=80)).run()
     ro_id = state["ro"]["repair_order_id"]
     stock_before = advisor.ok("GET", f"/stock/{world['branch']}/{world['part']}")
@@ -210,7 +213,7 @@ def test_a_copy_of_a_real_delivery_event_has_no_second_effect(stack, advisor, te
                   (ro_id,)) == 1
 
 
-def test_a_poisoned_real_event_is_parked_and_the_service_keeps_serving(stack, advisor, technician, world):
+def test_a_poisoned_real_event_is_parked_and_the_service_keeps_serving(stack, advisor, technician, inspector, world):
     stack(*SERVICES)
     from shared.bus.broker import EVENTS_EXCHANGE, ConfirmingPublisher
 
@@ -226,5 +229,5 @@ def test_a_poisoned_real_event_is_parked_and_the_service_keeps_serving(stack, ad
 
     letters = wait_for(parked, timeout=20, message="billing, crm and parts to park the poisoned event")
     assert all(d["attempts"] == 1 for d in letters)  # invalid payloads are parked at once, not retried
-    done, failed = run_journeys(1, advisor, technician, world, workers=1, hours_ahead=90)
+    done, failed = run_journeys(1, advisor, technician, inspector, world, workers=1, hours_ahead=90)
     assert len(done) == 1, failed

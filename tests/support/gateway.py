@@ -84,8 +84,12 @@ class Api(ApiCalls):
             self.session.headers["Authorization"] = f"Bearer {token}"
 
     @classmethod
-    def as_role(cls, base_url, role, **scope):
-        return cls(base_url, issue_token(role, f"test-{role}-{time.time_ns()}", **scope))
+    def as_role(cls, base_url, role, subject=None, **scope):
+        """A caller with `role`; `subject` is the name it acts under (who did it comes from the token)."""
+        subject = subject or f"test-{role}-{time.time_ns()}"
+        api = cls(base_url, issue_token(role, subject, **scope))
+        api.subject = subject
+        return api
 
     def get(self, path, **params):
         return self.session.get(self.base + path, params=params, timeout=30)

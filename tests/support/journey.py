@@ -38,8 +38,9 @@ class Journey:
 
     PART = "BRK-PAD-F01"
 
-    def __init__(self, advisor, technician, branch_id, slot_start=None, part_number=None):
-        self.advisor, self.technician, self.branch_id = advisor, technician, branch_id
+    def __init__(self, advisor, technician, inspector, branch_id, slot_start=None, part_number=None):
+        """`technician` diagnoses and does the work, `inspector` (another technician) checks it."""
+        self.advisor, self.technician, self.inspector, self.branch_id = advisor, technician, inspector, branch_id
         self.slot_start = slot_start or fixtures.next_slot()
         self.part_number = part_number or self.PART
         self.timings: dict[str, float] = {}
@@ -67,14 +68,13 @@ class Journey:
         booking_id = s["booking"]["booking_id"]
         self._step("confirm", lambda: a.ok("POST", f"/bookings/{booking_id}/confirmation"))
         self._step("check_in", lambda: a.ok("POST", f"/bookings/{booking_id}/check-in", {
-            "odometer_km": 42000, "fault_description": "squeal when braking, only when cold", "advisor": "sam"}))
+            "odometer_km": 42000, "fault_description": "squeal when braking, only when cold"}))
         s["ro"] = self._step("repair_order_opened", lambda: until(
             lambda: a.get("/repair-orders", customer_id=s["customer"]["customer_id"]).json().get("items"),
             bool, what="the repair order")[0])
         ro = s["ro"]["repair_order_id"]
         self._step("diagnosis", lambda: t.ok("POST", f"/repair-orders/{ro}/diagnosis", {
-            "findings": [{"code": "C1234", "description": "front pads at 2 mm", "status": "red"}],
-            "diagnosed_by": "tina"}))
+            "findings": [{"code": "C1234", "description": "front pads at 2 mm", "status": "red"}]}))
         s["quote"] = self._step("quote", lambda: a.ok("POST", f"/repair-orders/{ro}/quotes", {"lines": [
             {"kind": "labour", "group": "must", "description": "replace front brake pads", "quantity": "1.5"},
             {"kind": "part", "group": "must", "description": "front brake pads", "part_number": self.part_number,
@@ -90,12 +90,11 @@ class Journey:
         self._step("parts_reserved", lambda: until(
             lambda: a.ok("GET", f"/repair-orders/{ro}"), lambda r: r["parts_status"] in ("reserved", "short"),
             what="parts reserved"))
-        job = self._step("job_started", lambda: t.ok("POST", f"/repair-orders/{ro}/jobs", {"technician_id": "tech-1"}))
+        job = self._step("job_started", lambda: t.ok("POST", f"/repair-orders/{ro}/jobs", {}))
         self._step("job_finished", lambda: t.ok("POST", f"/repair-orders/{ro}/jobs/{job['job_id']}/finish", {}))
-        self._step("quality_check", lambda: t.ok("POST", f"/repair-orders/{ro}/quality-check", {
-            "checked_by": "tech-2", "passed": True, "notes": "road test fine"}))
-        s["delivered"] = self._step("delivery", lambda: a.ok("POST", f"/repair-orders/{ro}/delivery",
-                                                            {"delivered_by": "sam"}))
+        self._step("quality_check", lambda: self.inspector.ok("POST", f"/repair-orders/{ro}/quality-check", {
+            "passed": True, "notes": "road test fine"}))
+        s["delivered"] = self._step("delivery", lambda: a.ok("POST", f"/repair-orders/{ro}/delivery", {}))
         s["invoice"] = self._step("invoice_issued", lambda: until(
             lambda: a.get(f"/repair-orders/{ro}/invoice"), lambda r: r.status_code == 200,
             what="the invoice").json())

@@ -49,3 +49,15 @@ def advisor(gateway, world):
 @pytest.fixture(scope="session")
 def technician(gateway, world):
     return Api.as_role(gateway.url, "technician", branch_id=BRANCH)
+
+
+@pytest.fixture(scope="session")
+def colleague(gateway, world):
+    """A technician of the branch by name: who clocks on and who checks a repair is the token's subject."""
+    return lambda name: Api.as_role(gateway.url, "technician", subject=name, branch_id=BRANCH)
+
+
+@pytest.fixture(scope="session")
+def inspector(colleague):
+    """The second technician who checks a repair the first one worked on (a peer check)."""
+    return colleague("test-inspector")
