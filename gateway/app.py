@@ -9,17 +9,16 @@ from marshmallow.fields import List
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from gateway import auth, errors as error_mapping, metrics, openapi, policy, rpc
-from gateway.routes import ROUTES, AuditQuery, Route, SlaQuery
+from gateway.routes import ROUTES, AuditQuery, Route
 from shared import config
 from shared.contracts import errors, events
 from shared.contracts.schemas import MAX_DEPTH
 from shared.sla import rules as sla
-from shared.sla.clocks import TargetChange
+from shared.sla.clocks import ClockQuery, TargetChange
 from shared.bus.rpc import COMMAND, DEADLINE, load
 from shared.scope import CONTEXT_KEY as SCOPE_KEY, NOT_IN_SCOPE
 
 log = logging.getLogger(__name__)
-API = "/api/v1"
 
 
 class RateLimit:
@@ -56,7 +55,7 @@ def create_app(call=None, store=None, collectors=None):
     error_mapping.register(app)
     if collectors is None:
         collectors = _default_collectors(call)
-    metrics.install(app, collectors)
+    exposition = metrics.install(app, collectors)
     limiter = RateLimit()
 
     def principal():
@@ -65,12 +64,8 @@ def create_app(call=None, store=None, collectors=None):
         return g.principal
 
     records = rpc.RecordBranches()
-    for route in ROUTES:
-        app.add_url_rule(API + route.path, endpoint=f"{route.method} {route.path}",
-                         view_func=_view(route, call, store, principal, records), methods=[route.method])
 
-    @app.get(API + "/self-service/repair-orders/<number>")
-    def self_service(number):
+    def self_service(who, number):
         if not limiter.allow(request.remote_addr or "?"):
             raise _TooMany()
         plate = request.args.get("plate", "")
@@ -78,42 +73,27 @@ def create_app(call=None, store=None, collectors=None):
             raise errors.ValidationFailed("the vehicle's plate is required", {"plate": ["required"]})
         return jsonify(call("workshop", "customer_view", number, plate))
 
-    @app.get(API + "/audit")
-    def audit():
-        who = principal()
-        policy.require(who, "audit", policy.READ)
+    def audit(who):
         filters = load(AuditQuery, request.args.to_dict())
         page = store.audit_page(filters)
-        return jsonify({"items": [_audit_row(r) for r in page["items"]],
-                        "next_cursor": page["next_cursor"]})
+        return jsonify({"items": [_audit_row(r) for r in page["items"]], "next_cursor": page["next_cursor"]})
 
-    @app.get(API + "/sla/summary")
-    def sla_summary():
-        who = principal()
-        policy.require(who, "sla", policy.READ)
-        query = _scoped_query(who, SlaQuery)
-        answers = _fan_out(call, "sla_summary", query)
+    def sla_summary(who):
+        answers = _fan_out(call, "sla_summary", _scoped_query(who, ClockQuery))
         return jsonify({"compliance": sorted((r for a in answers for r in a["compliance"]),
                                              key=lambda r: (r["policy"], r["branch_id"])),
                         "at_risk": sorted((c for a in answers for c in a["at_risk"]),
                                           key=lambda c: c["deadline"] or "")})
 
-    @app.get(API + "/sla/clocks")
-    def sla_clocks():
-        who = principal()
-        policy.require(who, "sla", policy.READ)
-        query = _scoped_query(who, SlaQuery)
-        service = request.args.get("service")
+    def sla_clocks(who):
+        query = _scoped_query(who, ClockQuery)
+        service = query.pop("service", None)
         if service not in SLA_HOSTS:
             raise errors.ValidationFailed("name the service whose clocks to list",
                                           {"service": [f"one of {', '.join(SLA_HOSTS)}"]})
-        query.pop("service", None)
         return jsonify(call(service, "list_sla_clocks", query))
 
-    @app.post(API + "/sla/targets")
-    def sla_target():
-        who = principal()
-        policy.require(who, "sla", policy.WRITE)
+    def sla_target(who):
         raw = _json_body()
         body = load(TargetChange, raw)
         try:
@@ -124,22 +104,21 @@ def create_app(call=None, store=None, collectors=None):
         store.audit(who, "POST", request.path, 200, body["policy"])
         return jsonify(result)
 
-    @app.get(API + "/events")
-    def event_catalogue():
-        principal()
-        return jsonify(events.json_schema_like())
-
-    @app.get(API + "/openapi.json")
-    def openapi_document():
-        return jsonify(openapi.document())
-
-    @app.get("/healthz")
-    def healthz():
+    def healthz(who):
         checks = {"rabbitmq": _broker_ok(), "postgresql": _database_ok(store)}
         status = 200 if all(checks.values()) else 503
         return jsonify({"status": "ok" if status == 200 else "degraded",
                         "checks": {k: "up" if v else "down" for k, v in checks.items()}}), status
 
+    own = {"customer_view": self_service, "list_audit": audit, "sla_summary": sla_summary,
+           "list_sla_clocks": sla_clocks, "set_sla_target": sla_target, "healthz": healthz,
+           "list_events": lambda who: jsonify(events.json_schema_like()),
+           "openapi_document": lambda who: jsonify(openapi.document()),
+           "metrics": lambda who: exposition()}
+    for route in ROUTES:
+        view = _own_view(route, own[route.rpc], principal) if route.local else \
+            _view(route, call, store, principal, records)
+        app.add_url_rule(route.url, endpoint=f"{route.method} {route.path}", view_func=view, methods=[route.method])
     return app
 
 
@@ -154,6 +133,19 @@ class _TooMany(errors.PitlaneError):
 def _audit_row(row):
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items() if k != "audit_key"
             and k != "created_at"}
+
+
+def _own_view(route: Route, answer, principal):
+    """A route the gateway answers itself: the token and the role are checked as for any other."""
+    def view(**path):
+        who = None
+        if not route.public:
+            who = principal()
+            policy.require(who, route.family, route.access)
+        return answer(who, **path)
+
+    view.__name__ = f"{route.rpc}_view"
+    return view
 
 
 def _view(route: Route, call, store, principal, records):
@@ -189,6 +181,7 @@ SLA_HOSTS = config.SERVICES  # every service keeps SLA clocks
 
 
 def _scoped_query(who, schema):
+    """The query string checked against `schema` (`service` aside), narrowed to a scoped caller's branches."""
     args = _args(schema)
     load(schema, {k: v for k, v in args.items() if k != "service"})
     if who.scoped:

@@ -8,8 +8,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
 from gateway import policy
-from gateway.routes import ROUTES, AuditEntry, AuditQuery
-from shared import config
+from gateway.routes import ROUTES
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message", "fields"], "properties": {
@@ -110,10 +109,6 @@ def _parameters(path, descriptions=None):
             for name in re.findall(r"<(?:\w+:)?(\w+)>", path)]
 
 
-def _responses(codes, error_ref, **texts):
-    return {code: {"description": texts.get(code, ERRORS[code]), **error_ref} for code in codes}
-
-
 def _description(route) -> str:
     who = ", ".join(role for role, access in policy.POLICY[route.family].items()
                     if policy.allows(role, route.family, route.access))
@@ -134,91 +129,51 @@ def _summary(route) -> str:
     return words[0].upper() + words[1:]
 
 
-def _hand_written(error_ref) -> dict:
-    """The views app.py writes by hand, declared here with every status they answer."""
-    from services.workshop.schemas import CustomerView
-    from shared.sla.clocks import Clock, ClockQuery, TargetChange
-
-    summary = type("SlaSummary", (Schema,), {
-        "__module__": "gateway.sla",
-        "compliance": fields.List(fields.Dict(), metadata={"description": "met, breached, cancelled (counted"
-                                                                          " neither way), open, and compliance ="
-                                                                          " met / (met + breached), per policy and branch"}),
-        "at_risk": fields.List(fields.Nested(Clock))})
-    secured = {"security": [{"bearer": []}], "tags": ["sla"]}
-    json = "application/json"
-    health = {"type": "object", "required": ["status", "checks"], "properties": {
-        "status": {"type": "string", "enum": ["ok", "degraded"]},
-        "checks": {"type": "object", "additionalProperties": {"type": "string", "enum": ["up", "down"]}}}}
-    return {
-        "/api/v1/self-service/repair-orders/{number}": {"get": {
-            "operationId": "customer_view", "summary": "A customer reads their repair order by number and plate",
-            "description": "No token needed: the repair order's number and the vehicle's plate (in any spelling:"
-                           " case, spaces and dashes do not matter) are the key. Answers 404 for a number and plate"
-                           " that do not match, and 429 after 30 lookups a minute from one address.",
-            "tags": ["self-service"], "security": [],
-            "parameters": _parameters("<number>", {"number": "the repair order's number, such as N1-000042"}) + [
-                {"in": "query", "name": "plate", "required": True, "description": "the vehicle's plate (400 without)",
-                 "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "OK", "content": {json: {"schema": CustomerView}}},
-                          **_responses(("400", "404", "405", "429", "503"), error_ref,
-                                       **{"404": "no such number and plate"})}}},
-        "/api/v1/audit": {"get": {
-            "operationId": "list_audit", "summary": "Every write through the API (admin)", "tags": ["audit"],
-            "description": "Each write the API answered, newest first: who (subject, role), what (method, path,"
-                           " record), when, and the status it got. Admin only. Pages with `limit` and `cursor`.",
-            "security": [{"bearer": []}], "parameters": [{"in": "query", "schema": AuditQuery}],
-            "responses": {"200": {"description": "OK", "content": {json: {"schema": _page(AuditEntry)}}},
-                          **_responses(("400", "401", "403", "405", "503"), error_ref, **{"403": "admin only"})}}},
-        "/api/v1/events": {"get": {
-            "operationId": "list_events", "summary": "The event catalogue: names, publishers, fields",
-            "description": "Every event on the `pitlane.events` exchange: its routing key, the service that"
-                           " publishes it and its payload's fields. Any valid token may read it.",
-            "tags": ["events"], "security": [{"bearer": []}],
-            "responses": {"200": {"description": "OK", "content": {json: {"schema": {
-                "type": "object", "additionalProperties": True}}}},
-                **_responses(("401", "405"), error_ref)}}},
-        "/api/v1/sla/summary": {"get": {
-            "operationId": "sla_summary", "summary": "Compliance per policy and branch, and the clocks at risk now",
-            "description": "Asks every service for its clocks' figures. Any staff role may read it; a caller"
-                           " scoped to a branch or region gets its own branches only.",
-            "parameters": [{"in": "query", "schema": ClockQuery}], **secured,
-            "responses": {"200": {"description": "OK", "content": {json: {"schema": summary}}},
-                          **_responses(("400", "401", "403", "405", "503"), error_ref)}}},
-        "/api/v1/sla/clocks": {"get": {
-            "operationId": "list_sla_clocks", "summary": "SLA clocks kept by one service",
-            "description": "The clocks of one service, filtered by policy, state and window, paged. A caller"
-                           " scoped to a branch or region gets its own branches only.",
-            "parameters": [{"in": "query", "name": "service", "required": True,
-                            "description": "the service whose clocks to list (400 without)",
-                            "schema": {"type": "string", "enum": list(config.SERVICES)}},
-                           {"in": "query", "schema": ClockQuery}], **secured,
-            "responses": {"200": {"description": "OK", "content": {json: {"schema": _page(Clock)}}},
-                          **_responses(("400", "401", "403", "405", "503"), error_ref,
-                                       **{"400": "no service named, or invalid filters"})}}},
-        "/api/v1/sla/targets": {"post": {
-            "operationId": "set_sla_target", "summary": "A branch's own target for a policy (admin)", **secured,
-            "description": "Overrides one policy's target for one branch; clocks started from now on use it.",
-            "requestBody": {"required": True, "content": {json: {"schema": TargetChange}}},
-            "responses": {"200": {"description": "OK", "content": {json: {"schema": TargetChange}}},
-                          **_responses(("400", "401", "403", "404", "405", "409", "415", "422", "503"), error_ref,
-                                       **{"403": "admin only",
-                                          "422": "an inactive policy, or one another service keeps"})}}},
-        "/api/v1/openapi.json": {"get": {
-            "operationId": "openapi_document", "summary": "This document",
-            "description": "The OpenAPI 3 document of the API, generated from the route table and its schemas.",
-            "tags": ["meta"], "security": [],
-            "responses": {"200": {"description": "OK", "content": {json: {"schema": {
-                "type": "object", "additionalProperties": True}}}}, **_responses(("405",), error_ref)}}},
-        "/healthz": {"get": {
-            "operationId": "healthz", "summary": "Whether the gateway reaches RabbitMQ and PostgreSQL",
-            "description": "No token needed. 200 when both answer, 503 (status degraded) when either does not.",
-            "tags": ["meta"], "security": [],
-            "responses": {"200": {"description": "OK", "content": {json: {"schema": health}}},
-                          "503": {"description": "RabbitMQ or PostgreSQL does not answer",
-                                  "content": {json: {"schema": health}}},
-                          **_responses(("405",), error_ref)}}},
+def _operation(route, error_ref) -> dict:
+    codes = route.codes or (COMMON + (("415",) if route.body is not None else ()))
+    operation = {
+        "operationId": route.rpc,
+        "summary": _summary(route),
+        "description": route.description or _description(route),
+        "tags": list(route.tags),
+        "security": [] if route.public else [{"bearer": []}],
+        "parameters": [p for p in _parameters(route.path) if p["name"] not in {q["name"] for q in route.params}]
+        + list(route.params),
+        "responses": {},
     }
+    for code in codes:
+        operation["responses"][code] = _answer(route.answers.get(code), ERRORS[code], error_ref)
+    if route.query is not None:
+        operation["parameters"].append({"in": "query", "schema": route.query})
+    if route.body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
+    if route.method == "POST" and not route.local:
+        operation["parameters"].append({
+            "in": "header", "name": "Idempotency-Key", "required": False,
+            "description": "at most 200 characters (longer is refused, never cut); the same key with the"
+                           " same body answers the first result again, with another body 422",
+            "schema": {"type": "string", "maxLength": 200}})
+    success = {"description": "OK"}
+    if route.response is not None:
+        if route.page:
+            schema = _page(route.response)
+        elif route.many:
+            schema = {"type": "array", "items": route.response}
+        else:
+            schema = route.response
+        success["content"] = {"application/json": {"schema": schema}}
+    operation["responses"][str(route.status)] = _answer(route.answers.get(str(route.status)), None, None) \
+        if str(route.status) in route.answers else success
+    return operation
+
+
+def _answer(given, default_text, error_ref) -> dict:
+    """A response: an error with its usual text, or the route's own text, or (a tuple) its own text,
+    schema and content type (default JSON)."""
+    if isinstance(given, tuple):
+        text, schema, *media = given
+        return {"description": text, "content": {(media or ["application/json"])[0]: {"schema": schema}}}
+    return {"description": given or default_text, **error_ref}
 
 
 @functools.cache
@@ -234,38 +189,8 @@ def document() -> dict:
     error_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     paths: dict[str, dict] = {}
     for route in ROUTES:
-        codes = COMMON + (("415",) if route.body is not None else ())
-        operation = {
-            "operationId": route.rpc,
-            "summary": _summary(route),
-            "description": _description(route),
-            "tags": list(route.tags), "security": [{"bearer": []}],
-            "parameters": _parameters(route.path),
-            "responses": _responses(codes, error_ref),
-        }
-        if route.query is not None:
-            operation["parameters"].append({"in": "query", "schema": route.query})
-        if route.body is not None:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
-        if route.method == "POST":
-            operation["parameters"].append({
-                "in": "header", "name": "Idempotency-Key", "required": False,
-                "description": "at most 200 characters (longer is refused, never cut); the same key with the"
-                               " same body answers the first result again, with another body 422",
-                "schema": {"type": "string", "maxLength": 200}})
-        success = {"description": "OK"}
-        if route.response is not None:
-            if route.page:
-                schema = _page(route.response)
-            elif route.many:
-                schema = {"type": "array", "items": route.response}
-            else:
-                schema = route.response
-            success["content"] = {"application/json": {"schema": schema}}
-        operation["responses"][str(route.status)] = success
-        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", "/api/v1" + route.path)
-        paths.setdefault(path, {})[route.method.lower()] = operation
-    paths.update(_hand_written(error_ref))
+        paths.setdefault(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.url), {})[route.method.lower()] = \
+            _operation(route, error_ref)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return _rules(_numbers(spec.to_dict()))

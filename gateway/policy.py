@@ -28,6 +28,7 @@ POLICY = {
     "complaints":      {"advisor": WRITE, "operations": READ, "admin": WRITE},
     "sla":             {"advisor": READ, "technician": READ, "parts_coordinator": READ, "operations": READ, "admin": WRITE},
     "audit":           {"admin": READ},
+    "events":          {"advisor": READ, "technician": READ, "parts_coordinator": READ, "operations": READ, "admin": READ},
 }
 
 

@@ -1,6 +1,9 @@
-"""Every /api/v1 route as data: what it calls, who may call it, what scope applies, its schemas.
+"""Every route as data: what it calls, who may call it, what scope applies, its schemas.
 
-The Flask views and the OpenAPI document are both generated from this one table.
+The Flask views and the OpenAPI document are both generated from this one table. Most routes
+call a service's RPC; those with service "gateway" are answered by the gateway itself (its view
+is named by `rpc` in gateway/app.py): the SLA fan-out, the audit log, the event catalogue,
+self-service, this document, health and metrics.
 """
 from dataclasses import dataclass, field
 from typing import Callable
@@ -13,8 +16,10 @@ from services.booking import schemas as booking
 from services.crm import schemas as crm
 from services.parts import schemas as parts
 from services.workshop import schemas as workshop
+from shared import config
 from shared.contracts.fastschema import Schema
 from shared.contracts.schemas import ListQuery
+from shared.sla.clocks import Clock, ClockQuery, TargetChange
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,26 @@ class Route:
     id_field: str | None = None
     tags: tuple = field(default=())
     actor: str | None = None  # the body field naming who did it: the caller unless given (policy.acting_as)
+    # for the gateway's own routes: no token needed, the path outside /api/v1, the statuses it answers
+    # beyond 200 (the usual set when None), extra query parameters, and answers with a body of their own
+    public: bool = False
+    root: bool = False
+    codes: tuple | None = None
+    description: str = ""
+    params: tuple = ()
+    answers: dict = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.path if self.root else API + self.path
+
+    @property
+    def local(self) -> bool:
+        return self.service == GATEWAY
+
+
+API = "/api/v1"
+GATEWAY = "gateway"
 
 
 def _p(name):
@@ -82,9 +107,21 @@ class AuditEntry(Schema):
     record_id = fields.String(allow_none=True)
 
 
-class SlaQuery(ListQuery):
-    policy = fields.String()
-    state = fields.String()
+class SlaSummary(Schema):
+    compliance = fields.List(fields.Dict(), metadata={
+        "description": "met, breached, cancelled (counted neither way), open, and compliance = met / (met +"
+                       " breached), per policy and branch"})
+    at_risk = fields.List(fields.Nested(Clock))
+
+
+FREE_FORM = {"type": "object", "additionalProperties": True}
+HEALTH = {"type": "object", "required": ["status", "checks"], "properties": {
+    "status": {"type": "string", "enum": ["ok", "degraded"]},
+    "checks": {"type": "object", "additionalProperties": {"type": "string", "enum": ["up", "down"]}}}}
+NUMBER = {"in": "path", "name": "number", "required": True, "schema": {"type": "string"},
+          "description": "the repair order's number, such as N1-000042"}
+PLATE = {"in": "query", "name": "plate", "required": True, "description": "the vehicle's plate (400 without)",
+         "schema": {"type": "string"}}
 
 
 W = WRITE
@@ -248,4 +285,51 @@ ROUTES = [
           response=crm.Complaint, page=True, scope="list", tags=("complaints",)),
     Route("GET", "/complaints/<complaint_id>", "complaints", READ, "crm", "get_complaint", _p("complaint_id"),
           response=crm.Complaint, scope="result", tags=("complaints",)),
+    # the gateway's own routes
+    Route("GET", "/sla/summary", "sla", READ, GATEWAY, "sla_summary", query=ClockQuery, response=SlaSummary,
+          summary="Compliance per policy and branch, and the clocks at risk now", tags=("sla",),
+          codes=("400", "401", "403", "405", "503"),
+          description="Asks every service for its clocks' figures. Any staff role may read it; a caller scoped"
+                      " to a branch or region gets its own branches only."),
+    Route("GET", "/sla/clocks", "sla", READ, GATEWAY, "list_sla_clocks", query=ClockQuery, response=Clock, page=True,
+          summary="SLA clocks kept by one service", tags=("sla",), codes=("400", "401", "403", "405", "503"),
+          params=({"in": "query", "name": "service", "required": True,
+                   "description": "the service whose clocks to list (400 without)",
+                   "schema": {"type": "string", "enum": list(config.SERVICES)}},),
+          description="The clocks of one service, filtered by policy, state and window, paged. A caller scoped"
+                      " to a branch or region gets its own branches only.",
+          answers={"400": "no service named, or invalid filters"}),
+    Route("POST", "/sla/targets", "sla", WRITE, GATEWAY, "set_sla_target", body=TargetChange, response=TargetChange,
+          summary="A branch's own target for a policy (admin)", tags=("sla",),
+          codes=("400", "401", "403", "404", "405", "409", "415", "422", "503"),
+          description="Overrides one policy's target for one branch; clocks started from now on use it.",
+          answers={"403": "admin only", "422": "an inactive policy, or one another service keeps"}),
+    Route("GET", "/audit", "audit", READ, GATEWAY, "list_audit", query=AuditQuery, response=AuditEntry, page=True,
+          summary="Every write through the API (admin)", tags=("audit",), codes=("400", "401", "403", "405", "503"),
+          description="Each write the API answered, newest first: who (subject, role), what (method, path,"
+                      " record), when, and the status it got. Admin only. Pages with `limit` and `cursor`.",
+          answers={"403": "admin only"}),
+    Route("GET", "/events", "events", READ, GATEWAY, "list_events", response=FREE_FORM,
+          summary="The event catalogue: names, publishers, fields", tags=("events",), codes=("401", "405"),
+          description="Every event on the `pitlane.events` exchange: its routing key, the service that publishes"
+                      " it and its payload's fields. Any valid token may read it."),
+    Route("GET", "/self-service/repair-orders/<number>", "self-service", READ, GATEWAY, "customer_view",
+          response=workshop.CustomerView, public=True, params=(NUMBER, PLATE), tags=("self-service",),
+          summary="A customer reads their repair order by number and plate",
+          codes=("400", "404", "405", "429", "503"), answers={"404": "no such number and plate"},
+          description="No token needed: the repair order's number and the vehicle's plate (in any spelling: case,"
+                      " spaces and dashes do not matter) are the key. Answers 404 for a number and plate that do"
+                      " not match, and 429 after 30 lookups a minute from one address."),
+    Route("GET", "/openapi.json", "meta", READ, GATEWAY, "openapi_document", response=FREE_FORM, public=True,
+          summary="This document", tags=("meta",), codes=("405",),
+          description="The OpenAPI 3 document of the API, generated from the route table and its schemas."),
+    Route("GET", "/healthz", "meta", READ, GATEWAY, "healthz", response=HEALTH, public=True, root=True,
+          summary="Whether the gateway reaches RabbitMQ and PostgreSQL", tags=("meta",), codes=("405", "503"),
+          description="No token needed. 200 when both answer, 503 (status degraded) when either does not.",
+          answers={"503": ("RabbitMQ or PostgreSQL does not answer", HEALTH)}),
+    Route("GET", "/metrics", "meta", READ, GATEWAY, "metrics", public=True, root=True, tags=("meta",),
+          response={"type": "string"}, codes=("405",), summary="Prometheus metrics",
+          description="No token needed. The Prometheus text format: request durations by route and status,"
+                      " dead letters, and the SLA figures (clocks by policy, branch and outcome, open clocks,"
+                      " compliance).", answers={"200": ("OK", {"type": "string"}, "text/plain")}),
 ]
