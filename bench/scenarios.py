@@ -137,7 +137,6 @@ def journeys(stack, count, workers):
     from tests.support.journey import Journey
 
     advisor = LeanApi(stack.url, issue_token("advisor", "bench-advisor", branch_id=BRANCH))
-    technician = LeanApi(stack.url, issue_token("technician", "bench-technician", branch_id=BRANCH))
     inspector = LeanApi(stack.url, issue_token("technician", "bench-inspector", branch_id=BRANCH))
     slot0 = datetime.now(timezone.utc) + timedelta(days=60)
 
@@ -146,6 +145,8 @@ def journeys(stack, count, workers):
         slot = slot.replace(minute=slot.minute - slot.minute % 15)
         if (slot.hour, slot.minute) == (23, 45):  # the branch closes at 23:59: no slot starts at 23:45
             slot += timedelta(minutes=15)
+        # a technician per journey: one technician's clock runs on one job at a time
+        technician = LeanApi(stack.url, issue_token("technician", f"bench-technician-{i}", branch_id=BRANCH))
         journey = Journey(advisor, technician, inspector, BRANCH, slot_start=slot.isoformat(), part_number=PART)
         journey.run()
         return journey.timings

@@ -335,7 +335,8 @@ def _default_collectors(call):
         from gateway.sla_metrics import SlaCollector
     except ImportError:
         return []
-    return [SlaCollector(call)]
+    from gateway.workshop_metrics import WorkshopCollector
+    return [SlaCollector(call), WorkshopCollector(call)]
 
 
 def _broker_ok():

@@ -15,6 +15,7 @@ POLICY = {
     "diagnosis":       {"advisor": WRITE, "technician": WRITE, "admin": WRITE},
     "quotes":          {"advisor": WRITE, "technician": READ, "operations": READ, "admin": WRITE},
     "jobs":            {"advisor": READ, "technician": WRITE, "operations": READ, "admin": WRITE},
+    "technician-time": {"advisor": READ, "operations": READ, "admin": READ},
     "quality-checks":  {"technician": WRITE, "admin": WRITE},
     "parts":           {"advisor": READ, "technician": READ, "parts_coordinator": WRITE, "operations": READ, "admin": WRITE},
     "stock":           {"advisor": READ, "technician": READ, "parts_coordinator": WRITE, "operations": READ, "admin": WRITE},

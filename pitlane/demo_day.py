@@ -94,7 +94,7 @@ VISITS = [
                    "status": "red"}],
      "lines": [_labour("replace clutch and dual-mass flywheel", "5.5"),
                _part("CLT-KIT-01", "clutch kit")],
-     "consent": "signature", "technicians": ["tech-n1-anna"],
+     "consent": "signature", "technicians": ["tech-n1-cem"],  # anna, the README's technician, is free
      "job": "gearbox out, clutch and flywheel"},
     {"vin": "JMZKF6W1A00000121", "day": "today", "stage": "on_hold", "hold": "sublet",
      "service_type": "glass", "priority": "routine", "channel": "app", "odometer_km": 72050,
@@ -250,10 +250,15 @@ def load_day(proxy, vehicles: dict) -> dict:
             if any(line["kind"] == "part" for line in v.spec["lines"]):
                 _until(lambda v=v: proxy.workshop.get_repair_order(v.ro_id), lambda r: r["parts_status"] != "pending",
                        f"the parts of {v.vehicle['plate']}")
-    _step(workshop, "start", lambda v: (proxy.workshop.start_job, v.ro_id, {
-        "technician_id": v.technician(0), "description": v.spec["job"]}), keep="job")
-    _step(workshop, "hold", lambda v: (proxy.workshop.put_on_hold, v.ro_id, {"reason": v.spec["hold"]}))
-    _step(workshop, "finish", lambda v: (proxy.workshop.finish_job, v.ro_id, v.job["job_id"],
+    # a technician has one running clock: the jobs that end today go first, in waves of one job per
+    # technician, and the jobs still running start last
+    started = [v for v in workshop if "start" in v.steps]
+    for wave in _waves([v for v in started if "finish" in v.steps]) + _waves(
+            [v for v in started if "finish" not in v.steps]):
+        _step(wave, "start", lambda v: (proxy.workshop.start_job, v.ro_id, {
+            "technician_id": v.technician(0), "description": v.spec["job"]}), keep="job")
+        _step(wave, "hold", lambda v: (proxy.workshop.put_on_hold, v.ro_id, {"reason": v.spec["hold"]}))
+        _step(wave, "finish", lambda v: (proxy.workshop.finish_job, v.ro_id, v.job["job_id"],
                                          {"notes": v.spec["job"]}))
     _step(workshop, "check", lambda v: (proxy.workshop.quality_check, v.ro_id, {
         "checked_by": v.spec["checked_by"], "passed": True, "notes": "road test fine, no warnings"}))
@@ -363,6 +368,17 @@ class _Places:
 
 def _at(text):
     return datetime.fromisoformat(text)
+
+
+def _waves(visits) -> list[list]:
+    """The visits in groups where no technician appears twice, in their order."""
+    waves = []
+    for v in visits:
+        wave = next((w for w in waves if v.technician(0) not in {x.technician(0) for x in w}), None)
+        if wave is None:
+            waves.append(wave := [])
+        wave.append(v)
+    return waves
 
 
 def _step(visits, step, call, keep=None):

@@ -26,8 +26,8 @@ class IllegalTransition(DomainError):
     """The record's state does not allow that step (HTTP 409)."""
 
     def __init__(self, noun: str, current: str, target: str, allowed):
-        allowed = sorted(allowed) or "none"
-        super().__init__(f"a {noun} that is {current} cannot become {target}",
+        allowed = ", ".join(sorted(allowed)) or "none"
+        super().__init__(f"a {noun} that is {current} cannot become {target} (allowed next: {allowed})",
                          status=f"is {current}; allowed next: {allowed}")
         self.current, self.target = current, target
 

@@ -1,8 +1,16 @@
 """What booking takes and gives, validated at the edge of every RPC."""
-from marshmallow import ValidationError, fields, validate, validates
+from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
-from services.booking import domain
-from shared.contracts.schemas import StatusListQuery, Out, Strict, aware_datetime, money, status_filter, text
+from services.booking import capacity, domain, extras
+from shared.contracts.schemas import (
+    Out,
+    StatusListQuery,
+    Strict,
+    aware_datetime,
+    money,
+    status_filter,
+    text,
+)
 
 TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
 
@@ -57,6 +65,8 @@ class Branch(Out):
 class SlotQuery(Strict):
     branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
     date = fields.Date(required=True)
+    service_type = fields.String(validate=validate.Length(min=1, max=80),
+                                 metadata={"description": "say per slot whether this work fits, and why not"})
 
 
 class SlotOverride(Strict):
@@ -77,17 +87,224 @@ class Slot(Out):
     available = fields.Integer(metadata={"description": "places left to book; 0 once the slot has started"
                                                         " (a walk-in may take the running slot while"
                                                         " booked < capacity)"})
+    free_bays = fields.Integer(metadata={"description": "bays not yet booked"})
+    skill = fields.String(metadata={"description": "the skill the asked service type needs"})
+    hours_needed = fields.Float(metadata={"description": "labour hours the asked service type needs"})
+    skill_hours_free = fields.Float(allow_none=True, metadata={
+        "description": "technician hours with the skill on shift in the slot not yet booked; null at a branch"
+                       " with no shifts recorded (bays only)"})
+    bookable = fields.Boolean(metadata={"description": "the asked work fits in the slot now"})
+    reason = fields.String(allow_none=True, metadata={
+        "description": "why not: over, no bay, no <skill> hours, no technician hours"})
+
+
+def _each_once(values):
+    if len(set(values)) != len(values):
+        raise ValidationError("each at most once")
 
 
 class BookingRequest(Strict):
     branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
     customer_id = fields.UUID(required=True)
     vehicle_id = fields.UUID(required=True)
-    slot_start = aware_datetime(required=True)
+    slot_start = aware_datetime(required=True, allow_none=True, metadata={
+        "description": "the start of a slot, with its UTC offset (Z or +01:00); null only with priority"
+                       " safety_critical, which then takes the first slot that fits (today if possible,"
+                       " displacing cosmetic work)"})
     service_type = text(required=True, max_length=80)
     priority = fields.String(load_default="routine", validate=validate.OneOf(domain.PRIORITIES))
     channel = fields.String(required=True, validate=validate.OneOf(domain.CHANNELS))
     symptoms = fields.String(load_default="", validate=validate.Length(max=2000))
+    extras = fields.List(fields.String(validate=validate.OneOf(extras.EXTRAS)), load_default=list,
+                         validate=[validate.Length(max=len(extras.EXTRAS)), _each_once],
+                         metadata={"description": "loaner_car, pickup, delivery: taken with the slot from the"
+                                                  " branch's capacity per day or per slot (409 when none is left)"})
+
+
+HHMM = fields.String(required=True, validate=validate.Regexp(TIME, error="HH:MM, 00:00 to 23:59"))
+
+
+class ShiftIn(Strict):
+    date = fields.Date(required=True)
+    start = HHMM
+    end = HHMM
+
+
+class TechnicianSetup(Strict):
+    branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    technician_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.@-]{1,80}$"))
+    skills = fields.List(fields.String(validate=validate.OneOf(capacity.SKILLS)), required=True,
+                         validate=validate.Length(min=1, max=len(capacity.SKILLS)))
+    shifts = fields.List(fields.Nested(ShiftIn), load_default=list, validate=validate.Length(max=62),
+                         metadata={"description": "one per day, in the branch's local time; replaces that day's"})
+
+
+class TechnicianQuery(Strict):
+    branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    date_from = fields.Date(required=True)
+    date_to = fields.Date(required=True)
+
+    @validates_schema
+    def in_order(self, data, **kwargs):
+        if data["date_to"] < data["date_from"]:
+            raise ValidationError("is before date_from", "date_to")
+        if (data["date_to"] - data["date_from"]).days > 366:
+            raise ValidationError("at most 366 days after date_from", "date_to")
+
+
+class ShiftOut(Out):
+    date = fields.String(metadata={"format": "date"})
+    start = fields.String()
+    end = fields.String()
+    seconds = fields.Integer()
+
+
+class Technician(Out):
+    technician_id = fields.String()
+    branch_id = fields.String()
+    skills = fields.List(fields.String())
+    shifts = fields.List(fields.Nested(ShiftOut))
+
+
+class TechnicianHours(Out):
+    technician_id = fields.String()
+    skills = fields.List(fields.String())
+    available_seconds = fields.Integer()
+
+
+class ServiceTypeSetup(Strict):
+    branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    service_type = text(required=True, max_length=80)
+    skill = fields.String(required=True, validate=validate.OneOf(capacity.SKILLS))
+    labour_hours = fields.Float(required=True, validate=validate.Range(min=0.05, max=40), allow_nan=False)
+
+
+class ServiceTypeQuery(Strict):
+    branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class ServiceType(Out):
+    service_type = fields.String()
+    skill = fields.String()
+    labour_hours = fields.Float()
+    branch_own = fields.Boolean(metadata={"description": "the branch's own entry over the shipped default"})
+
+
+class WalkInArrival(Strict):
+    branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    customer_id = fields.UUID(required=True)
+    vehicle_id = fields.UUID(required=True)
+    service_type = text(required=True, max_length=80)
+    priority = fields.String(load_default="routine", validate=validate.OneOf(domain.PRIORITIES))
+    symptoms = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class WalkInQuery(Strict):
+    branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class WalkIn(Out):
+    walk_in_id = fields.UUID()
+    branch_id = fields.String()
+    customer_id = fields.UUID()
+    vehicle_id = fields.UUID()
+    service_type = fields.String()
+    skill = fields.String()
+    labour_seconds = fields.Integer()
+    priority = fields.String()
+    symptoms = fields.String()
+    status = fields.String(metadata={"description": "waiting, or checked_in (then booking_id names its booking)"})
+    arrived_at = aware_datetime()
+    booking_id = fields.UUID(allow_none=True)
+    promised_at = aware_datetime(allow_none=True, metadata={
+        "description": "arrival + the wait estimated then; 15 minutes past it the customer gets an apology"})
+    position = fields.Integer(allow_none=True, metadata={"description": "1 is served next; null once checked in"})
+    estimated_wait_minutes = fields.Integer(allow_none=True, metadata={
+        "description": "from the day's load: appointments due and not yet received first, then the walk-ins"
+                       " ahead, shared by the technicians on shift now (the bays at a branch without shifts)"})
+
+
+class RescheduleRequest(Strict):
+    note = fields.String(load_default="", validate=validate.Length(max=500),
+                         metadata={"description": "what the customer said (when suits them)"})
+
+
+class RescheduleOffer(Strict):
+    alternatives = fields.List(aware_datetime(), validate=validate.Length(min=2, max=3), metadata={
+        "description": "2 to 3 slot starts the branch offers; left out, booking offers the earliest slot that"
+                       " fits in the morning, at midday and in the evening"})
+
+
+class DayQuery(Strict):
+    branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    date = fields.Date(metadata={"description": "the branch's local day; tomorrow when left out"})
+
+
+class Arrival(Out):
+    booking_id = fields.UUID()
+    slot_start = aware_datetime()
+    slot_end = aware_datetime()
+    status = fields.String()
+    customer_id = fields.UUID()
+    vehicle_id = fields.UUID()
+    plate = fields.String(allow_none=True)
+    service_type = fields.String()
+    priority = fields.String()
+    channel = fields.String()
+    symptoms = fields.String()
+    skill = fields.String(allow_none=True)
+    labour_hours = fields.Float(allow_none=True)
+    arrived_at = aware_datetime(allow_none=True)
+    parts_to_pick = fields.List(fields.Dict(), allow_none=True, metadata={
+        "description": "null: not known at booking (parts are picked from the approved quote)"})
+
+
+class SkillNeed(Out):
+    skill = fields.String()
+    hours_needed = fields.Float()
+    hours_on_shift = fields.Float()
+    short = fields.Boolean(metadata={"description": "more hours needed than on shift (never at a branch without"
+                                                    " shifts)"})
+
+
+class SlotArrivals(Out):
+    slot_start = aware_datetime()
+    slot_end = aware_datetime()
+    booking_ids = fields.List(fields.UUID())
+
+
+class Day(Out):
+    branch_id = fields.String()
+    date = fields.Date()
+    arrivals = fields.List(fields.Nested(Arrival))
+    skills = fields.List(fields.Nested(SkillNeed))
+    slots = fields.List(fields.Nested(SlotArrivals))
+    walk_ins_waiting = fields.Integer()
+
+
+class ExtraSetup(Strict):
+    branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    extra = fields.String(required=True, validate=validate.OneOf(extras.EXTRAS))
+    per = fields.String(required=True, validate=validate.OneOf(extras.PER))
+    capacity = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=500))
+
+
+class ExtraQuery(Strict):
+    branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    date = fields.Date(required=True)
+
+
+class ExtraPeriod(Out):
+    period_start = aware_datetime()
+    taken = fields.Integer()
+    free = fields.Integer()
+
+
+class ExtraDay(Out):
+    extra = fields.String()
+    per = fields.String()
+    capacity = fields.Integer()
+    periods = fields.List(fields.Nested(ExtraPeriod))
 
 
 class Reschedule(Strict):
@@ -99,10 +316,25 @@ class Cancel(Strict):
     reason = text(required=True, max_length=500)
 
 
+class Damage(Strict):
+    note = text(required=True, max_length=500)
+    photo_ref = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500),
+                              metadata={"description": "where the photo is kept (a URL or a document id)"})
+
+
+PERCENT = {"strict": True, "load_default": None, "allow_none": True, "validate": validate.Range(min=0, max=100)}
+
+
 class CheckIn(Strict):
     odometer_km = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=3_000_000))
     fault_description = text(required=True, max_length=2000)
     advisor = text(required=True, max_length=80)
+    fuel_level_pct = fields.Integer(**PERCENT)
+    charge_level_pct = fields.Integer(**PERCENT)
+    damage = fields.List(fields.Nested(Damage), load_default=list, validate=validate.Length(max=50),
+                         metadata={"description": "exterior damage found at check-in, each with a photo reference"})
+    belongings = fields.List(text(max_length=200), load_default=list, validate=validate.Length(max=50),
+                             metadata={"description": "what the customer left in the car"})
 
 
 class BookingQuery(StatusListQuery):
@@ -140,4 +372,18 @@ class Booking(Out):
     cancelled_at = aware_datetime(allow_none=True)
     created_at = aware_datetime()
     updated_at = aware_datetime()
+    arrived_at = aware_datetime(allow_none=True, metadata={"description": "the car arrived (reception clock)"})
+    fuel_level_pct = fields.Integer(allow_none=True)
+    charge_level_pct = fields.Integer(allow_none=True)
+    damage = fields.List(fields.Dict(), metadata={"description": "[{note, photo_ref}] recorded at check-in"})
+    belongings = fields.List(fields.String())
+    reschedule_requested_at = aware_datetime(allow_none=True, metadata={"description": "the customer asked to move"})
+    reschedule_offered_at = aware_datetime(allow_none=True)
+    reschedule_offer = fields.List(fields.Dict(), metadata={
+        "description": "[{slot_start, slot_end, part_of_day}] the branch offered; the customer picks one with"
+                       " POST .../reschedule"})
+    reminder_sent_at = aware_datetime(allow_none=True, metadata={"description": "the day-before reminder went out"})
+    extras = fields.List(fields.String(), metadata={"description": "the extras held with the slot"})
+    skill = fields.String(allow_none=True, metadata={"description": "the skill its service type needs"})
+    labour_hours = fields.Float(allow_none=True, metadata={"description": "the labour hours it takes from its slot"})
     history = fields.List(fields.Nested(HistoryEntry))

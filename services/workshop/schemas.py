@@ -28,15 +28,68 @@ class NewLine(Strict):
     quantity = decimal_quantity(places=2, minimum="0.01", maximum="9999", required=True)  # numeric(10, 2)
     unit_price_cents = money(load_default=None, allow_none=True)
     pay_type = fields.String(load_default="customer", validate=validate.OneOf(PAY_TYPES))
+    keep_for_customer = boolean(load_default=False)  # the replaced part is kept for the customer
+    # a line of one of the quote's alternatives; the customer approves the lines of one option at most
+    option = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(domain.QUOTE_OPTIONS))
 
     @validates_schema
     def a_part_names_its_number(self, data, **kwargs):
         if data.get("kind") == "part" and not data.get("part_number"):
             raise ValidationError("a part line needs its part number", "part_number")
+        if data.get("keep_for_customer") and data.get("kind") != "part":
+            raise ValidationError("only a part line has a replaced part to keep", "keep_for_customer")
+
+
+HOURS = validate.Range(min=0, max=1000)
+
+
+class TimeRange(Strict):
+    """Hours: the shortest, most likely and longest it may take (domain.md s2)."""
+    shortest = fields.Float(required=True, validate=HOURS, allow_nan=False)
+    likely = fields.Float(required=True, validate=HOURS, allow_nan=False)
+    longest = fields.Float(required=True, validate=HOURS, allow_nan=False)
+
+    @validates_schema
+    def in_order(self, data, **kwargs):
+        if not data.get("shortest", 0) <= data.get("likely", 0) <= data.get("longest", 0):
+            raise ValidationError("shortest <= likely <= longest", "likely")
+
+
+class Estimate(Strict):
+    diagnosis = fields.Nested(TimeRange)
+    parts = fields.Nested(TimeRange)
+    labour = fields.Nested(TimeRange)
+
+    @validates_schema
+    def names_a_part(self, data, **kwargs):
+        if not data:
+            raise ValidationError("give diagnosis, parts or labour", "labour")
 
 
 class NewQuote(Strict):
     lines = fields.List(fields.Nested(NewLine), required=True, validate=validate.Length(min=1, max=200))
+    # optional: with it, the repair is promised for the likely time plus the branch's buffer
+    estimate = fields.Nested(Estimate, load_default=None, allow_none=True)
+
+
+class Supplement(Strict):
+    """A finding during the repair and the priced lines it adds, for the customer's approval."""
+    findings = fields.List(fields.Nested(Finding), required=True, validate=validate.Length(min=1, max=100))
+    lines = fields.List(fields.Nested(NewLine), required=True, validate=validate.Length(min=1, max=200))
+    diagnosed_by = text(required=True, max_length=80)
+
+
+class DeclinedQuery(Strict):
+    customer_id = fields.UUID()
+    vehicle_id = fields.UUID()
+    branch_id = fields.String(validate=validate.Length(min=1, max=40))
+    branch_ids = fields.List(fields.String(), load_default=None)  # set by the gateway from scope
+    limit = fields.Integer(strict=False, validate=validate.Range(min=1, max=200), load_default=50)
+
+    @validates_schema
+    def names_a_customer_or_vehicle(self, data, **kwargs):
+        if not data.get("customer_id") and not data.get("vehicle_id"):
+            raise ValidationError("give customer_id or vehicle_id", "customer_id")
 
 
 class Decision(Strict):
@@ -64,6 +117,56 @@ class FinishJob(Strict):
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
+class PauseJob(Strict):
+    reason = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class TechnicianTimeQuery(Strict):
+    """A branch and a period of whole days (UTC), both ends included, at most a year."""
+
+    branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    from_ = fields.Date(required=True, data_key="from", attribute="from")
+    to = fields.Date(required=True)
+
+    @validates_schema
+    def a_period_in_order(self, data, **kwargs):
+        if data.get("from") and data.get("to"):
+            if data["to"] < data["from"]:
+                raise ValidationError("must be on or after from", "to")
+            if (data["to"] - data["from"]).days > 366:
+                raise ValidationError("a period is at most 366 days", "to")
+
+
+class WorkshopSettingsChange(Strict):
+    """The branch's workshop numbers to change; null puts one back to its default."""
+
+    close_after_delivery_seconds = fields.Integer(strict=True, allow_none=True,
+                                                  validate=validate.Range(min=0, max=90 * 86400))
+    promise_buffer_pct = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=100))
+    comeback_window_seconds = fields.Integer(strict=True, allow_none=True,
+                                             validate=validate.Range(min=0, max=90 * 86400))
+    progress_every_seconds = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=86400))
+    delay_threshold_pct = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=100))
+
+
+class WorkshopSettings(Out):
+    branch_id = fields.String()
+    close_after_delivery_seconds = fields.Integer()
+    promise_buffer_pct = fields.Integer()
+    comeback_window_seconds = fields.Integer()
+    progress_every_seconds = fields.Integer()
+    delay_threshold_pct = fields.Integer()
+
+
+class FirstTimeFix(Out):
+    branch_id = fields.String()
+    from_ = fields.Date(data_key="from", attribute="from")
+    to = fields.Date()
+    delivered = fields.Integer()  # orders delivered in the period
+    came_back = fields.Integer()  # of those, how many came back for the same fault within the window
+    first_time_fix = fields.Float(allow_none=True)  # 1 - came_back / delivered
+
+
 class Hold(Strict):
     reason = fields.String(required=True, validate=validate.OneOf(domain.HOLD_REASONS))
 
@@ -71,7 +174,12 @@ class Hold(Strict):
 class QualityCheck(Strict):
     checked_by = text(required=True, max_length=80)
     passed = boolean(required=True)
-    notes = fields.String(load_default="", validate=validate.Length(max=2000))
+    notes = fields.String(load_default="", validate=validate.Length(max=2000))  # a failed check's reason
+    kind = fields.String(load_default="peer", validate=validate.OneOf(domain.CHECK_KINDS))
+    # with a peer check: the road and function test results, when the work needs them and they were
+    # not recorded before; left out, the peer checker's `passed` stands for them
+    road_test = boolean(load_default=None, allow_none=True)
+    function_test = boolean(load_default=None, allow_none=True)
 
 
 class Delivery(Strict):
@@ -101,6 +209,16 @@ class JobQuery(ListQuery):
 class Line(PricedLine):
     group = fields.String()
     decision = fields.String(allow_none=True)
+    keep_for_customer = fields.Boolean()
+    option = fields.String(allow_none=True)  # basic, standard or premium: alternatives
+
+
+class CheckOut(Out):
+    kind = fields.String()
+    checked_by = fields.String()
+    passed = fields.Boolean()
+    notes = fields.String()
+    at = aware_datetime()
 
 
 class Quote(Out):
@@ -108,7 +226,12 @@ class Quote(Out):
     repair_order_id = fields.UUID()
     branch_id = fields.String()
     status = fields.String()
+    kind = fields.String()  # initial, or supplement (a finding during the repair)
     total_cents = fields.Integer()
+    # a supplement's total -/+ 20 %: the range shown for risks found on disassembly (null otherwise)
+    range_low_cents = fields.Integer(allow_none=True)
+    range_high_cents = fields.Integer(allow_none=True)
+    estimate = fields.Dict(allow_none=True)  # hours: {diagnosis|parts|labour: {shortest, likely, longest}}
     consent_method = fields.String(allow_none=True)
     consent_by = fields.String(allow_none=True)
     decided_at = aware_datetime(allow_none=True)
@@ -126,7 +249,34 @@ class Job(Out):
     started_at = aware_datetime()
     finished_at = aware_datetime(allow_none=True)
     clocked_seconds = fields.Integer(allow_none=True)
+    paused_at = aware_datetime(allow_none=True)
+    paused_seconds = fields.Integer()
+    pause_reason = fields.String(allow_none=True)
     created_at = aware_datetime()
+
+
+class TimeFigures(Out):
+    clocked_hours = fields.Float()
+    billed_hours = fields.Float()
+    available_hours = fields.Float(allow_none=True)
+    efficiency = fields.Float(allow_none=True)
+    productivity = fields.Float(allow_none=True)
+
+
+class TechnicianFigures(TimeFigures):
+    technician_id = fields.String()
+
+
+class TechnicianTime(Out):
+    """Efficiency (billed / clocked hours) and productivity (clocked / available hours) of a branch's
+    technicians over a period; see services/workshop/technician_time.py for how billed hours are shared."""
+    branch_id = fields.String()
+    from_ = fields.Date(data_key="from", attribute="from")
+    to = fields.Date()
+    billed_hours_rule = fields.String()
+    available_hours_source = fields.String()
+    branch = fields.Nested(TimeFigures)
+    technicians = fields.List(fields.Nested(TechnicianFigures))
 
 
 class Stage(Out):
@@ -158,12 +308,44 @@ class RepairOrder(Out):
     parts_status = fields.String()
     approved_total_cents = fields.Integer()
     delivered_at = aware_datetime(allow_none=True)
+    closed_at = aware_datetime(allow_none=True)
     created_at = aware_datetime()
     updated_at = aware_datetime()
+    service_type = fields.String(allow_none=True)
+    fault_family = fields.String(allow_none=True)  # for comebacks: domain.fault_family
+    case_owner = fields.String(allow_none=True)  # the advisor who checked the car in owns the case
+    skill = fields.String(allow_none=True)  # the skill the booked work needs (booking's catalogue)
+    # fuel_level_pct, charge_level_pct, damage [{note, photo_ref}], belongings, checked_in_at
+    check_in_record = fields.Dict(allow_none=True)
+    comeback_of = fields.UUID(allow_none=True)  # the earlier order this one repeats (a comeback)
+    last_progress_at = aware_datetime(allow_none=True)  # when the customer last heard how it goes
+    delayed_at = aware_datetime(allow_none=True)  # when the customer was told it runs late
     quote = fields.Nested(Quote, allow_none=True)
     findings = fields.List(fields.Nested(FindingOut))
+    tests_required = fields.List(fields.String())  # road_test, function_test when the work needs them
+    quality_checks = fields.List(fields.Nested(CheckOut))
+    parts_kept_for_customer = fields.List(fields.Nested(Line(only=("line_id", "description", "part_number",
+                                                                      "quantity"))))
     jobs = fields.List(fields.Nested(Job))
     timeline = fields.List(fields.Nested(Stage))
+
+
+class DeclinedLine(PricedLine):
+    group = fields.String()
+    quote_id = fields.UUID()
+    quote_kind = fields.String()
+    decided_at = aware_datetime(allow_none=True)
+    repair_order_id = fields.UUID()
+    number = fields.String()
+    branch_id = fields.String()
+    customer_id = fields.UUID()
+    vehicle_id = fields.UUID()
+
+
+class PublicSupplement(Out):
+    total_cents = fields.Integer()
+    range_low_cents = fields.Integer()
+    range_high_cents = fields.Integer()
 
 
 class PublicLine(Out):
@@ -171,6 +353,7 @@ class PublicLine(Out):
     quantity = fields.Decimal(as_string=True)
     net_cents = fields.Integer()
     pay_type = fields.String()
+    keep_for_customer = fields.Boolean()  # the replaced part is kept for the customer to see or take
 
 
 class CustomerView(Out):
@@ -181,3 +364,4 @@ class CustomerView(Out):
     timeline = fields.List(fields.Nested(Stage(only=("at", "status"))))
     approved_lines = fields.List(fields.Nested(PublicLine))
     approved_total_cents = fields.Integer()
+    supplement = fields.Nested(PublicSupplement, allow_none=True)  # awaiting the customer's approval

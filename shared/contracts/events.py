@@ -105,6 +105,7 @@ _CATALOGUE = [
         slot_end=fields.AwareDateTime(required=True), service_type=fields.String(required=True),
         priority=fields.String(required=True), channel=fields.String(required=True),
         requested_at=fields.AwareDateTime(required=True),
+        extras=fields.List(fields.String(), load_default=list),  # loaner_car, pickup, delivery held with the slot
     ), description="A customer asked for an appointment and a slot was held for it."),
     EventSpec("booking.confirmed", "booking", _facts(
         booking_id=fields.UUID(required=True), slot_start=fields.AwareDateTime(required=True),
@@ -112,7 +113,44 @@ _CATALOGUE = [
     EventSpec("booking.rescheduled", "booking", _facts(
         booking_id=fields.UUID(required=True), previous_slot_start=fields.AwareDateTime(required=True),
         slot_start=fields.AwareDateTime(required=True),
+        reason=fields.String(load_default=None, allow_none=True),  # a move the branch made says why
     )),
+    EventSpec("booking.displaced", "booking", _facts(
+        booking_id=fields.UUID(required=True), previous_slot_start=fields.AwareDateTime(required=True),
+        slot_start=fields.AwareDateTime(required=True), reason=fields.String(required=True),
+        displaced_by=fields.UUID(required=True),
+        alternatives=fields.List(fields.Dict(), required=True),
+    ), description="Cosmetic work was moved to another slot to make room for safety-critical work; the"
+                   " customer may pick one of the alternatives instead."),
+    EventSpec("booking.reschedule_requested", "booking", _facts(
+        booking_id=fields.UUID(required=True), slot_start=fields.AwareDateTime(required=True),
+        note=fields.String(required=True), requested_at=fields.AwareDateTime(required=True),
+    ), description="The customer asked to move the booking; the branch owes 2 to 3 alternatives."),
+    EventSpec("booking.reschedule_offered", "booking", _facts(
+        booking_id=fields.UUID(required=True), alternatives=fields.List(fields.Dict(), required=True),
+        offered_at=fields.AwareDateTime(required=True),
+    ), description="The branch offered alternatives ({slot_start, slot_end, part_of_day}); the customer picks one."),
+    EventSpec("booking.reminder_due", "booking", _facts(
+        booking_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+        vehicle_id=fields.UUID(required=True), slot_start=fields.AwareDateTime(required=True),
+        slot_end=fields.AwareDateTime(required=True), service_type=fields.String(required=True),
+    ), description="The visit is less than a day away: remind the customer (once per booking)."),
+    EventSpec("booking.no_show", "booking", _facts(
+        booking_id=fields.UUID(required=True), slot_start=fields.AwareDateTime(required=True),
+    ), description="A confirmed customer did not arrive within 30 minutes of the slot's start; the slot is freed."),
+    EventSpec("booking.waiting_apology", "booking", _facts(
+        booking_id=fields.UUID(load_default=None, allow_none=True),
+        walk_in_id=fields.UUID(load_default=None, allow_none=True),
+        customer_id=fields.UUID(required=True), promised_at=fields.AwareDateTime(required=True),
+        minutes_late=fields.Integer(required=True), reason=fields.String(required=True),
+        apology_number=fields.Integer(required=True),
+    ), description="A customer waiting at the branch is 15 minutes past the promised time (then every 30 more):"
+                   " apologise with the reason. booking_id for a booked customer, walk_in_id for a walk-in."),
+    EventSpec("walk_in.arrived", "booking", _facts(
+        walk_in_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+        vehicle_id=fields.UUID(required=True), service_type=fields.String(required=True),
+        priority=fields.String(required=True), arrived_at=fields.AwareDateTime(required=True),
+    ), description="A car came without an appointment and joined the branch's walk-in queue."),
     EventSpec("booking.cancelled", "booking", _facts(
         booking_id=fields.UUID(required=True), reason=fields.String(required=True),
     )),
@@ -122,7 +160,19 @@ _CATALOGUE = [
         service_type=fields.String(required=True), odometer_km=fields.Integer(required=True),
         fault_description=fields.String(required=True), checked_in_at=fields.AwareDateTime(required=True),
         advisor=fields.String(required=True), plate=fields.String(required=True),
+        # the check-in record and the work the service type needs (optional: older events lack them)
+        fuel_level_pct=fields.Integer(load_default=None, allow_none=True),
+        charge_level_pct=fields.Integer(load_default=None, allow_none=True),
+        damage=fields.List(fields.Dict(), load_default=list),
+        belongings=fields.List(fields.String(), load_default=list),
+        skill=fields.String(load_default=None, allow_none=True),
+        estimated_hours=fields.Float(load_default=None, allow_none=True),
     ), description="The car arrived and was received; the workshop opens a repair order."),
+    EventSpec("booking.arrived", "booking", _facts(
+        booking_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+        vehicle_id=fields.UUID(required=True), slot_start=fields.AwareDateTime(required=True),
+        arrived_at=fields.AwareDateTime(required=True),
+    ), description="The customer is at the desk with the car; the reception clock runs until check-in."),
     # crm: customers and vehicles, follow-ups
     EventSpec("customer.registered", "crm", _facts(
         customer_id=fields.UUID(required=True), name=fields.String(required=True),
@@ -172,6 +222,8 @@ _CATALOGUE = [
         declined_line_ids=fields.List(fields.UUID(), required=True),
         approved_total_cents=fields.Integer(required=True),
         priority=fields.String(allow_none=True, load_default=None),
+        # the quote's likely time plus the branch's buffer: the repair-promise clock's target (none: 4 h)
+        promised_seconds=fields.Integer(allow_none=True, load_default=None),
     ), description="The customer approved these lines; parts reserves the part lines (in order of need:"
                    " priority, then approval time)."),
     EventSpec("quote.withdrawn", "workshop", _facts(
@@ -191,6 +243,69 @@ _CATALOGUE = [
         technician_id=fields.String(required=True), finished_at=fields.AwareDateTime(required=True),
         clocked_seconds=fields.Integer(required=True),
     )),
+    EventSpec("repair_order.progress", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+        vehicle_id=fields.UUID(required=True), number=fields.String(required=True),
+        plate=fields.String(required=True),
+        stage=fields.String(required=True, validate=validate.OneOf((
+            "checked_in", "diagnosed", "waiting_for_parts", "work_started", "work_in_progress", "qc_done",
+            "ready"))),
+        text=fields.String(required=True), update_due=fields.String(allow_none=True, load_default=None),
+    ), description="What the customer is told at each stage, and at least every 2 hours while work runs:"
+                   " what a message needs (crm sends it). `update_due` is the update it answers."),
+    EventSpec("progress.due", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), update_due=fields.String(required=True),
+    ), description="Work runs: the customer's next progress update is due (the progress_update clock)."),
+    EventSpec("progress.not_due", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), update_due=fields.String(required=True),
+    ), description="Work stopped (on hold, quality check): the update that was due is no longer owed."),
+    EventSpec("repair_order.delayed", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+        vehicle_id=fields.UUID(required=True), number=fields.String(required=True),
+        plate=fields.String(required=True), reason=fields.String(required=True),
+        new_time=fields.AwareDateTime(required=True), text=fields.String(required=True),
+    ), description="The repair runs 20 % past its estimate: the customer is told at once, with the reason and"
+                   " a new time."),
+    EventSpec("repair_order.comeback", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), number=fields.String(required=True),
+        customer_id=fields.UUID(required=True), vehicle_id=fields.UUID(required=True),
+        fault_family=fields.String(required=True), previous_repair_order_id=fields.UUID(required=True),
+        previous_number=fields.String(required=True), days_since_delivery=fields.Float(required=True),
+    ), description="The vehicle is back for the same fault family within the branch's window after its last"
+                   " delivery (default 7 days): a comeback, against first-time-fix; crm opens a quality complaint."),
+    EventSpec("supplement.requested", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), quote_id=fields.UUID(required=True),
+        customer_id=fields.UUID(required=True), number=fields.String(required=True),
+        lines=fields.List(fields.Nested(QuoteLine), required=True), total_cents=fields.Integer(required=True),
+        range_low_cents=fields.Integer(required=True), range_high_cents=fields.Integer(required=True),
+    ), description="A finding during the repair: a supplementary quote awaits the customer's approval (the"
+                   " order is on hold, reason approval); the range is the total -/+ 20 % for risks found on"
+                   " disassembly."),
+    EventSpec("supplement.approved", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), quote_id=fields.UUID(required=True),
+        approved_lines=fields.List(fields.Nested(QuoteLine), required=True),
+        declined_line_ids=fields.List(fields.UUID(), required=True),
+        approved_total_cents=fields.Integer(required=True),
+    ), description="The customer approved (some of) a supplement: the approved amount grows; work resumes."),
+    EventSpec("supplement.declined", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), quote_id=fields.UUID(required=True),
+        declined_line_ids=fields.List(fields.UUID(), required=True),
+    ), description="The customer declined a supplement: its lines are kept for later reminders; work resumes."),
+    EventSpec("repair_order.closed", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), number=fields.String(required=True),
+        customer_id=fields.UUID(required=True), vehicle_id=fields.UUID(required=True),
+        reason=fields.String(required=True), closed_at=fields.AwareDateTime(required=True),
+    ), description="A delivered repair order is closed: its invoice was paid, or the branch's time after"
+                   " delivery passed (default 7 days)."),
+    EventSpec("job.paused", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), job_id=fields.UUID(required=True),
+        technician_id=fields.String(required=True), paused_at=fields.AwareDateTime(required=True),
+        reason=fields.String(required=True),
+    ), description="A job's clock paused: the technician stepped away, or the order went on hold."),
+    EventSpec("job.resumed", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), job_id=fields.UUID(required=True),
+        technician_id=fields.String(required=True), resumed_at=fields.AwareDateTime(required=True),
+    ), description="A paused job's clock runs again (the technician has no other clock running)."),
     EventSpec("repair_order.on_hold", "workshop", _facts(
         repair_order_id=fields.UUID(required=True),
         reason=fields.String(required=True, validate=validate.OneOf(("parts", "approval", "sublet"))),
@@ -204,7 +319,13 @@ _CATALOGUE = [
     EventSpec("qc.failed", "workshop", _facts(
         repair_order_id=fields.UUID(required=True), checked_by=fields.String(required=True),
         reason=fields.String(required=True),
+        kind=fields.String(load_default="peer", validate=validate.OneOf(("self", "peer", "road_test",
+                                                                        "function_test"))),
     )),
+    EventSpec("qc.check_recorded", "workshop", _facts(
+        repair_order_id=fields.UUID(required=True), checked_by=fields.String(required=True),
+        kind=fields.String(required=True, validate=validate.OneOf(("self", "road_test", "function_test"))),
+    ), description="A self-check, road test or function test of the finished work passed."),
     EventSpec("repair_order.ready", "workshop", _facts(
         repair_order_id=fields.UUID(required=True),
     )),

@@ -92,7 +92,8 @@ def starts(tx, host, event_type, event) -> list[tuple[str, tuple]]:
     new = []
     for policy in sla.hosted_by(host):
         if policy.move(event_type) == "start" and event.get(policy.subject) is not None:
-            target = sla_store.target(tx, policy.name, event["branch_id"], policy.target_seconds)
+            target = policy.target_given(event) or sla_store.target(tx, policy.name, event["branch_id"],
+                                                                    policy.target_seconds)
             calendar = _calendar(tx, policy, event["branch_id"])
             new.append(sla_store.start(sla.Clock.start(policy, event, target, calendar, uuid.uuid4())))
     return new

@@ -92,6 +92,9 @@ class Policy:
     at_risk_share: float = 0.8
     safety_critical_when: dict | None = None  # fact -> value on the start event, e.g. priority
     predictor: str | None = None
+    # a fact of the start event that, when given (seconds > 0), is this subject's own target: a
+    # repair promised for its estimate rather than the branch's fixed target
+    target_fact: str | None = None
     active: bool = True
     inactive_reason: str = ""
     description: str = ""
@@ -120,6 +123,13 @@ class Policy:
             if event_type in moving:
                 return move
         return None
+
+    def target_given(self, facts: dict) -> int | None:
+        """The target the start event gives its subject (`target_fact`), or None: the branch's then."""
+        if not self.target_fact:
+            return None
+        value = facts.get(self.target_fact)
+        return int(value) if isinstance(value, (int, float)) and value > 0 else None
 
     def is_safety_critical(self, facts: dict) -> bool:
         """Whether the start event's facts make the clock safety-critical (a brake repair)."""

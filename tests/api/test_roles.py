@@ -106,6 +106,10 @@ def _owner_command_bodies(ids):
         "/bookings/<booking_id>/reschedule": {"slot_start": fixtures.next_slot(9)},
         "/bookings/<booking_id>/cancellation": {"reason": "scope probe"},
         "/bookings/<booking_id>/check-in": {"odometer_km": 1, "fault_description": "probe"},
+        "/bookings/<booking_id>/arrival": None,
+        "/bookings/<booking_id>/reschedule-request": {"note": "probe"},
+        "/bookings/<booking_id>/reschedule-offer": {},
+        "/walk-ins/<walk_in_id>/check-in": {"odometer_km": 1, "fault_description": "probe"},
         "/repair-orders/<repair_order_id>/diagnosis": {
             "findings": [{"description": "probe", "status": "green"}]},
         "/repair-orders/<repair_order_id>/quotes": {"lines": [
@@ -115,6 +119,11 @@ def _owner_command_bodies(ids):
             "decisions": [{"line_id": str(uuid.uuid4()), "approved": True}]},
         "/repair-orders/<repair_order_id>/jobs": {},
         "/repair-orders/<repair_order_id>/jobs/<job_id>/finish": {},
+        "/repair-orders/<repair_order_id>/jobs/<job_id>/pause": {},
+        "/repair-orders/<repair_order_id>/supplements": {
+            "findings": [{"description": "probe", "status": "amber"}],
+            "lines": [{"kind": "labour", "description": "probe", "quantity": "1"}]},
+        "/repair-orders/<repair_order_id>/jobs/<job_id>/resumption": None,
         "/repair-orders/<repair_order_id>/hold": {"reason": "sublet"},
         "/repair-orders/<repair_order_id>/resumption": None,
         "/repair-orders/<repair_order_id>/quality-check": {"passed": True, "notes": ""},
@@ -148,7 +157,10 @@ def test_commands_on_a_record_of_another_branch_are_refused_by_its_service_and_c
     ids = {"customer_id": state["customer"]["customer_id"], "booking_id": state["booking"]["booking_id"],
            "repair_order_id": ro_id, "job_id": admin.ok("GET", "/jobs", repair_order_id=ro_id)["items"][0]["job_id"],
            "invoice_id": state["invoice"]["invoice_id"], "follow_up_id": state["follow_up"]["follow_up_id"],
-           "transfer_id": transfer["transfer_id"]}
+           "transfer_id": transfer["transfer_id"],
+           "walk_in_id": admin.ok("POST", "/walk-ins", {  # booking: a walk-in waiting at the far branch
+               "branch_id": far, "customer_id": state["customer"]["customer_id"],
+               "vehicle_id": state["vehicle"]["vehicle_id"], "service_type": "probe"})["walk_in_id"]}
     missing = {name: str(uuid.uuid4()) for name in ids}
     records = {"booking": f"/bookings/{ids['booking_id']}", "repair order": f"/repair-orders/{ro_id}",
                "invoice": f"/invoices/{ids['invoice_id']}", "follow-up": f"/follow-ups/{ids['follow_up_id']}",

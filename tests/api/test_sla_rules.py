@@ -167,7 +167,7 @@ def test_a_breached_clock_is_never_announced_at_risk_afterwards(gateway, admin, 
 
 # -- 3. no target for an inactive policy ----------------------------------------------------------------
 def test_a_target_for_an_inactive_policy_is_refused(gateway, admin, branch):
-    refused = admin.post("/sla/targets", {"policy": "reception", "branch_id": branch, "target_seconds": 300})
+    refused = admin.post("/sla/targets", {"policy": "p1_response", "branch_id": branch, "target_seconds": 300})
     assert refused.status_code == 422, refused.text
     assert "policy" in refused.json()["error"]["fields"]
     admin.ok("POST", "/sla/targets", {"policy": "diagnosis", "branch_id": branch, "target_seconds": 1800})

@@ -140,10 +140,11 @@ def test_an_order_is_cancelled_at_any_point_before_work_and_never_after(advisor,
           lambda items: [r["status"] for r in items] == ["released"], what="the part released")
 
     worked = approved(advisor, technician, world, hours_ahead=12)
-    technician.ok("POST", f"/repair-orders/{worked}/jobs", {})
+    job = technician.ok("POST", f"/repair-orders/{worked}/jobs", {})
     refused = advisor.post(f"/repair-orders/{worked}/cancellation", {"reason": "too late"})
     assert refused.status_code == 409 and "work has started" in refused.json()["error"]["message"]
     assert status(advisor, worked) == "in_progress"
+    technician.ok("POST", f"/repair-orders/{worked}/jobs/{job['job_id']}/finish", {})  # one running clock each
 
 
 def test_a_technician_is_clocked_on_one_order_once_at_a_time(advisor, technician, colleague, world):
@@ -154,7 +155,8 @@ def test_a_technician_is_clocked_on_one_order_once_at_a_time(advisor, technician
     assert twice.status_code == 409 and "technician_id" in twice.json()["error"]["fields"], twice.text
     colleague("tech-41").ok("POST", f"/repair-orders/{ro}/jobs", {}, status=201)  # a colleague may
     technician.ok("POST", f"/repair-orders/{ro}/jobs/{first['job_id']}/finish", {})
-    technician.ok("POST", f"/repair-orders/{ro}/jobs", {}, status=201)  # clocked off, on again
+    again = technician.ok("POST", f"/repair-orders/{ro}/jobs", {}, status=201)  # clocked off, on again
+    technician.ok("POST", f"/repair-orders/{ro}/jobs/{again['job_id']}/finish", {})
 
 
 def test_a_technician_acts_only_as_themself(advisor, technician, colleague, admin, world):
@@ -164,6 +166,7 @@ def test_a_technician_acts_only_as_themself(advisor, technician, colleague, admi
     assert advisor.ok("GET", "/jobs", repair_order_id=ro)["items"] == []  # nothing was written
     own_name = technician.ok("POST", f"/repair-orders/{ro}/jobs", {"technician_id": technician.subject})
     assert own_name["technician_id"] == technician.subject
+    technician.ok("POST", f"/repair-orders/{ro}/jobs/{own_name['job_id']}/finish", {})
     recorded = admin.ok("POST", f"/repair-orders/{ro}/jobs", {"technician_id": "tech-42"})  # for a colleague
     assert recorded["technician_id"] == "tech-42"
     findings = advisor.ok("GET", f"/repair-orders/{ro}")["findings"]

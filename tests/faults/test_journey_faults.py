@@ -38,7 +38,7 @@ def run_journeys(count, advisor, technician, inspector, world, workers=16, on_pr
     lock = threading.Lock()
 
     def one(i):
-        journey = Journey(advisor, technician, inspector, world["branch"], part_number=world["part"],
+        journey = Journey(advisor, technician.another(), inspector, world["branch"], part_number=world["part"],
                           slot_start=fixtures.next_slot(hours_ahead=hours_ahead + i // 35))
         try:
             state = journey.run()

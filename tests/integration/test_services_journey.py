@@ -107,8 +107,9 @@ def test_the_whole_journey_across_the_services(world, rpc):
         recorder.wait_for("parts.consumed", repair_order_id=ro["repair_order_id"])
     stock_after = rpc.parts.get_stock(world, "SJ-PAD-1")
     assert stock_after["on_hand"] == stock["on_hand"] - 1
-    view = rpc.workshop.customer_view(ro["number"], "sj1")
-    assert view["status"] == "delivered" and view["approved_total_cents"] == 23150
+    view = wait_for(lambda: (v := rpc.workshop.customer_view(ro["number"], "sj1"))["status"] == "closed" and v,
+                    message="the paid repair order closed")  # closed once its invoice is paid
+    assert view["stage"] == "Handed over" and view["approved_total_cents"] == 23150
     assert [l["description"] for l in view["approved_lines"]] == ["replace front pads", "front pads"]
     with pytest.raises(errors.NotFound):
         rpc.workshop.customer_view(ro["number"], "XX 999")

@@ -88,8 +88,13 @@ class Api(ApiCalls):
         """A caller with `role`; `subject` is the name it acts under (who did it comes from the token)."""
         subject = subject or f"test-{role}-{time.time_ns()}"
         api = cls(base_url, issue_token(role, subject, **scope))
-        api.subject = subject
+        api.subject, api.role, api.scope = subject, role, scope
         return api
+
+    def another(self, subject=None):
+        """A colleague with the same role and scope: journeys run side by side each need their own
+        technician, since one technician's clock runs on one job at a time."""
+        return Api.as_role(self.base.removesuffix("/api/v1"), self.role, subject, **self.scope)
 
     def get(self, path, **params):
         return self.session.get(self.base + path, params=params, timeout=30)

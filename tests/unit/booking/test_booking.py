@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.booking import domain
+from services.booking import capacity, domain
 from shared.domain import IllegalTransition, RuleBroken, StateConflict
 
 UTC = timezone.utc
@@ -39,7 +39,7 @@ def test_a_request_holds_its_slot_and_records_booking_created():
     assert event.facts == {"booking_id": "b-1", "customer_id": asked["customer_id"],
                            "vehicle_id": asked["vehicle_id"], "slot_start": NEXT,
                            "slot_end": NEXT + timedelta(hours=1), "service_type": "annual service",
-                           "priority": "routine", "channel": "web", "requested_at": NOW}
+                           "priority": "routine", "channel": "web", "requested_at": NOW, "extras": []}
     assert made.row()["symptoms"] == "squeal when cold" and "events" not in made.row()
 
 
@@ -95,7 +95,9 @@ def test_a_walk_in_is_checked_in_without_confirmation_and_that_answers_its_reque
     assert event.facts == {"booking_id": made.booking_id, "customer_id": made.customer_id,
                            "vehicle_id": made.vehicle_id, "priority": "routine", "service_type": "annual service",
                            "checked_in_at": NOW, "plate": "B-X 1", "odometer_km": 42000,
-                           "fault_description": "squeal", "advisor": "sam"}
+                           "fault_description": "squeal", "advisor": "sam", "fuel_level_pct": None,
+                           "charge_level_pct": None, "damage": [], "belongings": [], "skill": None,
+                           "estimated_hours": None}
     assert made.history == [domain.HistoryLine("requested", "checked_in", RUNNING, "")]
 
 
@@ -174,3 +176,68 @@ def test_a_booking_is_rebuilt_from_its_stored_row():
     made = booking("confirmed")
     row = {**made.row(), "created_at": NOW, "updated_at": NOW}
     assert domain.Booking.from_row(row) == made
+
+
+# -- reminders and no-shows (issue 23) -------------------------------------------------------------------
+def test_a_reminder_is_due_once_when_the_slot_is_less_than_a_day_away():
+    made = booking(slot_start=RUNNING + timedelta(days=2))
+    assert not made.reminder_due(NOW)
+    later = RUNNING + timedelta(days=1, hours=1)
+    made.remind(later)
+    assert made.reminder_sent_at == later and made.recorded("booking.reminder_due")[0].facts["booking_id"]
+    with pytest.raises(StateConflict):
+        made.remind(later + timedelta(minutes=1))
+
+
+def test_no_reminder_for_a_booking_that_no_longer_holds_its_slot():
+    made = booking(slot_start=RUNNING + timedelta(hours=5))
+    made.cancel("sold the car", NOW)
+    assert not made.reminder_due(NOW)
+
+
+def test_a_customer_who_arrived_is_not_a_no_show():
+    made = booking(slot_start=RUNNING + timedelta(hours=1))
+    made.confirm(NOW)
+    made.arrive(RUNNING + timedelta(hours=1, minutes=20))
+    with pytest.raises(StateConflict):
+        made.no_show(RUNNING + timedelta(hours=2))
+
+
+def test_a_confirmed_booking_30_minutes_past_its_start_without_arrival_is_a_no_show_and_frees_its_slot():
+    start = RUNNING + timedelta(hours=1)
+    made = booking(slot_start=start)
+    made.confirm(NOW)
+    assert made.no_show(start + timedelta(minutes=31)) == start
+    assert made.status == "no_show" and made.recorded("booking.no_show")[0].facts["slot_start"] == start
+
+
+# -- arrival and the check-in record (issue 23) ------------------------------------------------------------
+def test_arrival_is_recorded_once_and_starts_the_reception_clock():
+    made = booking(slot_start=NEXT)
+    made.arrive(NOW)
+    [event] = made.events
+    assert (event.type, event.facts["arrived_at"], made.arrived_at) == ("booking.arrived", NOW, NOW)
+    assert made.history[-1].note == "arrived"
+    with pytest.raises(StateConflict) as twice:
+        made.arrive(NOW)
+    assert "arrived_at" in twice.value.fields
+
+
+def test_a_booking_not_holding_its_slot_cannot_arrive():
+    made = booking(status="cancelled")
+    with pytest.raises(StateConflict):
+        made.arrive(NOW)
+
+
+def test_the_check_in_record_and_the_work_travel_to_the_repair_order_on_the_event():
+    made = domain.Booking.request("b-1", request(), ROUND_THE_CLOCK, NOW,
+                                  capacity.Catalogue.of().work_for("ev battery"))
+    made.take_events()
+    damage = [{"note": "dent, left door", "photo_ref": "photos/1.jpg"}]
+    made.check_in(12000, "no charge", "sam", "B-X 1", NOW, charge_level_pct=20, damage=damage,
+                  belongings=["child seat"])
+    facts = made.recorded("booking.checked_in")[0].facts
+    assert (facts["charge_level_pct"], facts["fuel_level_pct"], facts["damage"], facts["belongings"]) == (
+        20, None, damage, ["child seat"])
+    assert (facts["skill"], facts["estimated_hours"], facts["advisor"]) == ("ev_high_voltage", 1.5, "sam")
+    assert (made.charge_level_pct, made.damage, made.belongings) == (20, damage, ["child seat"])

@@ -53,10 +53,10 @@ def test_a_safety_critical_approval_makes_a_safety_critical_repair_promise():
 
 
 def test_a_target_for_an_inactive_policy_is_refused():
-    reception = sla.policy("reception")
-    assert not reception.active
+    p1_response = sla.policy("p1_response")
+    assert not p1_response.active
     with pytest.raises(RuleBroken) as refused:
-        reception.check_target_change(reception.host)
+        p1_response.check_target_change(p1_response.host)
     assert "policy" in refused.value.fields
 
 
