@@ -57,7 +57,8 @@ class DirectApp:
     """
 
     SCHEMA = "bench_direct"
-    COPIED = ("branches", "branch_capacity", "slot_overrides", "vehicles")
+    COPIED = ("branches", "branch_capacity", "slot_overrides", "vehicles", "technicians", "technician_shifts",
+              "branch_service_types")
 
     def __init__(self, port: int, workers: int = 2, threads: int = 8):
         self.port, self.workers, self.threads = port, workers, threads

@@ -3,13 +3,16 @@ and (pitlane/demo_day.py) a working day at branch N1 for an advisor to look at.
 
 Loaded through the services' RPC like any client would; safe to load twice: everything is looked
 up by a natural key and created only when missing, so a second load neither duplicates nor resets
-what a user changed since (a branch's set-up, a part's price, stock and thresholds).
+what a user changed since (a branch's set-up, a part's price, stock and thresholds, a technician's
+skills and shifts).
 """
 import time
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from pitlane.demo_day import TECHNICIANS, _found, load_day
+from pitlane.demo_day import TECHNICIANS, _do_all, _found, load_day
 from shared import config
 from shared.contracts import errors
 
@@ -57,6 +60,26 @@ PARTS = [
     ("EV-CBL-T2", "EV charging cable type 2, 7 m", "oem", 29900, 24, None, 2, 1),
     ("EV-COOL-01", "Battery coolant for EV high-voltage circuit, 5 l", "oem", 7900, 12, None, 6, 2),
 ]
+
+# Technicians on shift, with their skills, so a slot's capacity by skill shows: every branch's TECHNICIANS
+# (the names the demo day and the tokens use) and N1's further ones. At N1 every technician does general
+# work on a full day, so a slot has 7 technicians x its 2 hours of general work for its 6 bays of at most
+# 2 hours each: for general work the bays always bind before the hours (the README books brakes in the
+# first slot with a free bay); diagnostics, EV and body work run out of hours first, as a workshop's do.
+SKILLS = {
+    "tech-n1-anna": ["general", "diagnostics"], "tech-n1-ben": ["general", "ev_high_voltage"],
+    "tech-n1-cem": ["general", "body"], "tech-n1-dora": ["general", "diagnostics"],
+    "tech-n1-emre": ["general", "diagnostics", "ev_high_voltage"], "tech-n1-finn": ["general"],
+    "tech-n1-gesa": ["general", "body"],
+    "tech-n2-dana": ["general", "diagnostics"], "tech-n2-emil": ["general", "ev_high_voltage", "body"],
+    "tech-s1-fritz": ["general", "diagnostics"], "tech-s1-gul": ["general", "ev_high_voltage"],
+    "tech-s1-hans": ["general", "body"],
+    "tech-s2-ines": ["general", "diagnostics", "body"], "tech-s2-jonas": ["general", "ev_high_voltage"],
+}
+ON_SHIFT = {branch_id: [t for t in SKILLS if t.startswith(f"tech-{branch_id.lower()}-")] for branch_id in TECHNICIANS}
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SHIFT_DAYS = 43  # today and the next six weeks: a rota planned that far ahead
+SHIFT_LOOK_AHEAD = 366  # the longest range list_technicians reads: a shift a user set further out is not seen
 
 CUSTOMERS = [
     # branch, name, email, phone, vehicles: (vin, plate, model, year)
@@ -138,6 +161,7 @@ def load(proxy) -> dict:
                                                            "quantity": stock, "reference": "demo opening stock"})
             proxy.parts.set_thresholds({"branch_id": branch_id, "part_number": number, "reorder_point": reorder,
                                         "safety_stock": max(reorder // 2, 1)})
+    on_shift = _technicians(proxy)
     customers = 0
     vehicles = {}  # vin -> the vehicle record
     for branch_id, name, email, phone, cars in CUSTOMERS:
@@ -161,7 +185,58 @@ def load(proxy) -> dict:
     day = load_day(proxy, vehicles)
     return {"regions": sorted({b[1] for b in BRANCHES}), "branches": [b[0] for b in BRANCHES],
             "parts": len(PARTS), "customers": customers, "vehicles": len(vehicles), "technicians": TECHNICIANS,
-            **day}
+            "technicians_set": on_shift, **day}
+
+
+def _technicians(proxy) -> int:
+    """Each branch's technicians on every working day from today through the next six weeks
+    (SHIFT_DAYS), in its business hours.
+
+    Set once and then only carried forward: a technician the demo has not set yet gets its skills and
+    every shift of the window; one that exists keeps its skills and shifts as they are (a user may have
+    changed them; set_technician would replace a day's shift), and gets shifts only for the window's days
+    after its last shift, so a load on a later day extends the hours and a second load on the same day
+    sets nothing. Before the day's bookings, so they already count against the technicians' hours.
+    Answers how many technicians it set shifts for."""
+    calls = []
+    for branch_id, *_ in BRANCHES:
+        branch = proxy.booking.get_branch(branch_id)
+        today = datetime.now(timezone.utc).astimezone(ZoneInfo(branch["timezone"])).date()
+        known = {t["technician_id"]: t for t in proxy.booking.list_technicians({
+            "branch_id": branch_id, "date_from": today.isoformat(),
+            "date_to": (today + timedelta(days=SHIFT_LOOK_AHEAD)).isoformat()})}
+        window = _working_days(branch, today)
+        for technician_id in ON_SHIFT[branch_id]:
+            found = known.get(technician_id)
+            last = max((date.fromisoformat(s["date"]) for s in found["shifts"]), default=None) if found else None
+            days = [d for d in window if last is None or d > last]
+            if found and not days:
+                continue
+            calls.append((proxy.booking.set_technician, {
+                "branch_id": branch_id, "technician_id": technician_id,
+                "skills": found["skills"] if found else SKILLS[technician_id],
+                "shifts": [{"date": d.isoformat(), "start": window[d][0], "end": window[d][1]} for d in days]}))
+    _do_all(calls)
+    return len(calls)
+
+
+def _working_days(branch, today: date) -> dict:
+    """{day: (start, end)} of the window's days the branch is open, a day's longest opening each (a shift
+    stays within business hours, so a day with a break gets its longer part)."""
+    holidays = {str(h) for h in branch["holidays"]}
+    days = {}
+    for n in range(SHIFT_DAYS):
+        day = today + timedelta(days=n)
+        hours = branch["business_hours"].get(WEEKDAY_NAMES[day.weekday()]) or []
+        if hours and day.isoformat() not in holidays:
+            start, end = max(hours, key=lambda h: (_minutes(h[1]) - _minutes(h[0])))
+            days[day] = (start, end)
+    return days
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
 
 
 def _stock(proxy, branch_id, part_number):

@@ -118,8 +118,8 @@ VISITS = [
      "findings": [{"code": None, "description": "battery at 41 % of capacity, no parasitic drain",
                    "status": "red"}],
      "lines": [_labour("replace and code battery", "0.5"), _part("BAT-12V-70", "battery 12 V 70 Ah AGM")],
-     "consent": "recorded_verbal", "technicians": ["tech-n1-cem"], "checked_by": "tech-n1-anna",
-     "job": "battery replaced and coded"},
+     "consent": "recorded_verbal", "technicians": ["tech-n1-anna"], "checked_by": "tech-n1-cem",
+     "job": "battery replaced and coded"},  # electrical work needs diagnostics: anna's skill (pitlane/demo.py)
     {"vin": "WF0DXXGAKDF000124", "day": "today", "stage": "delivered", "service_type": "inspection",
      "priority": "routine", "channel": "web", "odometer_km": 104500,
      "symptoms": "inspection; wipers smear, musty smell from the vents",

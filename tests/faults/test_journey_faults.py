@@ -67,7 +67,7 @@ def services_answer():
 
 def assert_effects_once():
     """Counted in the tables: every delivered repair order has one invoice and one follow-up."""
-    delivered = scalar("SELECT count(*) FROM workshop.repair_orders WHERE status = 'delivered'")
+    delivered = scalar("SELECT count(*) FROM workshop.repair_orders WHERE status IN ('delivered', 'closed')")
     wait_for(lambda: scalar("SELECT count(*) FROM billing.invoices") == delivered, timeout=60,
              message="one invoice per delivered repair order")
     wait_for(lambda: scalar("SELECT count(*) FROM crm.follow_ups") == delivered, timeout=60,

@@ -37,7 +37,12 @@ def _day_snapshot(rpc):
     complaints = [c for c in customers for c in rpc.crm.list_complaints({"customer_id": c, "limit": 200})["items"]]
     stock = {(s["branch_id"], s["part_number"]): (s["on_hand"], s["reserved"])
              for s in rpc.parts.list_stock({"branch_id": "N1", "limit": 200})["items"]}
+    technicians = []
+    for branch_id in demo.ON_SHIFT:
+        technicians += rpc.booking.list_technicians({"branch_id": branch_id, "date_from": date.today().isoformat(),
+                                                     "date_to": (date.today() + timedelta(days=30)).isoformat()})
     return (sorted((b["branch_id"], b["slot_start"], b["status"]) for b in bookings),
+            sorted((t["branch_id"], t["technician_id"], t["skills"], t["shifts"]) for t in technicians),
             sorted((r["branch_id"], r["status"], r["parts_status"]) for r in orders),
             sorted((i["status"], i["total_cents"]) for i in invoices), len(complaints), stock)
 
@@ -63,7 +68,7 @@ def test_demo_loads_and_loading_twice_changes_nothing(stack, rpc):
     day = _day_snapshot(rpc)
     started = time.monotonic()
     again = demo.load(rpc)
-    assert again["made"] == 0 and again["complaints"] == 0
+    assert again["made"] == 0 and again["complaints"] == 0 and again["technicians_set"] == 0
     assert time.monotonic() - started < 10
     assert snapshot() == (stock, customers, vehicles)
     assert _day_snapshot(rpc) == day
@@ -140,6 +145,43 @@ def test_the_demo_day_gives_an_advisor_something_to_look_at(stack, rpc):
     assert len(complaints) == 1 and complaints[0]["repair_order_id"] == waiting["repair_order_id"]
 
 
+def test_every_demo_branch_has_technicians_on_shift_and_at_n1_the_bays_bind_first(stack, rpc):
+    stack("booking", "crm", "parts", "workshop", "billing")
+    demo.load(rpc)
+    for branch_id, names in demo.TECHNICIANS.items():
+        branch = rpc.booking.get_branch(branch_id)
+        today = datetime.now(timezone.utc).astimezone(ZoneInfo(branch["timezone"])).date()
+        last = today + timedelta(days=demo.SHIFT_DAYS - 1)
+        found = {t["technician_id"]: t for t in rpc.booking.list_technicians(
+            {"branch_id": branch_id, "date_from": today.isoformat(), "date_to": last.isoformat()})}
+        assert set(names) <= set(found) and set(demo.ON_SHIFT[branch_id]) <= set(found)
+        open_days = {(today + timedelta(days=n)).isoformat() for n in range(demo.SHIFT_DAYS)
+                     if branch["business_hours"].get(demo.WEEKDAY_NAMES[(today + timedelta(days=n)).weekday()])
+                     and (today + timedelta(days=n)).isoformat() not in branch["holidays"]}
+        for technician in demo.ON_SHIFT[branch_id]:
+            assert found[technician]["skills"] == demo.SKILLS[technician]
+            assert {s["date"] for s in found[technician]["shifts"]} == open_days
+    n1 = {t["technician_id"]: t["skills"] for t in rpc.booking.list_technicians(
+        {"branch_id": "N1", "date_from": date.today().isoformat(), "date_to": date.today().isoformat()})}
+    assert n1["tech-n1-anna"] == ["general", "diagnostics"] and n1["tech-n1-ben"] == ["general", "ev_high_voltage"]
+    assert n1["tech-n1-cem"] == ["general", "body"] and len(n1) >= 7
+
+    # at N1 a slot with a free bay always has the hours for general work (the README books brakes in the
+    # first slot with `available > 0`); work needing a skill shows its own hours
+    zone = ZoneInfo(rpc.booking.get_branch("N1")["timezone"])
+    today = datetime.now(timezone.utc).astimezone(zone).date()
+    open_slots = 0
+    for n in range(demo.SHIFT_DAYS):
+        day = (today + timedelta(days=n)).isoformat()
+        for slot in rpc.booking.list_slots({"branch_id": "N1", "date": day, "service_type": "brakes"}):
+            if slot["reason"] != "over" and slot["free_bays"] > 0:
+                open_slots += 1
+                assert slot["bookable"] and slot["skill_hours_free"] >= 2 * slot["hours_needed"], slot
+        ev = rpc.booking.list_slots({"branch_id": "N1", "date": day, "service_type": "ev_service"})
+        assert all(s["skill_hours_free"] is not None for s in ev)
+    assert open_slots >= 10
+
+
 def test_loading_the_demo_again_keeps_what_a_user_changed(stack, rpc):
     stack("booking", "crm", "parts", "workshop", "billing")
     demo.load(rpc)
@@ -152,6 +194,14 @@ def test_loading_the_demo_again_keeps_what_a_user_changed(stack, rpc):
     rpc.parts.catalogue_part({**{k: part[k] for k in ("part_number", "description", "origin", "warranty_months",
                                                       "warranty_km")}, "price_cents": 4500})
     rpc.parts.set_thresholds({"branch_id": "S1", "part_number": "FLT-OIL-01", "reorder_point": 2, "safety_stock": 1})
+    # a technician's skills and one day's shift changed; a day off (no shift) can only be a day not yet set
+    s2_today = datetime.now(timezone.utc).astimezone(ZoneInfo("Europe/Vienna")).date()
+    jonas = rpc.booking.list_technicians({"branch_id": "S2", "date_from": s2_today.isoformat(),
+                                          "date_to": (s2_today + timedelta(days=30)).isoformat()})
+    jonas = next(t for t in jonas if t["technician_id"] == "tech-s2-jonas")
+    changed_day = jonas["shifts"][-1]["date"]
+    rpc.booking.set_technician({"branch_id": "S2", "technician_id": "tech-s2-jonas", "skills": ["general", "body"],
+                                "shifts": [{"date": changed_day, "start": "09:00", "end": "13:00"}]})
 
     demo.load(rpc)
     branch = rpc.booking.get_branch("N2")
@@ -159,3 +209,8 @@ def test_loading_the_demo_again_keeps_what_a_user_changed(stack, rpc):
     assert rpc.parts.get_part("WPR-BLD-SET")["price_cents"] == 4500
     stock = rpc.parts.get_stock("S1", "FLT-OIL-01")
     assert (stock["reorder_point"], stock["safety_stock"]) == (2, 1)
+    jonas = next(t for t in rpc.booking.list_technicians({"branch_id": "S2", "date_from": changed_day,
+                                                          "date_to": changed_day})
+                 if t["technician_id"] == "tech-s2-jonas")
+    assert jonas["skills"] == ["general", "body"]
+    assert [(s["start"], s["end"]) for s in jonas["shifts"]] == [("09:00", "13:00")]
