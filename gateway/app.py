@@ -16,7 +16,7 @@ from shared.contracts.schemas import MAX_DEPTH
 from shared.sla import rules as sla
 from shared.sla.clocks import ClockQuery, TargetChange
 from shared.bus.rpc import COMMAND, DEADLINE, load
-from shared.scope import CONTEXT_KEY as SCOPE_KEY, NOT_IN_SCOPE
+from shared.scope import CONTEXT_KEY as SCOPE_KEY, NOT_IN_SCOPE, TECHNICIAN_KEY
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +200,8 @@ def _run(route, call, who, path, body, query, command=None):
     if route.scope in ("owner", "body") and who.scoped:
         # the service checks the record in the path, and every record the body names, against these
         context[SCOPE_KEY] = sorted(who.branches)
+    if route.scope == "owner" and who.role == "technician":
+        context[TECHNICIAN_KEY] = who.subject  # a technician clocks their own jobs only
     if route.access == policy.WRITE:
         # a command still queued when this request stops waiting (a stopped service) is not started
         context[DEADLINE] = time.time() + config.rpc_timeout()

@@ -16,12 +16,14 @@ from nameko.extensions import DependencyProvider
 from shared.contracts import errors
 
 CONTEXT_KEY = "branch_scope"  # travels as the AMQP header "nameko.branch_scope"
+TECHNICIAN_KEY = "technician"  # a technician caller's name: they act on their own work only
 NOT_IN_SCOPE = "not found in your scope"
 
 
 class Scope:
-    def __init__(self, branches=None):
+    def __init__(self, branches=None, technician=None):
         self.branches = None if branches is None else frozenset(branches)
+        self.technician = technician  # set when the caller is a technician (their token's subject)
 
     @property
     def limited(self) -> bool:
@@ -47,4 +49,5 @@ class CallerScope(DependencyProvider):
         branches = worker_ctx.context_data.get(CONTEXT_KEY)
         if branches is not None and not isinstance(branches, (list, tuple)):
             branches = ()  # a scope we cannot read admits nothing
-        return Scope(branches)
+        technician = worker_ctx.context_data.get(TECHNICIAN_KEY)
+        return Scope(branches, technician if isinstance(technician, str) else None)

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
-from shared.domain import Aggregate, RuleBroken, StateConflict, StateMachine, UnknownRecord
+from shared.domain import Aggregate, NotPermitted, RuleBroken, StateConflict, StateMachine, UnknownRecord
 
 # status -> statuses it may move to (domain.md s4)
 LIFE_CYCLE = StateMachine("repair order", {
@@ -598,10 +598,19 @@ class RepairOrder(Aggregate):
         elif self.status != "in_progress":
             self._move("in_progress", "job started")
 
-    def finish_job(self, job_id, notes: str, now: datetime) -> Job:
+    def own_job(self, job_id, by: str | None) -> Job:
+        """The job, if `by` is the technician on it: a technician clocks off, pauses and resumes their
+        own jobs only (`by` None: an advisor, an admin or a service, who may act for them)."""
+        job = self.job(job_id)
+        if by is not None and job.technician_id != by:
+            raise NotPermitted(f"this is {job.technician_id}'s job: only they clock it",
+                               job_id=f"is {job.technician_id}'s job, not yours")
+        return job
+
+    def finish_job(self, job_id, notes: str, now: datetime, by: str | None = None) -> Job:
         """A technician clocks off; the last open job done sends the work to the quality check,
         unless the order is on hold (then its resumption does)."""
-        job = self.job(job_id)
+        job = self.own_job(job_id, by)
         job.finish(now, notes)
         if self.status == "in_progress" and not self.open_jobs:
             self._move("quality_check", "work done")
@@ -621,15 +630,15 @@ class RepairOrder(Aggregate):
             if job.running:
                 self._pause(job, now, f"order on hold: {reason}")
 
-    def pause_job(self, job_id, now: datetime, reason: str = "") -> Job:
+    def pause_job(self, job_id, now: datetime, reason: str = "", by: str | None = None) -> Job:
         """The technician steps away from the job; the order's status does not change."""
-        job = self.job(job_id)
+        job = self.own_job(job_id, by)
         self._pause(job, now, reason or "paused by the technician")
         return job
 
-    def resume_job(self, job_id, now: datetime) -> Job:
+    def resume_job(self, job_id, now: datetime, by: str | None = None) -> Job:
         """The technician is back on a paused job: like clocking on, it resumes an order on hold."""
-        job = self.job(job_id)
+        job = self.own_job(job_id, by)
         if job.open and job.paused_at is not None:
             self._ready_for_work(resuming=True)
         job.resume(now)

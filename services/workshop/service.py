@@ -208,7 +208,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
         finish = load(schemas.FinishJob, data)
         with self.db.command() as tx:
             ro = self._repair_order_to_change(tx, repair_order_id)
-            job = ro.finish_job(record_id(job_id, "job"), finish["notes"], now())
+            job = ro.finish_job(record_id(job_id, "job"), finish["notes"], now(), by=self.scope.technician)
             store.save_repair_order(tx, ro)
             saved = store.save_job(tx, job)
             tx.publish_recorded(ro)
@@ -219,7 +219,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
         pause = load(schemas.PauseJob, data)
         with self.db.command() as tx:
             ro = self._repair_order_to_change(tx, repair_order_id)
-            job = ro.pause_job(record_id(job_id, "job"), now(), pause["reason"])
+            job = ro.pause_job(record_id(job_id, "job"), now(), pause["reason"], by=self.scope.technician)
             saved = store.save_job(tx, job)
             tx.publish_recorded(ro)
             return JOB.dump(saved)
@@ -228,7 +228,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
     def resume_job(self, repair_order_id, job_id):
         with self.db.command() as tx:
             ro = self._repair_order_to_change(tx, repair_order_id)
-            job = ro.resume_job(record_id(job_id, "job"), now())
+            job = ro.resume_job(record_id(job_id, "job"), now(), by=self.scope.technician)
             self._clock_on(tx, job.technician_id, job.job_id)
             store.save_repair_order(tx, ro)
             saved = store.save_job(tx, job)

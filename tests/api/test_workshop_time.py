@@ -43,6 +43,20 @@ def test_a_job_clock_pauses_and_resumes_and_the_time_clocked_excludes_pauses(adv
     assert again.status_code == 409, again.text
 
 
+def test_a_technician_clocks_off_pauses_and_resumes_only_their_own_job(advisor, technician, colleague, admin, world):
+    tech, other = someone(colleague), someone(colleague)
+    ro = approved(advisor, technician, world, hours_ahead=40)
+    job = tech.ok("POST", f"/repair-orders/{ro}/jobs", {}, status=201)
+    for step, body in (("/pause", {}), ("/finish", {})):
+        refused = other.post(job_path(ro, job) + step, body)
+        assert refused.status_code == 403 and "job_id" in refused.json()["error"]["fields"], refused.text
+    assert advisor.ok("GET", "/jobs", repair_order_id=ro)["items"][0]["finished_at"] is None  # nothing changed
+    tech.ok("POST", job_path(ro, job) + "/pause", {})
+    assert other.post(job_path(ro, job) + "/resumption").status_code == 403
+    done = admin.ok("POST", job_path(ro, job) + "/finish", {})  # an admin may clock off for them
+    assert done["finished_at"] and done["technician_id"] == tech.subject
+
+
 def test_one_running_clock_per_technician_across_all_orders(advisor, technician, colleague, world):
     tech = someone(colleague)
     first, second = approved(advisor, technician, world, 41), approved(advisor, technician, world, 41)

@@ -6,7 +6,7 @@ import pytest
 
 from services.workshop.domain import Job
 from services.workshop.technician_time import TechnicianClock, technician_time
-from shared.domain import RuleBroken, StateConflict
+from shared.domain import NotPermitted, RuleBroken, StateConflict
 from tests.unit.workshop.test_repair_order import T0, job, order, types
 
 H = timedelta(hours=1)
@@ -41,6 +41,21 @@ def test_a_job_clock_pauses_only_when_running_and_resumes_only_when_paused():
     done = job(finished=T0 + H)
     with pytest.raises(StateConflict, match="finished"):
         order("in_progress", jobs=[done]).pause_job(done.job_id, T0 + 2 * H)
+
+
+def test_a_technician_clocks_off_pauses_and_resumes_only_their_own_job():
+    mine, theirs = job("tech-1"), job("tech-2")
+    ro = order("in_progress", jobs=[mine, theirs])
+    for command in (lambda: ro.pause_job(theirs.job_id, T0 + H, by="tech-1"),
+                    lambda: ro.finish_job(theirs.job_id, "", T0 + H, by="tech-1")):
+        with pytest.raises(NotPermitted) as refused:
+            command()
+        assert "job_id" in refused.value.fields
+    assert theirs.running and ro.recorded("job.paused") == []
+    ro.pause_job(mine.job_id, T0 + H, by="tech-1")
+    ro.resume_job(mine.job_id, T0 + 2 * H, by="tech-1")
+    ro.pause_job(theirs.job_id, T0 + 2 * H)  # an advisor or admin (no `by`) may act for a technician
+    assert not theirs.running and mine.running
 
 
 def test_the_job_clocks_pause_when_the_order_goes_on_hold():
