@@ -120,9 +120,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
         request = load(schemas.NewQuote, data)
         with self.db.command() as tx:
             ro = self._repair_order_to_change(tx, repair_order_id)
-            rate = org.get_branch(tx, ro.branch_id)["labour_rate_cents"]
-            prices = store.part_prices(tx, {l["part_number"] for l in request["lines"] if l["part_number"]})
-            lines = [{**line, "line_id": uuid.uuid4()} for line in request["lines"]]
+            rate, prices, lines = self._priced(tx, ro, request["lines"])
             quote, superseded = ro.issue_quote(uuid.uuid4(), lines, rate, prices, request["estimate"])
             if superseded is not None:
                 store.close_quote(tx, superseded)
@@ -130,6 +128,14 @@ class WorkshopService(SlaClocks, BranchDirectory):
             store.save_repair_order(tx, ro)
             tx.publish_recorded(ro)
             return QUOTE.dump(with_range(store.quote_with_lines(tx, quote.quote_id)))
+
+    @staticmethod
+    def _priced(tx, ro, lines):
+        """What a quote's lines are priced with: the branch's labour rate, the catalogue prices of their
+        parts, and the lines with their new ids."""
+        rate = org.get_branch(tx, ro.branch_id)["labour_rate_cents"]
+        prices = store.part_prices(tx, {line["part_number"] for line in lines if line["part_number"]})
+        return rate, prices, [{**line, "line_id": uuid.uuid4()} for line in lines]
 
     @rpc
     def approve_quote(self, repair_order_id, data):
@@ -149,9 +155,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
         supplement = load(schemas.Supplement, data)
         with self.db.command() as tx:
             ro = self._repair_order_to_change(tx, repair_order_id)
-            rate = org.get_branch(tx, ro.branch_id)["labour_rate_cents"]
-            prices = store.part_prices(tx, {l["part_number"] for l in supplement["lines"] if l["part_number"]})
-            lines = [{**line, "line_id": uuid.uuid4()} for line in supplement["lines"]]
+            rate, prices, lines = self._priced(tx, ro, supplement["lines"])
             quote = ro.request_supplement(uuid.uuid4(), supplement["findings"], lines, rate, prices,
                                           supplement["diagnosed_by"], now())
             store.add_findings(tx, ro.repair_order_id, supplement["findings"], supplement["diagnosed_by"])

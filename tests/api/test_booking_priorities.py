@@ -1,24 +1,18 @@
 """Priorities through the real gateway: safety-critical work takes the first slot that fits and may displace
 cosmetic work, which is moved with alternatives; other work is never displaced."""
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from tests.support import fixtures
+from tests.support.branches import cars, own_branch
 from tests.support.gateway import Api
-from tests.support.infra import wait_for
-from tests.support.journey import vin
 
 
 @pytest.fixture(scope="module")
 def branch(gateway, admin, world):
     """A branch of its own with one bay, so one booking fills a slot."""
-    branch_id = f"PRI-{uuid.uuid4().hex[:6]}"
-    admin.ok("POST", "/branches", fixtures.branch(branch_id, region_id=world["region"], bays=1), status=201)
-    wait_for(lambda: admin.post("/customers", {"branch_id": branch_id, "name": "Branch Probe"}).status_code == 201,
-             message=f"crm to know {branch_id}")
-    return branch_id
+    return own_branch(admin, world, "PRI", bays=1)
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +21,7 @@ def desk(gateway, branch):
 
 
 def _cars(api, branch_id, n):
-    customer = api.ok("POST", "/customers", {"branch_id": branch_id, "name": "Priority Tester"})
-    return customer["customer_id"], [
-        api.ok("POST", "/vehicles", {"customer_id": customer["customer_id"], "vin": vin(),
-                                     "plate": f"PR {uuid.uuid4().hex[:4]}", "model": "Corsa"})["vehicle_id"]
-        for _ in range(n)]
+    return cars(api, branch_id, n, "Priority Tester", "PR", "Corsa")
 
 
 def test_safety_critical_work_displaces_cosmetic_work_which_moves_to_an_alternative(desk, branch):

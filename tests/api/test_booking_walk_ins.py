@@ -4,19 +4,14 @@ import uuid
 
 import pytest
 
-from tests.support import fixtures
+from tests.support.branches import own_branch
 from tests.support.gateway import Api
-from tests.support.infra import wait_for
 from tests.support.journey import vin
 
 
 @pytest.fixture(scope="module")
 def branch(gateway, admin, world):
-    branch_id = f"WLK-{uuid.uuid4().hex[:6]}"
-    admin.ok("POST", "/branches", fixtures.branch(branch_id, region_id=world["region"], bays=2), status=201)
-    wait_for(lambda: admin.post("/customers", {"branch_id": branch_id, "name": "Branch Probe"}).status_code == 201,
-             message=f"crm to know {branch_id}")
-    return branch_id
+    return own_branch(admin, world, "WLK", bays=2)
 
 
 @pytest.fixture(scope="module")
