@@ -1,7 +1,7 @@
 """What a slot can take beyond its bays, no I/O: the work a service type needs, technicians on shift, and
 why a slot is or is not free for that work."""
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -35,6 +35,21 @@ CATALOGUE = {
 }
 
 
+# The parts a service type usually takes, picked the evening before: before a car is diagnosed only its service
+# type is known, so the kit is a standard one (part numbers of the parts catalogue). A type without an entry
+# has no kit; a branch may give its own type a kit (catalogue_entry). Stock is parts' business, not checked here.
+KITS = {
+    "annual_service": (("FLT-OIL-01", 1), ("FLT-AIR-01", 1), ("FLT-CAB-01", 1)),
+    "service": (("FLT-OIL-01", 1), ("FLT-AIR-01", 1), ("FLT-CAB-01", 1)),
+    "oil_change": (("FLT-OIL-01", 1),),
+    "brakes": (("BRK-PAD-F01", 1),),
+    "clutch": (("CLT-KIT-01", 1),),
+    "timing_belt": (("BLT-TMG-KIT", 1),),
+    "air_conditioning": (("CLN-AC-01", 1),),
+}
+MAX_KIT_LINES = 20
+
+
 def service_key(service_type: str) -> str:
     """"Annual service", "annual-service" and "annual_service" name the same entry."""
     return re.sub(r"[^a-z0-9]+", "_", service_type.strip().lower()).strip("_")
@@ -64,12 +79,23 @@ class Catalogue:
     """The branch's service types: the shipped defaults with the branch's own entries over them."""
 
     entries: dict  # key -> (skill, seconds)
+    kits: dict = field(default_factory=dict)  # key -> [{part_number, quantity}]
 
     @classmethod
     def of(cls, overrides=()) -> "Catalogue":
+        """`overrides`: the branch's own entries; one whose `parts` is None (not given) keeps the shipped kit."""
         entries = {key: (skill, int(hours * 3600)) for key, (skill, hours) in CATALOGUE.items()}
-        entries.update({service_key(o["service_type"]): (o["skill"], o["labour_seconds"]) for o in overrides})
-        return cls(entries)
+        kits = {key: [{"part_number": p, "quantity": q} for p, q in lines] for key, lines in KITS.items()}
+        for o in overrides:
+            entries[service_key(o["service_type"])] = (o["skill"], o["labour_seconds"])
+            if o.get("parts") is not None:
+                kits[service_key(o["service_type"])] = list(o["parts"])
+        return cls(entries, kits)
+
+    def kit_for(self, service_type: str) -> list[dict]:
+        """The parts to pick for a car booked for this type: its kit, [] when the type has none (an unknown
+        type too). Copies, so a caller cannot change the catalogue."""
+        return [dict(line) for line in self.kits.get(service_key(service_type), ())]
 
     def work_for(self, service_type: str) -> Work:
         """An unknown service type stays bookable as general work with the default estimate, so clients
@@ -80,13 +106,32 @@ class Catalogue:
         return Work(service_type, found[0], found[1], True)
 
 
-def catalogue_entry(service_type: str, skill: str, hours: float) -> dict:
-    """A branch's own entry, checked: a known skill and a positive estimate of at most a working week."""
+def catalogue_entry(service_type: str, skill: str, hours: float, parts: list | None = None) -> dict:
+    """A branch's own entry, checked: a known skill, a positive estimate of at most a working week and, when
+    given, its kit (`parts`; None keeps the shipped kit of that type, [] says the type takes none)."""
     if skill not in SKILLS:
         raise RuleBroken("unknown skill", skill=f"must be one of {', '.join(SKILLS)}")
     if not 0 < hours <= 40:
         raise RuleBroken("the estimate is out of range", labour_hours="must be more than 0 and at most 40")
-    return {"service_type": service_key(service_type), "skill": skill, "labour_seconds": round(hours * 3600)}
+    return {"service_type": service_key(service_type), "skill": skill, "labour_seconds": round(hours * 3600),
+            "parts": None if parts is None else kit(parts)}
+
+
+def kit(parts: list) -> list[dict]:
+    """A service type's kit, checked: at most MAX_KIT_LINES lines, each part once, each a positive whole
+    number of pieces. `parts`: [{part_number, quantity}]."""
+    if len(parts) > MAX_KIT_LINES:
+        raise RuleBroken("too many parts in the kit", parts=f"at most {MAX_KIT_LINES} lines")
+    seen = set()
+    for line in parts:
+        quantity = line["quantity"]
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise RuleBroken("a kit takes whole parts",
+                             parts=f"{line['part_number']}: quantity must be a positive whole number")
+        if line["part_number"] in seen:
+            raise RuleBroken("a part twice in the kit", parts=f"{line['part_number']}: name each part once")
+        seen.add(line["part_number"])
+    return [{"part_number": line["part_number"], "quantity": line["quantity"]} for line in parts]
 
 
 # -- technicians on shift ------------------------------------------------------------------------------

@@ -172,11 +172,26 @@ class TechnicianHours(Out):
     available_seconds = fields.Integer()
 
 
+class KitLineIn(Strict):
+    part_number = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Z0-9][A-Z0-9._/-]{1,39}$", error="capitals, digits and . _ / -; 2 to 40 long"))
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=1000))
+
+
 class ServiceTypeSetup(Strict):
     branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
     service_type = text(required=True, max_length=80)
     skill = fields.String(required=True, validate=validate.OneOf(capacity.SKILLS))
     labour_hours = fields.Float(required=True, validate=validate.Range(min=0.05, max=40), allow_nan=False)
+    parts = fields.List(fields.Nested(KitLineIn), load_default=None,
+                        validate=validate.Length(max=capacity.MAX_KIT_LINES), metadata={
+                            "description": "the kit picked for a car booked for this type before it is diagnosed;"
+                                           " left out: the shipped kit of that type (if any), []: none"})
+
+
+class PartLine(Out):
+    part_number = fields.String()
+    quantity = fields.Integer()
 
 
 class ServiceTypeQuery(Strict):
@@ -188,6 +203,8 @@ class ServiceType(Out):
     skill = fields.String()
     labour_hours = fields.Float()
     branch_own = fields.Boolean(metadata={"description": "the branch's own entry over the shipped default"})
+    parts = fields.List(fields.Nested(PartLine), metadata={
+        "description": "the standard kit picked for this type before diagnosis ([] when none)"})
 
 
 class WalkInArrival(Strict):
@@ -255,8 +272,9 @@ class Arrival(Out):
     skill = fields.String(allow_none=True)
     labour_hours = fields.Float(allow_none=True)
     arrived_at = aware_datetime(allow_none=True)
-    parts_to_pick = fields.List(fields.Dict(), allow_none=True, metadata={
-        "description": "null: not known at booking (parts are picked from the approved quote)"})
+    parts_to_pick = fields.List(fields.Nested(PartLine), metadata={
+        "description": "the service type's standard kit ([] when it has none): before diagnosis only the type"
+                       " is known; stock is not checked here"})
 
 
 class SkillNeed(Out):
@@ -280,6 +298,8 @@ class Day(Out):
     skills = fields.List(fields.Nested(SkillNeed))
     slots = fields.List(fields.Nested(SlotArrivals))
     walk_ins_waiting = fields.Integer()
+    parts_to_pick = fields.List(fields.Nested(PartLine), metadata={
+        "description": "per part number, the pieces the day's arrivals' kits need (without no-shows)"})
 
 
 class ExtraSetup(Strict):

@@ -122,26 +122,27 @@ class BookingService(SlaClocks):
         setup = load(schemas.ServiceTypeSetup, data)
         with self.db.command() as tx:
             branch = self._branch(tx, setup["branch_id"])
-            entry = capacity.catalogue_entry(setup["service_type"], setup["skill"], setup["labour_hours"])
+            entry = capacity.catalogue_entry(setup["service_type"], setup["skill"], setup["labour_hours"],
+                                             setup["parts"])
             store.save_service_type(tx, branch["branch_id"], entry)
             _catalogues.forget_when_committed(tx, branch["branch_id"])
-            return SERVICE_TYPE.dump(self._service_type(entry, True))
+            return SERVICE_TYPE.dump(self._service_type(capacity.Catalogue.of([entry]), entry["service_type"], True))
 
     @rpc
     def list_service_types(self, data):
         query = load(schemas.ServiceTypeQuery, data)
         with self.db.read() as tx:
             branch = self._branch(tx, query["branch_id"])
-            own = {e["service_type"]: e for e in store.service_types(tx, branch["branch_id"])}
-        shipped = {k: {"service_type": k, "skill": skill, "labour_seconds": int(hours * 3600)}
-                   for k, (skill, hours) in capacity.CATALOGUE.items()}
-        return SERVICE_TYPE.dump([self._service_type(own.get(k) or shipped[k], k in own)
-                                  for k in sorted({*own, *shipped})], many=True)
+            own = store.service_types(tx, branch["branch_id"])
+        catalogue, own_keys = capacity.Catalogue.of(own), {e["service_type"] for e in own}
+        return SERVICE_TYPE.dump([self._service_type(catalogue, k, k in own_keys)
+                                  for k in sorted({*own_keys, *capacity.CATALOGUE})], many=True)
 
     @staticmethod
-    def _service_type(entry, branch_own):
-        return {"service_type": entry["service_type"], "skill": entry["skill"],
-                "labour_hours": round(entry["labour_seconds"] / 3600, 2), "branch_own": branch_own}
+    def _service_type(catalogue, key, branch_own):
+        skill, seconds = catalogue.entries[key]
+        return {"service_type": key, "skill": skill, "labour_hours": round(seconds / 3600, 2),
+                "branch_own": branch_own, "parts": catalogue.kit_for(key)}
 
     @rpc
     def set_slot_capacity(self, data):
@@ -321,9 +322,10 @@ class BookingService(SlaClocks):
             arrivals = store.arrivals(tx, branch["branch_id"], start, end)
             _, shifts = store.shifts_between(tx, branch["branch_id"], start, end)
             waiting = len(store.waiting_walk_ins(tx, branch["branch_id"]))
+            arrivals = day_rules.with_parts(arrivals, self._catalogue(tx, branch["branch_id"]))
         return schemas.Day().dump({
             "branch_id": branch["branch_id"], "date": day, "walk_ins_waiting": waiting,
-            "arrivals": [{**a, "parts_to_pick": None} for a in arrivals],
+            "arrivals": arrivals, "parts_to_pick": day_rules.parts_total(arrivals),
             "skills": day_rules.skills_needed(arrivals, shifts, start, end),
             "slots": day_rules.by_slot(timetable.slots_on(day), arrivals)})
 

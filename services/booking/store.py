@@ -292,15 +292,17 @@ def slot_hours(tx, branch_id, starts) -> tuple[dict, dict]:
 
 
 def service_types(tx, branch_id) -> list[dict]:
-    return tx.all("SELECT service_type, skill, labour_seconds FROM branch_service_types WHERE branch_id = %s"
-                  " ORDER BY service_type", (branch_id,))
+    """The branch's own entries; `parts` None when the entry gave no kit (the shipped one applies)."""
+    return tx.all("SELECT service_type, skill, labour_seconds, parts FROM branch_service_types"
+                  " WHERE branch_id = %s ORDER BY service_type", (branch_id,))
 
 
 def save_service_type(tx, branch_id, entry):
-    tx.execute("INSERT INTO branch_service_types (branch_id, service_type, skill, labour_seconds)"
-               " VALUES (%s, %s, %s, %s) ON CONFLICT (branch_id, service_type) DO UPDATE SET"
-               " skill = EXCLUDED.skill, labour_seconds = EXCLUDED.labour_seconds",
-               (branch_id, entry["service_type"], entry["skill"], entry["labour_seconds"]))
+    tx.execute("INSERT INTO branch_service_types (branch_id, service_type, skill, labour_seconds, parts)"
+               " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (branch_id, service_type) DO UPDATE SET"
+               " skill = EXCLUDED.skill, labour_seconds = EXCLUDED.labour_seconds, parts = EXCLUDED.parts",
+               (branch_id, entry["service_type"], entry["skill"], entry["labour_seconds"],
+                None if entry["parts"] is None else Jsonb(entry["parts"])))
 
 
 def technician_hours(tx, branch_id, date_from, date_to) -> list[dict]:

@@ -1,25 +1,19 @@
 """Capacity from resources through the real gateway: bays and skilled technician hours on shift, no overbooking
 under parallel bookings, why a slot is not free, and the hours the workshop asks for."""
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import pytest
 
 from tests.support import fixtures
+from tests.support.branches import cars, own_branch
 from tests.support.gateway import Api
-from tests.support.infra import wait_for
-from tests.support.journey import vin
 
 
 @pytest.fixture(scope="module")
 def branch(gateway, admin, world):
     """A branch of its own (shifts recorded at a branch change every booking there), with three bays."""
-    branch_id = f"CAP-{uuid.uuid4().hex[:6]}"
-    admin.ok("POST", "/branches", fixtures.branch(branch_id, region_id=world["region"], bays=3), status=201)
-    wait_for(lambda: admin.post("/customers", {"branch_id": branch_id, "name": "Branch Probe"}).status_code == 201,
-             message=f"crm to know {branch_id}")
-    return branch_id
+    return own_branch(admin, world, "CAP", bays=3)
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +22,7 @@ def desk(gateway, branch):
 
 
 def _vehicles(api, branch_id, n):
-    customer = api.ok("POST", "/customers", {"branch_id": branch_id, "name": "Capacity Tester"})
-    return customer["customer_id"], [
-        api.ok("POST", "/vehicles", {"customer_id": customer["customer_id"], "vin": vin(),
-                                     "plate": f"CP {uuid.uuid4().hex[:4]}", "model": "e-Golf"})["vehicle_id"]
-        for _ in range(n)]
+    return cars(api, branch_id, n, "Capacity Tester", "CP", "e-Golf")
 
 
 def _slot(hours_ahead) -> tuple[datetime, str]:
@@ -169,7 +159,8 @@ def test_parallel_bookings_never_overbook_bays_when_hours_are_plenty(desk, branc
 def test_a_branch_may_set_its_own_estimate_for_a_service_type(desk, branch):
     own = desk.ok("POST", "/service-types", {"branch_id": branch, "service_type": "Wheel alignment",
                                              "skill": "general", "labour_hours": 0.75})
-    assert own == {"service_type": "wheel_alignment", "skill": "general", "labour_hours": 0.75, "branch_own": True}
+    assert own == {"service_type": "wheel_alignment", "skill": "general", "labour_hours": 0.75, "branch_own": True,
+                   "parts": []}
     listed = {t["service_type"]: t for t in desk.ok("GET", "/service-types", branch_id=branch)}
     assert listed["wheel_alignment"]["labour_hours"] == 0.75 and listed["brakes"]["branch_own"] is False
     start, slot = _slot(hours_ahead=60)

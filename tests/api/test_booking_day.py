@@ -5,18 +5,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.support import fixtures
+from tests.support.branches import own_branch
 from tests.support.gateway import Api
-from tests.support.infra import wait_for
 from tests.support.journey import vin
 
 
 @pytest.fixture(scope="module")
 def branch(gateway, admin, world):
-    branch_id = f"DAY-{uuid.uuid4().hex[:6]}"
-    admin.ok("POST", "/branches", fixtures.branch(branch_id, region_id=world["region"], bays=3), status=201)
-    wait_for(lambda: admin.post("/customers", {"branch_id": branch_id, "name": "Branch Probe"}).status_code == 201,
-             message=f"crm to know {branch_id}")
-    return branch_id
+    return own_branch(admin, world, "DAY", bays=3)
 
 
 def test_tomorrows_arrivals_list_what_each_needs_and_the_day_view_shows_bookings_as_they_are_made(
@@ -38,8 +34,10 @@ def test_tomorrows_arrivals_list_what_each_needs_and_the_day_view_shows_bookings
     listed = supervisor.ok("GET", "/arrivals", branch_id=branch)  # no date: tomorrow's list
     assert listed["date"] == tomorrow.isoformat() and listed["walk_ins_waiting"] == 0
     [only] = listed["arrivals"]
+    filters = [{"part_number": "FLT-OIL-01", "quantity": 1}, {"part_number": "FLT-AIR-01", "quantity": 1},
+               {"part_number": "FLT-CAB-01", "quantity": 1}]
     assert (only["booking_id"], only["plate"], only["skill"], only["labour_hours"], only["parts_to_pick"]) == (
-        first["booking_id"], cars[0]["plate"], "general", 2.0, None)
+        first["booking_id"], cars[0]["plate"], "general", 2.0, filters)  # the annual service's standard kit
     general = next(s for s in listed["skills"] if s["skill"] == "general")
     assert (general["hours_needed"], general["hours_on_shift"], general["short"]) == (2.0, 4.0, False)
 
@@ -52,3 +50,44 @@ def test_tomorrows_arrivals_list_what_each_needs_and_the_day_view_shows_bookings
     by_slot = {datetime.fromisoformat(s["slot_start"]): s["booking_ids"] for s in day["slots"]}
     assert by_slot[at(10)] == [second["booking_id"]] and by_slot[at(9)] == []
     assert next(s for s in day["skills"] if s["skill"] == "general")["hours_needed"] == 3.5
+    assert day["arrivals"][1]["parts_to_pick"] == [{"part_number": "BRK-PAD-F01", "quantity": 1}]
+    assert day["parts_to_pick"] == sorted(filters + [{"part_number": "BRK-PAD-F01", "quantity": 1}],
+                                          key=lambda line: line["part_number"])  # the day's total per part
+
+
+def test_a_branch_gives_its_own_service_type_a_kit_and_the_arrivals_list_picks_it(gateway, branch):
+    desk = Api.as_role(gateway.url, "advisor", branch_id=branch)
+    kit = [{"part_number": "WPR-BLD-SET", "quantity": 1}, {"part_number": "LMP-H7", "quantity": 2}]
+    own = desk.ok("POST", "/service-types", {"branch_id": branch, "service_type": "Winter check", "skill": "general",
+                                             "labour_hours": 0.5, "parts": kit})
+    assert (own["service_type"], own["parts"]) == ("winter_check", kit)
+    desk.ok("POST", "/service-types", {"branch_id": branch, "service_type": "Oil change", "skill": "general",
+                                       "labour_hours": 0.75})  # no kit given: the shipped one stays
+    listed = {t["service_type"]: t for t in desk.ok("GET", "/service-types", branch_id=branch)}
+    assert listed["winter_check"]["parts"] == kit and listed["diagnostics"]["parts"] == []
+    assert listed["oil_change"]["parts"] == [{"part_number": "FLT-OIL-01", "quantity": 1}]
+    for bad in ([{"part_number": "LMP-H7", "quantity": 0}], [{"part_number": "LMP-H7", "quantity": 1.5}],
+                [{"part_number": f"P-{i}", "quantity": 1} for i in range(21)]):
+        refused = desk.post("/service-types", {"branch_id": branch, "service_type": "Winter check",
+                                               "skill": "general", "labour_hours": 0.5, "parts": bad})
+        assert refused.status_code == 400 and "parts" in refused.json()["error"]["fields"], refused.text
+    twice = desk.post("/service-types", {"branch_id": branch, "service_type": "Winter check", "skill": "general",
+                                         "labour_hours": 0.5, "parts": [kit[0], kit[0]]})
+    assert twice.status_code == 422 and "parts" in twice.json()["error"]["fields"], twice.text
+
+    later = datetime.now(timezone.utc).date() + timedelta(days=2)  # a day of this test's own
+    desk.ok("POST", "/technicians", {"branch_id": branch, "technician_id": "tech-kit",
+                                     "skills": ["general", "diagnostics"],
+                                     "shifts": [{"date": later.isoformat(), "start": "08:00", "end": "16:00"}]})
+    customer = desk.ok("POST", "/customers", {"branch_id": branch, "name": "Kit Picker"})
+    for hour, service_type in ((9, "winter check"), (11, "Winter-Check"), (13, "diagnostics")):
+        car = desk.ok("POST", "/vehicles", {"customer_id": customer["customer_id"], "vin": vin(),
+                                            "plate": f"KT {uuid.uuid4().hex[:4]}", "model": "Corsa"})
+        desk.ok("POST", "/bookings", fixtures.booking_request(
+            branch, customer["customer_id"], car["vehicle_id"], service_type=service_type,
+            slot_start=datetime(later.year, later.month, later.day, hour, tzinfo=timezone.utc).isoformat()),
+            status=201)
+    day = desk.ok("GET", "/arrivals", branch_id=branch, date=later.isoformat())
+    assert [a["parts_to_pick"] for a in day["arrivals"]] == [kit, kit, []]
+    assert day["parts_to_pick"] == [{"part_number": "LMP-H7", "quantity": 4},
+                                    {"part_number": "WPR-BLD-SET", "quantity": 2}]

@@ -38,6 +38,41 @@ def test_a_branch_may_override_a_service_type():
     assert "skill" in refused.value.fields
 
 
+def test_a_service_type_takes_its_standard_kit_and_a_type_without_one_takes_none():
+    catalogue = capacity.Catalogue.of()
+    assert catalogue.kit_for("Annual service")[0] == {"part_number": "FLT-OIL-01", "quantity": 1}
+    assert catalogue.kit_for("oil-change") == [{"part_number": "FLT-OIL-01", "quantity": 1}]
+    assert catalogue.kit_for("brakes") == [{"part_number": "BRK-PAD-F01", "quantity": 1}]
+    assert catalogue.kit_for("diagnostics") == [] and catalogue.kit_for("something only this client says") == []
+    catalogue.kit_for("brakes")[0]["quantity"] = 9  # a caller's copy, not the catalogue
+    assert catalogue.kit_for("brakes")[0]["quantity"] == 1
+
+
+def test_a_branch_may_give_its_own_service_type_a_kit_or_keep_the_shipped_one():
+    pads = [{"part_number": "BRK-PAD-F01", "quantity": 1}, {"part_number": "BRK-PAD-R01", "quantity": 1}]
+    catalogue = capacity.Catalogue.of([capacity.catalogue_entry("Brakes", "general", 2.5, pads),
+                                       capacity.catalogue_entry("Oil change", "general", 0.5),
+                                       capacity.catalogue_entry("Annual service", "general", 2, []),
+                                       capacity.catalogue_entry("Wipers", "general", 0.25,
+                                                                [{"part_number": "WPR-BLD-SET", "quantity": 1}])])
+    assert catalogue.kit_for("brakes") == pads
+    assert catalogue.kit_for("oil change") == [{"part_number": "FLT-OIL-01", "quantity": 1}]  # no kit given
+    assert catalogue.kit_for("annual service") == []  # an empty kit says the type takes none
+    assert catalogue.kit_for("wipers") == [{"part_number": "WPR-BLD-SET", "quantity": 1}]
+
+
+def test_a_kit_has_at_most_twenty_lines_each_part_once_in_positive_whole_quantities():
+    def line(number, quantity=1):
+        return {"part_number": number, "quantity": quantity}
+
+    assert len(capacity.kit([line(f"P-{i}") for i in range(capacity.MAX_KIT_LINES)])) == capacity.MAX_KIT_LINES
+    for bad in ([line(f"P-{i}") for i in range(capacity.MAX_KIT_LINES + 1)], [line("P-1", 0)], [line("P-1", -2)],
+                [line("P-1", 1.5)], [line("P-1", True)], [line("P-1"), line("P-1", 2)]):
+        with pytest.raises(RuleBroken) as refused:
+            capacity.catalogue_entry("brakes", "general", 1.5, bad)
+        assert "parts" in refused.value.fields
+
+
 def test_a_shift_is_kept_in_local_time_and_counted_in_utc():
     rows = capacity.plan_shifts("anna", ["general"], [{"date": date(2026, 11, 23), "start": "08:00", "end": "16:00"}],
                                 BERLIN)

@@ -1,7 +1,7 @@
 """The supervisor's view of a day: what the arrivals need per skill against the hours on shift, slot by slot."""
 from datetime import datetime, timedelta, timezone
 
-from services.booking import day, domain
+from services.booking import capacity, day, domain
 
 UTC = timezone.utc
 START = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
@@ -33,3 +33,27 @@ def test_each_slot_lists_its_arrivals():
     slots = [domain.Slot(START + timedelta(hours=h), START + timedelta(hours=h + 2)) for h in (8, 10)]
     rows = day.by_slot(slots, [arrival("general", 1), arrival("body", 1, hour=10), arrival("general", 1, hour=10)])
     assert [r["booking_ids"] for r in rows] == [["general-8-confirmed"], ["body-10-confirmed", "general-10-confirmed"]]
+
+
+def booked(service_type, status="confirmed", hour=8):
+    return {**arrival("general", 1, status, hour), "service_type": service_type}
+
+
+def test_each_arrival_lists_its_service_types_kit_to_pick():
+    listed = day.with_parts([booked("Annual service"), booked("brakes", hour=10), booked("diagnostics", hour=12)],
+                            capacity.Catalogue.of())
+    assert [a["parts_to_pick"] for a in listed] == [
+        [{"part_number": "FLT-OIL-01", "quantity": 1}, {"part_number": "FLT-AIR-01", "quantity": 1},
+         {"part_number": "FLT-CAB-01", "quantity": 1}],
+        [{"part_number": "BRK-PAD-F01", "quantity": 1}], []]
+    assert listed[0]["booking_id"] == "general-8-confirmed"  # the arrival's own fields are kept
+
+
+def test_the_day_sums_the_parts_to_pick_per_part_without_no_shows():
+    listed = day.with_parts([booked("oil change"), booked("annual service", hour=10), booked("brakes", hour=12),
+                             booked("brakes", "no_show", hour=14), booked("brakes", "checked_in", hour=16)],
+                            capacity.Catalogue.of())
+    assert day.parts_total(listed) == [
+        {"part_number": "BRK-PAD-F01", "quantity": 2}, {"part_number": "FLT-AIR-01", "quantity": 1},
+        {"part_number": "FLT-CAB-01", "quantity": 1}, {"part_number": "FLT-OIL-01", "quantity": 2}]
+    assert day.parts_total(day.with_parts([booked("diagnostics")], capacity.Catalogue.of())) == []
