@@ -54,6 +54,8 @@ ENUMS = {
     "billing.WarrantyClaim": {"status": ["draft"]},
     "parts.Reservation": {"status": ["held", "consumed", "released"]},
     "parts.Transfer": {"status": sorted(_parts_domain.TRANSFER.statuses)},
+    "parts.Proposal": {"kind": ["purchase", "transfer"]},
+    "parts.LeadTime": {"kind": ["branch", "purchase", "region"]},
     "crm.FollowUp": {"status": ["due", "done"], "outcome": ["reached", "no_answer", "issue_found"]},
     "crm.Complaint": {"status": ["open", "resolved"]},
     "sla.Clock": {"state": ["running", "paused", "stopped"], "outcome": ["met", "breached", "cancelled"],

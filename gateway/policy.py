@@ -21,6 +21,7 @@ POLICY = {
     "stock":           {"advisor": READ, "technician": READ, "parts_coordinator": WRITE, "operations": READ, "admin": WRITE},
     "reservations":    {"advisor": READ, "technician": READ, "parts_coordinator": READ, "operations": READ, "admin": READ},
     "transfers":       {"advisor": READ, "parts_coordinator": WRITE, "operations": READ, "admin": WRITE},
+    "lead-times":      {"advisor": READ, "parts_coordinator": READ, "operations": READ, "admin": WRITE},
     "invoices":        {"advisor": READ, "operations": READ, "admin": READ},
     "payments":        {"advisor": WRITE, "operations": READ, "admin": WRITE},
     "warranty-claims": {"advisor": READ, "operations": READ, "admin": READ},

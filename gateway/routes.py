@@ -327,6 +327,25 @@ ROUTES = [
           _pb("transfer_id"), body=parts.TransferStep, response=parts.Transfer, scope="owner",
           id_field="transfer_id", summary="Move a transfer on: the sending branch approves, picks and"
           " dispatches, the receiving branch receives", tags=("transfers",)),
+    # donors across the group: stock figures of every branch, whatever the caller's region (the documented
+    # exception to region scope, like the branch directory); no customer or order is in them
+    Route("GET", "/stock/group", "stock", READ, "parts", "group_stock", _q, query=parts.GroupStockQuery,
+          response=parts.GroupShelf, many=True, summary="Every branch's available stock of a part, its safety"
+          " stock and what it can give above it", tags=("stock",)),
+    Route("GET", "/donors", "transfers", READ, "parts", "rank_donors", _q, query=parts.DonorQuery,
+          response=parts.DonorRanking, scope="query", summary="The branches that can give a part a branch"
+          " is short of, best first, and the proposal: a transfer from the best donor, or a purchase",
+          tags=("transfers",)),
+    Route("POST", "/donors/acceptance", "transfers", W, "parts", "accept_donor", _b, body=parts.TransferRequest,
+          response=parts.Transfer, scope="body", status=201, id_field="transfer_id", summary="Take a donor"
+          " proposal: the transfer request it becomes, if the donor can still give above its safety stock",
+          tags=("transfers",)),
+    Route("GET", "/lead-times", "lead-times", READ, "parts", "list_lead_times", response=parts.LeadTime,
+          many=True, summary="The group's lead-time entries (pairs without one take the defaults)",
+          tags=("transfers",)),
+    Route("POST", "/lead-times", "lead-times", W, "parts", "set_lead_time", _b, body=parts.LeadTimeEntry,
+          response=parts.LeadTime, summary="Set the hours of a branch pair, a region pair or purchases",
+          tags=("transfers",)),
     # invoices and payments
     Route("GET", "/invoices", "invoices", READ, "billing", "list_invoices", _q, query=billing.InvoiceQuery,
           response=billing.Invoice, page=True, scope="list", tags=("invoices",)),

@@ -135,3 +135,60 @@ class Transfer(Out):
     tracking_reference = fields.String(allow_none=True)
     created_at = aware_datetime()
     updated_at = aware_datetime()
+
+
+# -- donors across the group ---------------------------------------------------------------------------------------
+class GroupStockQuery(Strict):
+    part_number = fields.String(required=True, validate=PART_NUMBER)
+
+
+class GroupShelf(Out):
+    """One branch's stock of a part as every coordinator of the group sees it: figures only."""
+
+    branch_id = fields.String()
+    region_id = fields.String(allow_none=True)
+    available = fields.Integer()
+    safety_stock = fields.Integer(allow_none=True)
+    can_give = fields.Integer()
+
+
+class DonorQuery(Strict):
+    branch_id = fields.String(required=True, validate=BRANCH)  # the branch short of the part
+    part_number = fields.String(required=True, validate=PART_NUMBER)
+    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+
+
+class Donor(GroupShelf):
+    lead_time_hours = fields.Integer()
+    same_region = fields.Boolean()
+    enough = fields.Boolean()
+
+
+class Proposal(Out):
+    kind = fields.String()  # transfer | purchase
+    from_branch_id = fields.String(allow_none=True)
+    quantity = fields.Integer()
+    lead_time_hours = fields.Integer()
+
+
+class DonorRanking(Out):
+    branch_id = fields.String()
+    part_number = fields.String()
+    quantity = fields.Integer()
+    donors = fields.List(fields.Nested(Donor))
+    proposal = fields.Nested(Proposal)
+
+
+class LeadTimeEntry(Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(("branch", "region", "purchase")))
+    from_id = fields.String(load_default="*", validate=BRANCH)
+    to_id = fields.String(load_default="*", validate=BRANCH)
+    hours = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=24 * 90))
+
+
+class LeadTime(Out):
+    kind = fields.String()
+    from_id = fields.String()
+    to_id = fields.String()
+    hours = fields.Integer()
+    updated_at = aware_datetime()

@@ -2,7 +2,7 @@
 transfers."""
 import uuid
 
-from services.parts import domain, schemas, store
+from services.parts import domain, donors, schemas, store
 from shared import org
 from shared.contracts import errors
 from shared.storage.dependencies import Database
@@ -16,6 +16,7 @@ from shared.scope import NOT_IN_SCOPE, CallerScope
 
 PART, STOCK, RESERVATION = schemas.Part(), schemas.Stock(), schemas.Reservation()
 MOVEMENT, TRANSFER = schemas.Movement(), schemas.Transfer()
+LEAD_TIME = schemas.LeadTime()
 GROUP = "HQ"  # branch_id of group-wide facts such as the catalogue
 
 
@@ -179,6 +180,11 @@ class PartsService(SlaClocks, BranchDirectory):
     # -- transfers between branches and regions --------------------------------------------------------
     @rpc
     def request_transfer(self, data):
+        return self._request_transfer(data)
+
+    def _request_transfer(self, data, donor=False):
+        """A transfer request; from an accepted donor proposal (`donor`), the donor must still be able
+        to give the quantity above its safety stock, read in the same transaction."""
         request = load(schemas.TransferRequest, data)
         if request["branch_id"] == request["from_branch_id"]:
             raise errors.ValidationFailed("a transfer moves stock between two branches",
@@ -188,10 +194,49 @@ class PartsService(SlaClocks, BranchDirectory):
             for branch_id in (request["branch_id"], request["from_branch_id"]):
                 org.get_branch(tx, branch_id)
             self._part(tx, request["part_number"])
+            if donor:
+                donors.accept(store.stock(tx, request["from_branch_id"], request["part_number"]), request["quantity"])
             transfer = domain.Transfer.request(uuid.uuid4(), **request, by=self.scope.branches, repair_order=named)
             row = store.insert_transfer(tx, transfer)
             tx.publish_recorded(transfer)
             return TRANSFER.dump(row)
+
+    # -- donors across the group -----------------------------------------------------------------------------
+    @rpc
+    def group_stock(self, query):
+        """Every branch's stock of a part above its safety stock: the group-wide view every coordinator
+        has (figures only: no customer, no order), whatever their region."""
+        filters = load(schemas.GroupStockQuery, query or {})
+        with self.db.read() as tx:
+            self._part(tx, filters["part_number"])
+            return [donors.shelf(r) for r in store.group_stock(tx, filters["part_number"])]
+
+    @rpc
+    def rank_donors(self, query):
+        filters = load(schemas.DonorQuery, query or {})
+        with self.db.read() as tx:
+            branch = org.get_branch(tx, filters["branch_id"])
+            self._part(tx, filters["part_number"])
+            plan = donors.rank(filters["branch_id"], branch.get("region_id"), filters["quantity"],
+                               store.group_stock(tx, filters["part_number"]), donors.LeadTimes(store.lead_times(tx)))
+            return {**plan, "part_number": filters["part_number"]}
+
+    @rpc
+    def accept_donor(self, data):
+        """A coordinator takes a donor proposal: it becomes a transfer request, the answer the transfer."""
+        return self._request_transfer(data, donor=True)
+
+    @rpc
+    def list_lead_times(self):
+        with self.db.read() as tx:
+            return [LEAD_TIME.dump(r) for r in store.lead_times(tx)]
+
+    @rpc
+    def set_lead_time(self, data):
+        entry = load(schemas.LeadTimeEntry, data)
+        entry = donors.lead_time_entry(entry["kind"], entry["from_id"], entry["to_id"], entry["hours"])
+        with self.db.command() as tx:
+            return LEAD_TIME.dump(store.set_lead_time(tx, entry))
 
     @rpc
     def advance_transfer(self, transfer_id, data):

@@ -215,3 +215,21 @@ def page_transfers(tx, filters):
         either += " AND (branch_id = ANY(%s) OR from_branch_id = ANY(%s))"
         params += [list(filters["branch_ids"])] * 2
     return TRANSFERS.page(tx, {**filters, "branch_id": None, "branch_ids": None}, either, params)
+
+
+# -- donors across the group ------------------------------------------------------------------------------------
+def group_stock(tx, part_number):
+    """Every branch's stock of the part: figures only, no customer or order."""
+    return tx.all("SELECT s.branch_id, b.region_id, s.on_hand - s.reserved AS available, s.safety_stock"
+                  " FROM stock s LEFT JOIN branches b USING (branch_id) WHERE s.part_number = %s"
+                  " ORDER BY s.branch_id", (part_number,))
+
+
+def lead_times(tx):
+    return tx.all("SELECT kind, from_id, to_id, hours, updated_at FROM lead_times ORDER BY kind, from_id, to_id")
+
+
+def set_lead_time(tx, e):
+    return tx.one("INSERT INTO lead_times (kind, from_id, to_id, hours) VALUES (%(kind)s, %(from_id)s, %(to_id)s,"
+                  " %(hours)s) ON CONFLICT (kind, from_id, to_id) DO UPDATE SET hours = EXCLUDED.hours,"
+                  " updated_at = clock_timestamp() RETURNING kind, from_id, to_id, hours, updated_at", e)
