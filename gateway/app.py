@@ -117,7 +117,7 @@ def create_app(call=None, store=None, collectors=None):
            "metrics": lambda who: exposition()}
     for route in ROUTES:
         view = _own_view(route, own[route.rpc], principal) if route.local else \
-            _view(route, call, store, principal, records)
+            _view(route, call, store, principal, records, directory)
         app.add_url_rule(route.url, endpoint=f"{route.method} {route.path}", view_func=view, methods=[route.method])
     return app
 
@@ -148,7 +148,7 @@ def _own_view(route: Route, answer, principal):
     return view
 
 
-def _view(route: Route, call, store, principal, records):
+def _view(route: Route, call, store, principal, records, directory):
     def view(**path):
         who = principal()
         policy.require(who, route.family, route.access)
@@ -171,6 +171,8 @@ def _view(route: Route, call, store, principal, records):
         status, result = _run(route, call, who, path, body, query)
         if route.access == policy.WRITE:
             store.audit(who, route.method, request.path, status, _record_id(route, result, path))
+            if route.family == "branches":
+                directory.forget()  # a region's coordinators act for a new branch at once
         return jsonify(result), status
 
     view.__name__ = f"{route.rpc}_view"
@@ -330,6 +332,9 @@ class _Directory:
 
     def of_region(self, region_id):
         return [b["branch_id"] for b in self.call("booking", "list_branches") if b["region_id"] == region_id]
+
+    def forget(self):
+        pass  # nothing is kept
 
 
 def _default_collectors(call):

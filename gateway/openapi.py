@@ -56,6 +56,14 @@ ENUMS = {
     "parts.Transfer": {"status": sorted(_parts_domain.TRANSFER.statuses)},
     "parts.Proposal": {"kind": ["purchase", "transfer"]},
     "parts.LeadTime": {"kind": ["branch", "purchase", "region"]},
+    # thresholds, replenishment and shortage escalation (issue 24, helper B)
+    "parts.Replenishment": {"status": ["proposed", "accepted", "dismissed", "superseded"],
+                            "kind": ["purchase", "transfer"], "alert": ["reorder_point", "safety_stock"]},
+    "parts.Shortage": {"status": ["open", "served", "cancelled"], "tier": ["local", "region", "group"],
+                       "clock_state": ["running", "paused", "stopped"],
+                       "clock_outcome": ["met", "breached", "cancelled"]},
+    "parts.ShortageProposal": {"kind": ["purchase", "transfer"]},
+    "parts.PurchaseOrder": {"status": ["open", "received", "cancelled"]},  # ledger (services/parts/ledger.py)
     "crm.FollowUp": {"status": ["due", "done"], "outcome": ["reached", "no_answer", "issue_found"]},
     "crm.Complaint": {"status": ["open", "resolved"]},
     "sla.Clock": {"state": ["running", "paused", "stopped"], "outcome": ["met", "breached", "cancelled"],

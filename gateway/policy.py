@@ -22,6 +22,7 @@ POLICY = {
     "reservations":    {"advisor": READ, "technician": READ, "parts_coordinator": READ, "operations": READ, "admin": READ},
     "transfers":       {"advisor": READ, "parts_coordinator": WRITE, "operations": READ, "admin": WRITE},
     "lead-times":      {"advisor": READ, "parts_coordinator": READ, "operations": READ, "admin": WRITE},
+    "replenishments":  {"advisor": READ, "parts_coordinator": WRITE, "operations": READ, "admin": WRITE},
     "invoices":        {"advisor": READ, "operations": READ, "admin": READ},
     "payments":        {"advisor": WRITE, "operations": READ, "admin": WRITE},
     "warranty-claims": {"advisor": READ, "operations": READ, "admin": READ},

@@ -303,6 +303,20 @@ ROUTES = [
           page=True, tags=("parts",)),
     Route("GET", "/parts/<part_number>", "parts", READ, "parts", "get_part", _p("part_number"),
           response=parts.Part, tags=("parts",)),
+    # catalogue (issue 24): approved substitutes and fitment by model. Substitutes with ?branch_id= show
+    # that branch's available stock: figures only, as /stock/group shows every branch's to every reader
+    Route("POST", "/parts/<part_number>/substitutes", "parts", W, "parts", "approve_substitute", _pb("part_number"),
+          body=parts.NewSubstitute, response=parts.Substitute, many=True, status=201, id_field="part_number",
+          summary="Approve a part that may be fitted instead, with its differences (both ways if asked); the"
+          " answer lists the part's substitutes", tags=("parts",)),
+    Route("GET", "/parts/<part_number>/substitutes", "parts", READ, "parts", "list_substitutes",
+          lambda path, body, query: (path["part_number"], query), query=parts.SubstituteQuery,
+          response=parts.Substitute, many=True, summary="A part's approved substitutes with origin, warranty,"
+          " price and differences; with branch_id, what that branch has available of each", tags=("parts",)),
+    Route("POST", "/parts/<part_number>/fitments", "parts", W, "parts", "add_fitment", _pb("part_number"),
+          body=parts.NewFitment, response=parts.Part, status=201, id_field="part_number",
+          summary="Record a make, model and model years the part fits; the answer is the part with its fitments",
+          tags=("parts",)),
     Route("GET", "/stock", "stock", READ, "parts", "list_stock", _q, query=parts.StockQuery,
           response=parts.Stock, page=True, scope="list", tags=("stock",)),
     Route("GET", "/stock/<branch_id>/<part_number>", "stock", READ, "parts", "get_stock",
@@ -318,15 +332,24 @@ ROUTES = [
           query=parts.ReservationQuery, response=parts.Reservation, page=True, scope="list",
           tags=("reservations",)),
     Route("POST", "/transfers", "transfers", W, "parts", "request_transfer", _b, body=parts.TransferRequest,
-          response=parts.Transfer, scope="body", status=201, id_field="transfer_id", tags=("transfers",)),
+          response=parts.Transfer, scope="body", status=201, id_field="transfer_id", actor="acted_by",
+          tags=("transfers",)),
     Route("GET", "/transfers", "transfers", READ, "parts", "list_transfers", _q, query=parts.TransferQuery,
           response=parts.Transfer, page=True, scope="list", tags=("transfers",)),
     Route("GET", "/transfers/<transfer_id>", "transfers", READ, "parts", "get_transfer", _p("transfer_id"),
           response=parts.Transfer, scope="result", tags=("transfers",)),
     Route("POST", "/transfers/<transfer_id>/status", "transfers", W, "parts", "advance_transfer",
           _pb("transfer_id"), body=parts.TransferStep, response=parts.Transfer, scope="owner",
-          id_field="transfer_id", summary="Move a transfer on: the sending branch approves, picks and"
-          " dispatches, the receiving branch receives", tags=("transfers",)),
+          id_field="transfer_id", actor="acted_by", summary="Move a transfer on: the sending branch approves,"
+          " picks and dispatches, the receiving branch receives (in parts) and closes", tags=("transfers",)),
+    Route("POST", "/transfers/<transfer_id>/tracking", "transfers", W, "parts", "send_tracking", _pb("transfer_id"),
+          body=parts.TransferTracking, response=parts.Transfer, scope="owner", id_field="transfer_id",
+          actor="acted_by", summary="The carrier's tracking reference, to the receiving branch and the repair"
+          " order (within 30 minutes of dispatch)", tags=("transfers",)),
+    Route("POST", "/transfers/<transfer_id>/write-off", "transfers", W, "parts", "write_off_transfer",
+          _pb("transfer_id"), body=parts.TransferWriteOff, response=parts.Transfer, scope="owner",
+          id_field="transfer_id", actor="acted_by", summary="Units that never came out of transit, with the"
+          " reason (the receiving branch)", tags=("transfers",)),
     # donors across the group: stock figures of every branch, whatever the caller's region (the documented
     # exception to region scope, like the branch directory); no customer or order is in them
     Route("GET", "/stock/group", "stock", READ, "parts", "group_stock", _q, query=parts.GroupStockQuery,
@@ -337,7 +360,8 @@ ROUTES = [
           " is short of, best first, and the proposal: a transfer from the best donor, or a purchase",
           tags=("transfers",)),
     Route("POST", "/donors/acceptance", "transfers", W, "parts", "accept_donor", _b, body=parts.TransferRequest,
-          response=parts.Transfer, scope="body", status=201, id_field="transfer_id", summary="Take a donor"
+          response=parts.Transfer, scope="body", status=201, id_field="transfer_id", actor="acted_by",
+          summary="Take a donor"
           " proposal: the transfer request it becomes, if the donor can still give above its safety stock",
           tags=("transfers",)),
     Route("GET", "/lead-times", "lead-times", READ, "parts", "list_lead_times", response=parts.LeadTime,
@@ -346,6 +370,53 @@ ROUTES = [
     Route("POST", "/lead-times", "lead-times", W, "parts", "set_lead_time", _b, body=parts.LeadTimeEntry,
           response=parts.LeadTime, summary="Set the hours of a branch pair, a region pair or purchases",
           tags=("transfers",)),
+    # parts ledger: adjustments, counts, purchase orders, the service desk's outlook (issue 24, helper A)
+    Route("POST", "/stock/adjustments", "stock", W, "parts", "adjust_stock", _b, body=parts.Adjustment,
+          response=parts.Stock, scope="body", status=201, id_field="part_number", summary="Add units to or take"
+          " them off a shelf for a reason (signed quantity; never reserved units)", tags=("stock",)),
+    Route("POST", "/stock/counts", "stock", W, "parts", "count_stock", _b, body=parts.StockCount,
+          response=parts.CountResult, scope="body", status=201, id_field="part_number", summary="Record a count:"
+          " on hand becomes the counted quantity (never below what is reserved)", tags=("stock",)),
+    Route("GET", "/stock/<branch_id>/<part_number>/ledger", "stock", READ, "parts", "check_ledger",
+          lambda path, body, query: (path["branch_id"], path["part_number"]), response=parts.LedgerCheck,
+          scope="result", summary="A stock row against what its movements add up to (they always agree)",
+          tags=("stock",)),
+    Route("GET", "/stock/outlook", "stock", READ, "parts", "stock_outlook", _q, query=parts.OutlookQuery,
+          response=parts.Outlook, summary="For the service desk: a part's available units per branch, what is in"
+          " transit to each (ETA) and on order (expected date), and the earliest time a branch has the quantity",
+          tags=("stock",)),
+    Route("POST", "/purchase-orders", "stock", W, "parts", "place_purchase_order", _b,
+          body=parts.NewPurchaseOrder, response=parts.PurchaseOrder, scope="body", status=201,
+          id_field="purchase_order_id", summary="Order units of a part from the supplier for a branch",
+          tags=("purchase-orders",)),
+    Route("GET", "/purchase-orders", "stock", READ, "parts", "list_purchase_orders", _q,
+          query=parts.PurchaseOrderQuery, response=parts.PurchaseOrder, page=True, scope="list",
+          tags=("purchase-orders",)),
+    Route("GET", "/purchase-orders/<purchase_order_id>", "stock", READ, "parts", "get_purchase_order",
+          _p("purchase_order_id"), response=parts.PurchaseOrder, scope="result", tags=("purchase-orders",)),
+    Route("POST", "/purchase-orders/<purchase_order_id>/cancellation", "stock", W, "parts", "cancel_purchase_order",
+          _pb("purchase_order_id"), body=parts.PurchaseOrderCancellation, response=parts.PurchaseOrder,
+          scope="owner", id_field="purchase_order_id", summary="Call off what is still outstanding on a"
+          " purchase order (what arrived stays)", tags=("purchase-orders",)),
+    # thresholds, replenishment and shortage escalation (issue 24, helper B)
+    Route("GET", "/replenishments", "replenishments", READ, "parts", "list_replenishments", _q,
+          query=parts.ReplenishmentQuery, response=parts.Replenishment, page=True, scope="list",
+          summary="Replenishment proposals made with threshold alerts: ?audience=purchasing (purchases),"
+          " warehouse (transfers its branch gives or receives) or desk (everything for its branch)",
+          tags=("replenishments",)),
+    Route("POST", "/replenishments/<replenishment_id>/acceptance", "replenishments", W, "parts",
+          "accept_replenishment", _pb("replenishment_id"), body=parts.ReplenishmentDecision,
+          response=parts.Replenishment, scope="owner", id_field="replenishment_id", actor="acted_by",
+          summary="Take a proposal with one call: the transfer request (the donor must still give it above its"
+          " safety stock) or the purchase order it becomes", tags=("replenishments",)),
+    Route("POST", "/replenishments/<replenishment_id>/dismissal", "replenishments", W, "parts",
+          "dismiss_replenishment", _pb("replenishment_id"), body=parts.ReplenishmentDecision,
+          response=parts.Replenishment, scope="owner", id_field="replenishment_id", actor="acted_by",
+          summary="Turn a proposal down", tags=("replenishments",)),
+    Route("GET", "/shortages", "reservations", READ, "parts", "list_shortages", _q, query=parts.ShortageQuery,
+          response=parts.Shortage, page=True, scope="list", summary="Repair orders waiting for parts (open unless"
+          " ?status= says): the escalation tier, its deadline, its proposal and the actions taken",
+          tags=("reservations",)),
     # invoices and payments
     Route("GET", "/invoices", "invoices", READ, "billing", "list_invoices", _q, query=billing.InvoiceQuery,
           response=billing.Invoice, page=True, scope="list", tags=("invoices",)),

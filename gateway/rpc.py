@@ -50,7 +50,17 @@ class BranchDirectory:
         return self._kept.get("branches", lambda: call("booking", "list_branches"))
 
     def of_region(self, region_id) -> list[str]:
-        return [b["branch_id"] for b in self.branches() if b["region_id"] == region_id]
+        """The region's branches; a region not seen yet is asked for again at once (it may be new:
+        another gateway process made its first branch), as is every region after a branch is written
+        through this process (forget)."""
+        found = [b["branch_id"] for b in self.branches() if b["region_id"] == region_id]
+        if not found:
+            self.forget()
+            found = [b["branch_id"] for b in self.branches() if b["region_id"] == region_id]
+        return found
+
+    def forget(self):
+        self._kept.forget("branches")
 
     def region(self, branch_id) -> str | None:
         return next((b["region_id"] for b in self.branches() if b["branch_id"] == branch_id), None)

@@ -4,7 +4,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from shared.domain import Aggregate, NotPermitted, RuleBroken, StateMachine
+from services.parts import catalogue  # approved substitutes a short line may offer (issue 24 catalogue)
+from shared.domain import Aggregate, NotPermitted, RuleBroken, StateConflict, StateMachine
 
 ORIGINS = ("oem", "alternative")
 
@@ -17,17 +18,28 @@ NOT_IN_SCOPE = "not found in your scope"
 
 
 # -- the ledger: every change of a quantity is one movement ------------------------------------------
-# kind -> what one unit of it does to (on_hand, reserved, in_transit) of the stock row it moves
+# kind -> what one unit of it does to (on_hand, reserved, in_transit, on_order) of the stock row it moves.
+# "issue_to_job" is what users call the units a delivered repair order used; it was stored as
+# "consumption" before migration 006 renamed it (the old name keeps its effect, for old ledgers).
 EFFECTS = {
-    "receipt": (1, 0, 0),
-    "reservation": (0, 1, 0),
-    "release": (0, -1, 0),
-    "consumption": (-1, -1, 0),
-    "transfer_out": (-1, 0, 0),
-    "in_transit": (0, 0, 1),
-    "transfer_in": (1, 0, -1),
+    "receipt": (1, 0, 0, 0),
+    "reservation": (0, 1, 0, 0),
+    "release": (0, -1, 0, 0),
+    "issue_to_job": (-1, -1, 0, 0),
+    "consumption": (-1, -1, 0, 0),
+    "transfer_out": (-1, 0, 0, 0),
+    "in_transit": (0, 0, 1, 0),
+    "transfer_in": (1, 0, -1, 0),
+    "transit_written_off": (0, 0, -1, 0),  # lost on the road, at the receiving branch; reason in reference
+    "adjustment": (1, 0, 0, 0),  # signed quantity, reason in reference (ledger.ADJUSTMENT_REASONS)
+    "count": (1, 0, 0, 0),  # signed: counted less what the shelf said
+    "purchase_ordered": (0, 0, 0, 1),
+    "purchase_received": (1, 0, 0, -1),
+    "purchase_cancelled": (0, 0, 0, -1),
 }
 MOVEMENTS = tuple(EFFECTS)
+# kinds whose quantity carries a sign (a correction either way); every other kind moves >= 1 unit
+SIGNED = frozenset({"adjustment", "count"})
 
 
 @dataclass(frozen=True)
@@ -44,15 +56,21 @@ class Movement:
     repair_order_id: UUID | None = None
     transfer_id: UUID | None = None
     reference: str = ""
+    on_order: int = 0
+    purchase_order_id: UUID | None = None
 
 
 def movement(kind: str, branch_id: str, part_number: str, quantity: int, **refs) -> Movement:
-    """A movement of `quantity` units of `kind`; the quantities it changes follow from the kind."""
-    if quantity < 1:
+    """A movement of `quantity` units of `kind`; the quantities it changes follow from the kind.
+    Signed kinds (adjustment, count) move any number of units but none; the others at least one."""
+    if kind in SIGNED:
+        if quantity == 0:
+            raise RuleBroken("a movement moves at least one unit", quantity="must not be 0")
+    elif quantity < 1:
         raise RuleBroken("a movement moves at least one unit", quantity="must be at least 1")
-    on_hand, reserved, in_transit = EFFECTS[kind]
+    on_hand, reserved, in_transit, on_order = EFFECTS[kind]
     return Movement(kind, branch_id, part_number, quantity, on_hand * quantity, reserved * quantity,
-                    in_transit * quantity, **refs)
+                    in_transit * quantity, on_order=on_order * quantity, **refs)
 
 
 def threshold_change(below_before: bool, available_now: int, reorder_point: int | None) -> str | None:
@@ -82,11 +100,15 @@ class Stock(Aggregate):
     safety_stock: int | None = None
     below_reorder: bool = False
     region_id: str | None = None
+    below_safety: bool = False
+    # what the last check_threshold found: "below_reorder", "recovered", "below_safety", "safety_recovered"
+    crossings: tuple = field(default=(), kw_only=True, repr=False, compare=False)
 
     @classmethod
     def from_row(cls, branch_id: str, part_number: str, row: dict) -> "Stock":
         return cls(branch_id, part_number, row["on_hand"], row["reserved"], row["reorder_point"],
-                   row["safety_stock"], row["below_reorder"], row.get("region_id"))
+                   row["safety_stock"], row["below_reorder"], row.get("region_id"),
+                   bool(row.get("below_safety", False)))
 
     @property
     def available(self) -> int:
@@ -94,19 +116,37 @@ class Stock(Aggregate):
 
     def check_threshold(self) -> bool:
         """Alert purchasing, the warehouse and the desk when available stock crosses the reorder
-        point (domain.md s5), once per crossing; True when it crossed (`below_reorder` changed)."""
+        point (domain.md s5), once per crossing; and, louder, when it falls below the safety stock
+        (stock.below_safety_stock), once per crossing, cleared when it is back at the safety stock
+        or above. True when either crossed (`below_reorder` or `below_safety` changed); what
+        crossed is in `crossings`."""
+        crossings = []
         crossing = threshold_change(self.below_reorder, self.available, self.reorder_point)
-        if crossing is None:
-            return False
-        self.below_reorder = crossing == "below"
-        if self.below_reorder:
-            self.record("stock.below_threshold", part_number=self.part_number, available=self.available,
-                        reorder_point=self.reorder_point, safety_stock=self.safety_stock or 0,
-                        region_id=self.region_id or "")
-        else:
-            self.record("stock.recovered", part_number=self.part_number, available=self.available,
-                        region_id=self.region_id or "")
-        return True
+        if crossing is not None:
+            self.below_reorder = crossing == "below"
+            crossings.append("below_reorder" if self.below_reorder else "recovered")
+            if self.below_reorder:
+                self.record("stock.below_threshold", part_number=self.part_number, available=self.available,
+                            reorder_point=self.reorder_point, safety_stock=self.safety_stock or 0,
+                            region_id=self.region_id or "")
+            else:
+                self.record("stock.recovered", part_number=self.part_number, available=self.available,
+                            region_id=self.region_id or "")
+        # a safety stock of 0 (or none) protects nothing: stock never falls below it; a shelf with no
+        # reorder point is not managed, and raises neither alert
+        levels = self.safety_stock if self.reorder_point is not None and self.safety_stock else None
+        safety = threshold_change(self.below_safety, self.available, levels)
+        if safety is None and self.below_safety and levels is None:
+            safety = "recovered"  # the safety stock was taken away: nothing to be below any more
+        if safety is not None:
+            self.below_safety = safety == "below"
+            crossings.append("below_safety" if self.below_safety else "safety_recovered")
+            if self.below_safety:
+                self.record("stock.below_safety_stock", part_number=self.part_number, available=self.available,
+                            safety_stock=self.safety_stock, reorder_point=self.reorder_point or 0,
+                            region_id=self.region_id or "")
+        self.crossings = tuple(crossings)
+        return bool(crossings)
 
 
 def merge_lines(lines) -> dict:
@@ -169,9 +209,23 @@ class Shortage(Aggregate):
     def lines(self) -> list[dict]:
         return [{"part_number": p, "quantity": q} for p, q in sorted(self.wanted.items())]
 
-    def short_lines(self, free: dict) -> list[dict]:
-        return [{"part_number": p, "requested": q, "available": max(free.get(p, 0), 0)}
-                for p, q in sorted(self.wanted.items()) if free.get(p, 0) < q]
+    def short_lines(self, free: dict, substitutes: dict | None = None) -> list[dict]:
+        """The lines the branch cannot give. With `substitutes` (part number -> its approved substitutes,
+        each with what the branch has of it), each line carries those the branch could fit instead
+        (catalogue: approved substitutes in enough quantity), for the advisor to offer."""
+        lines = [{"part_number": p, "requested": q, "available": max(free.get(p, 0), 0)}
+                 for p, q in sorted(self.wanted.items()) if free.get(p, 0) < q]
+        if substitutes is not None:
+            for line in lines:
+                line["substitutes"] = catalogue.substitutes_for_short_line(line["requested"],
+                                                                           substitutes.get(line["part_number"]))
+        return lines
+
+    def add(self, wanted: dict):
+        """A supplement approved while the order waits: it now waits for those parts too, and is
+        served when all of them, its quote's and its supplement's, are there."""
+        for part, quantity in wanted.items():
+            self.wanted[part] = self.wanted.get(part, 0) + quantity
 
     def close(self):
         """The order was cancelled: it waits no more (repair_order.cancelled said so already)."""
@@ -193,20 +247,24 @@ class Allocation(Aggregate):
     free: dict  # part number -> available
     taken: list = field(default_factory=list, repr=False)
 
-    def reserve(self, order: Shortage) -> bool:
+    def reserve(self, order: Shortage, substitutes: dict | None = None) -> bool:
         """An order just approved: its parts, all of them, if they are free; else it starts to wait
-        (parts.shortage with what is missing) and False."""
+        (parts.shortage with what is missing, and the approved `substitutes` the branch could give
+        instead) and False."""
         if order.fits(self.free):
             self._give(order)
             return True
-        self.record("parts.shortage", repair_order_id=order.repair_order_id, lines=order.short_lines(self.free))
+        self.record("parts.shortage", repair_order_id=order.repair_order_id,
+                    lines=order.short_lines(self.free, substitutes))
         return False
 
-    def serve(self, waiting) -> list[Shortage]:
+    def serve(self, waiting, linked: UUID | None = None) -> list[Shortage]:
         """Stock arrived: the open shortages it can now cover, most needed first; each gets all its
-        parts (parts.reserved) or stays open."""
+        parts (parts.reserved) or stays open. A transfer sent for a repair order (`linked`) serves
+        that order first: the units were found and sent for it."""
         served = []
-        for order in sorted((s for s in waiting if s.is_open), key=lambda s: s.need):
+        first = sorted((s for s in waiting if s.is_open), key=lambda s: (s.repair_order_id != linked, s.need))
+        for order in first:
             if order.fits(self.free):
                 self._give(order)
                 served.append(order)
@@ -223,7 +281,8 @@ class Allocation(Aggregate):
 # -- transfers between branches and regions ------------------------------------------------------------------
 # domain.md s5: requested -> approved -> picked -> dispatched (in transit) -> received -> closed; or
 # cancelled before dispatch. A partly received transfer stays `dispatched`: the rest is still on the
-# road (in transit at the receiving branch), and it is `received` when all that was sent has arrived.
+# road (in transit at the receiving branch) until it arrives or the receiving branch writes it off with
+# a reason; the transfer is `received` when nothing of it is in transit any more.
 TRANSFER = StateMachine("transfer", {
     "requested": {"approved", "cancelled"},
     "approved": {"picked", "cancelled"},
@@ -234,23 +293,40 @@ TRANSFER = StateMachine("transfer", {
     "cancelled": set(),
 })
 OPEN_TRANSFER = {"requested", "approved", "picked", "dispatched", "received"}
+# why units sent never arrived: the receiving branch says which when it writes them off
+WRITE_OFF_REASONS = ("lost_in_transit", "damaged_in_transit", "wrong_part_sent", "short_shipped")
 
 SENDING, RECEIVING = "from_branch_id", "branch_id"
-# Who acts on each step: the branch that gives the stock approves, picks and dispatches it (and may
-# cancel before it leaves); the branch that needs it asks for it, receives it and closes the transfer.
+# Who acts on each step: the branch that gives the stock approves, picks and dispatches it, sends the
+# carrier's tracking reference (and may cancel before it leaves); the branch that needs it asks for it,
+# receives it, writes off what never came and closes the transfer.
 ACTS_ON = {"requested": RECEIVING, "approved": SENDING, "picked": SENDING, "dispatched": SENDING,
-           "cancelled": SENDING, "received": RECEIVING, "closed": RECEIVING}
+           "cancelled": SENDING, "tracking_sent": SENDING, "received": RECEIVING, "written_off": RECEIVING,
+           "closed": RECEIVING}
 SIDE = {SENDING: "sending", RECEIVING: "receiving"}
 VERB = {"requested": "requests", "approved": "approves", "picked": "picks", "dispatched": "dispatches",
-        "cancelled": "cancels", "received": "receives", "closed": "closes"}
+        "cancelled": "cancels", "tracking_sent": "sends the tracking reference of", "received": "receives",
+        "written_off": "writes off what never came of", "closed": "closes"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a transfer as its history keeps it: what happened, who did it, how many units."""
+
+    step: str
+    acted_by: str | None
+    quantity: int | None = None
+    reason: str | None = None
 
 
 @dataclass
 class Transfer(Aggregate):
     """Stock sent from one branch (from_branch_id) to another (branch_id), step by step.
 
-    `by` in each command is the caller's branches (None: every branch, as for admins and services).
-    `movements` are the ledger movements the last command causes, for the service to apply.
+    `by` in each command is the caller's branches (None: every branch, as for admins and services);
+    `actor` the person (the caller's token subject, or whom an admin names). `movements` are the
+    ledger movements the last command causes, and `steps` its lines of the history, for the service
+    to apply and keep.
     """
 
     transfer_id: UUID
@@ -262,17 +338,19 @@ class Transfer(Aggregate):
     received_quantity: int = 0
     repair_order_id: UUID | None = None
     tracking_reference: str | None = None
+    written_off_quantity: int = 0
     movements: list = field(default_factory=list, kw_only=True, repr=False, compare=False)
+    steps: list = field(default_factory=list, kw_only=True, repr=False, compare=False)
 
     @classmethod
     def from_row(cls, row: dict) -> "Transfer":
         return cls(row["transfer_id"], row["branch_id"], row["from_branch_id"], row["part_number"],
                    row["quantity"], row["status"], row["received_quantity"], row["repair_order_id"],
-                   row["tracking_reference"])
+                   row["tracking_reference"], row.get("written_off_quantity") or 0)
 
     @classmethod
     def request(cls, transfer_id, branch_id, from_branch_id, part_number, quantity, repair_order_id=None,
-                repair_order: KnownRepairOrder | None = None, by=None) -> "Transfer":
+                repair_order: KnownRepairOrder | None = None, by=None, actor: str | None = None) -> "Transfer":
         """The receiving branch asks for stock; a repair order it names must be one of its own."""
         transfer = cls(transfer_id, branch_id, from_branch_id, part_number, quantity,
                        repair_order_id=repair_order_id)
@@ -282,79 +360,125 @@ class Transfer(Aggregate):
                 raise NotPermitted(NOT_IN_SCOPE)
             raise RuleBroken("the repair order is not one of the receiving branch",
                              repair_order_id="no repair order with this id at branch_id")
-        transfer._announce("requested")
+        transfer._announce("requested", actor)
         return transfer
 
     @property
+    def outstanding(self) -> int:
+        """Units sent that have neither arrived nor been written off."""
+        return self.quantity - self.received_quantity - self.written_off_quantity
+
+    @property
     def in_transit(self) -> int:
-        """Units dispatched and not received yet."""
-        return self.quantity - self.received_quantity if self.status == "dispatched" else 0
+        """Units dispatched and not received (or written off) yet."""
+        return self.outstanding if self.status == "dispatched" else 0
 
     def advance(self, step: str, by=None, received_quantity: int | None = None,
-                tracking_reference: str | None = None):
+                tracking_reference: str | None = None, actor: str | None = None, delivery_hours: int | None = None):
         """The step a caller asks for, by its target status."""
         if step == "received":
-            return self.receive(received_quantity, by)
+            return self.receive(received_quantity, by, actor)
         if step == "dispatched":
-            return self.dispatch(tracking_reference, by)
+            return self.dispatch(tracking_reference, by, actor, delivery_hours)
         if step == "requested":  # a transfer is requested once, when it is made
             TRANSFER.check(self.status, step)
         return {"approved": self.approve, "picked": self.pick, "closed": self.close,
-                "cancelled": self.cancel}[step](by)
+                "cancelled": self.cancel}[step](by, actor)
 
-    def approve(self, by=None):
-        self._step("approved", by)
+    def approve(self, by=None, actor=None):
+        self._step("approved", by, actor)
 
-    def pick(self, by=None):
-        self._step("picked", by)
+    def pick(self, by=None, actor=None):
+        self._step("picked", by, actor)
 
-    def dispatch(self, tracking_reference: str | None = None, by=None):
-        """The stock leaves the sending branch and is in transit to the receiving one."""
-        self._step("dispatched", by, announce=False)
-        self.tracking_reference = tracking_reference or f"TR-{str(self.transfer_id)[:8].upper()}"
+    def dispatch(self, tracking_reference: str | None = None, by=None, actor=None, delivery_hours: int | None = None):
+        """The stock leaves the sending branch and is in transit to the receiving one, due within the
+        lead time between them (`delivery_hours`: the delivery clock's target; the policy's 24 h when
+        not known). The carrier's tracking reference goes with it when the sender has it, else within
+        30 minutes (send_tracking)."""
+        self._step("dispatched", by, actor, announce=False)
         refs = {"transfer_id": self.transfer_id}
         self.movements += [movement("transfer_out", self.from_branch_id, self.part_number, self.quantity, **refs),
                            movement("in_transit", self.branch_id, self.part_number, self.quantity, **refs)]
-        self._announce("dispatched")
+        self.tracking_reference = tracking_reference or self.tracking_reference
+        self._announce("dispatched", actor, delivery_seconds=delivery_hours * 3600 if delivery_hours else None)
+        if tracking_reference:
+            self.send_tracking(tracking_reference, by, actor)
 
-    def receive(self, quantity: int | None = None, by=None):
+    def send_tracking(self, tracking_reference: str, by=None, actor=None):
+        """The carrier's tracking reference, to the receiving branch and the repair order the transfer
+        is for (transfer.tracking_sent, which stops the 30-minute tracking clock). Sent again, a
+        corrected reference replaces the first."""
+        self._may_act("tracking_sent", by)
+        if self.status not in ("dispatched", "received"):
+            raise StateConflict("a tracking reference follows the dispatch", status=f"is {self.status}")
+        self.tracking_reference = tracking_reference
+        self._announce("tracking_sent", actor)
+
+    def receive(self, quantity: int | None = None, by=None, actor=None):
         """Units arrive at the receiving branch: all still in transit unless `quantity` says fewer.
         A part receipt leaves the rest in transit; never more than was sent is received."""
         self._may_act("received", by)
         TRANSFER.check(self.status, "received")
-        outstanding = self.quantity - self.received_quantity
-        quantity = outstanding if quantity is None else quantity
-        if quantity < 1:
-            raise RuleBroken("a receipt receives at least one unit", received_quantity="must be at least 1")
-        if quantity > outstanding:
-            raise RuleBroken("more received than sent",
-                             received_quantity=f"at most {outstanding}: {self.received_quantity} of"
-                                               f" {self.quantity} received already")
+        quantity = self._units(quantity, "received_quantity", "received")
         self.received_quantity += quantity
         self.movements.append(movement("transfer_in", self.branch_id, self.part_number, quantity,
                                        transfer_id=self.transfer_id))
-        if self.received_quantity == self.quantity:
-            self.status = "received"
-            self._announce("received")  # in full: the delivery clock stops here
-        else:
-            self._announce("partly_received")
+        self._arrived_or_not(actor, quantity)
 
-    def close(self, by=None):
-        self._step("closed", by)
+    def write_off(self, reason: str, quantity: int | None = None, by=None, actor=None):
+        """Units that will not come (lost, damaged, never packed): the receiving branch takes them out
+        of transit with the reason; with nothing left on the road the transfer is received."""
+        self._may_act("written_off", by)
+        if self.status != "dispatched":
+            raise StateConflict("only units still in transit are written off", status=f"is {self.status}")
+        if reason not in WRITE_OFF_REASONS:
+            raise RuleBroken("a write-off names why", reason=f"one of {', '.join(WRITE_OFF_REASONS)}")
+        quantity = self._units(quantity, "quantity", "written off")
+        self.written_off_quantity += quantity
+        self.movements.append(movement("transit_written_off", self.branch_id, self.part_number, quantity,
+                                       transfer_id=self.transfer_id, reference=reason))
+        self._announce("written_off", actor, quantity=quantity, reason=reason)
+        self._arrived_or_not(actor)
 
-    def cancel(self, by=None):
-        self._step("cancelled", by)
+    def close(self, by=None, actor=None):
+        self._step("closed", by, actor)
+
+    def cancel(self, by=None, actor=None):
+        self._step("cancelled", by, actor)
 
     def take_movements(self) -> list[Movement]:
         taken, self.movements = self.movements, []
         return taken
 
+    def take_steps(self) -> list[Step]:
+        taken, self.steps = self.steps, []
+        return taken
+
     # -- guards ---------------------------------------------------------------------------------------------
-    def _step(self, status: str, by, announce=True):
+    def _units(self, quantity: int | None, field_name: str, done: str) -> int:
+        """Units a receipt or write-off moves: all still in transit unless it says fewer, never more."""
+        quantity = self.outstanding if quantity is None else quantity
+        if quantity < 1:
+            raise RuleBroken(f"a transfer has at least one unit {done}", **{field_name: "must be at least 1"})
+        if quantity > self.outstanding:
+            raise RuleBroken(f"more {done} than is in transit",
+                             **{field_name: f"at most {self.outstanding}: {self.received_quantity} of {self.quantity}"
+                                            f" received, {self.written_off_quantity} written off"})
+        return quantity
+
+    def _arrived_or_not(self, actor, received: int | None = None):
+        if self.outstanding == 0:
+            self.status = "received"
+            self._announce("received", actor, quantity=received)  # nothing on the road: the delivery clock stops
+        elif received is not None:
+            self._announce("partly_received", actor, quantity=received)
+
+    def _step(self, status: str, by, actor, announce=True):
         self._may_act(status, by)
         self.status = TRANSFER.check(self.status, status)
         if announce:
-            self._announce(status)
+            self._announce(status, actor)
 
     def _may_act(self, step: str, by):
         """The caller acts for the side of the transfer that owns `step`; a caller who acts for
@@ -371,8 +495,11 @@ class Transfer(Aggregate):
                            f" you act for the {SIDE[other]} branch ({getattr(self, other)})",
                            status=f"the {SIDE[side]} branch ({side}) {VERB[step]} a transfer")
 
-    def _announce(self, step: str):
+    def _announce(self, step: str, actor: str | None, quantity: int | None = None, reason: str | None = None,
+                  **more):
+        self.steps.append(Step(step, actor, quantity, reason))
         self.record(f"transfer.{step}", transfer_id=self.transfer_id, from_branch_id=self.from_branch_id,
                     part_number=self.part_number, quantity=self.quantity, repair_order_id=self.repair_order_id,
-                    tracking_reference=self.tracking_reference, received_quantity=self.received_quantity)
-
+                    tracking_reference=self.tracking_reference, received_quantity=self.received_quantity,
+                    written_off_quantity=self.written_off_quantity, acted_by=actor, reason=reason,
+                    **{k: v for k, v in more.items() if v is not None})

@@ -1,7 +1,7 @@
 """What parts takes and gives."""
 from marshmallow import fields, validate
 
-from services.parts import domain
+from services.parts import domain, ledger
 from shared.contracts.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime, money, status_filter, text
 
 RESERVATION_STATUSES = ("held", "consumed", "released")  # reservations_status_check
@@ -15,9 +15,22 @@ class NewPart(Strict):
     description = text(required=True, max_length=200)
     origin = fields.String(required=True, validate=validate.OneOf(domain.ORIGINS))
     price_cents = money(required=True)
-    warranty_months = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=240))
+    # catalogue (issue 24): left out, the warranty is the rule's by kind (catalogue.warranty_terms);
+    # given, the supplier's own terms, km as given
+    warranty_months = fields.Integer(strict=True, load_default=None, allow_none=True,
+                                     validate=validate.Range(min=0, max=240))
     warranty_km = fields.Integer(strict=True, load_default=None, allow_none=True,
                                  validate=validate.Range(min=0, max=1_000_000))
+    wear_part = fields.Boolean(load_default=False)
+
+
+class Fitment(Out):  # catalogue (issue 24): a model a part fits
+    part_number = fields.String()
+    make = fields.String()
+    model = fields.String()
+    year_from = fields.Integer()
+    year_to = fields.Integer(allow_none=True)
+    created_at = aware_datetime()
 
 
 class Part(Out):
@@ -27,6 +40,9 @@ class Part(Out):
     price_cents = fields.Integer()
     warranty_months = fields.Integer()
     warranty_km = fields.Integer(allow_none=True)
+    wear_part = fields.Boolean()  # catalogue (issue 24)
+    warranty_source = fields.String()  # rule | supplier
+    fitments = fields.List(fields.Nested(Fitment))  # with one part's answer
     created_at = aware_datetime()
     updated_at = aware_datetime()
 
@@ -36,6 +52,8 @@ class Receipt(Strict):
     part_number = fields.String(required=True, validate=PART_NUMBER)
     quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=100_000))
     reference = fields.String(load_default="", validate=validate.Length(max=120))
+    # ledger: a receipt against a purchase order (on hand up, on order down; never more than outstanding)
+    purchase_order_id = fields.UUID(load_default=None, allow_none=True)
 
 
 class Thresholds(Strict):
@@ -53,13 +71,19 @@ class Stock(Out):
     reserved = fields.Integer()
     available = fields.Integer()
     in_transit = fields.Integer()
+    on_order = fields.Integer()  # ledger: ordered from the supplier, not received yet
     reorder_point = fields.Integer(allow_none=True)
     safety_stock = fields.Integer(allow_none=True)
     below_reorder = fields.Boolean()
+    below_safety = fields.Boolean()  # issue 24: below the safety stock (the louder alert)
 
 
 class PartQuery(Strict):
     q = fields.String(validate=validate.Length(min=1, max=80))
+    # catalogue (issue 24): parts that fit a make, model and model year (make and model without regard to case)
+    fits_make = fields.String(validate=validate.Length(min=1, max=60))
+    fits_model = fields.String(validate=validate.Length(min=1, max=60))
+    fits_year = fields.Integer(validate=validate.Range(min=1900, max=2100))
     cursor = fields.String(load_default=None, validate=validate.Length(max=500))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
@@ -104,6 +128,7 @@ class Movement(Out):
     repair_order_id = fields.UUID(allow_none=True)
     transfer_id = fields.UUID(allow_none=True)
     reference = fields.String()
+    purchase_order_id = fields.UUID(allow_none=True)  # ledger: the purchase order it moves
     created_at = aware_datetime()
 
 
@@ -113,6 +138,7 @@ class TransferRequest(Strict):
     part_number = fields.String(required=True, validate=PART_NUMBER)
     quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10_000))
     repair_order_id = fields.UUID(load_default=None, allow_none=True)
+    acted_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=80))
 
 
 class TransferStep(Strict):
@@ -121,6 +147,31 @@ class TransferStep(Strict):
     # received in several parts, never more than was sent
     received_quantity = fields.Integer(strict=True, load_default=None, validate=validate.Range(min=1, max=10_000))
     tracking_reference = fields.String(load_default=None, validate=validate.Length(min=1, max=80))
+    acted_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=80))
+
+
+class TransferTracking(Strict):
+    """The carrier's tracking reference, sent by the dispatching branch (within 30 minutes of dispatch)."""
+
+    tracking_reference = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    acted_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=80))
+
+
+class TransferWriteOff(Strict):
+    """Units that will never arrive, taken out of transit by the receiving branch with the reason."""
+
+    reason = fields.String(required=True, validate=validate.OneOf(domain.WRITE_OFF_REASONS))
+    # all still in transit when not given
+    quantity = fields.Integer(strict=True, load_default=None, validate=validate.Range(min=1, max=10_000))
+    acted_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=80))
+
+
+class TransferHistoryStep(Out):
+    step = fields.String()
+    acted_by = fields.String(allow_none=True)
+    quantity = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True)
+    at = aware_datetime()
 
 
 class Transfer(Out):
@@ -133,6 +184,11 @@ class Transfer(Out):
     status = fields.String()
     repair_order_id = fields.UUID(allow_none=True)
     tracking_reference = fields.String(allow_none=True)
+    written_off_quantity = fields.Integer()
+    in_transit = fields.Integer(metadata={"description": "units dispatched, neither received nor written off"})
+    dispatched_at = aware_datetime(allow_none=True)
+    steps = fields.List(fields.Nested(TransferHistoryStep), metadata={
+        "description": "every step with who did it and when (in the answer for one transfer)"})
     created_at = aware_datetime()
     updated_at = aware_datetime()
 
@@ -192,3 +248,227 @@ class LeadTime(Out):
     to_id = fields.String()
     hours = fields.Integer()
     updated_at = aware_datetime()
+
+
+# -- catalogue: substitutes and fitment (issue 24) -------------------------------------------------------------
+YEAR = validate.Range(min=1900, max=2100)
+
+
+class NewSubstitute(Strict):
+    substitute_part_number = fields.String(required=True, validate=PART_NUMBER)
+    differences = text(required=True, max_length=500)  # how it differs from the part: the advisor says so
+    both_ways = fields.Boolean(load_default=False)  # the part may stand in for the substitute too
+
+
+class SubstituteQuery(Strict):
+    branch_id = fields.String(validate=BRANCH)  # with it, what the branch has of each substitute
+
+
+class Substitute(Out):
+    """An approved substitute of a part: what it is, its terms and price, how it differs, and with a
+    branch, what is available there (null without one)."""
+
+    part_number = fields.String()  # the substitute's
+    substitute_for = fields.String()  # the part it may stand in for
+    description = fields.String()
+    origin = fields.String()
+    wear_part = fields.Boolean()
+    warranty_months = fields.Integer()
+    warranty_km = fields.Integer(allow_none=True)
+    price_cents = fields.Integer()
+    differences = fields.String()
+    branch_id = fields.String(allow_none=True)
+    available = fields.Integer(allow_none=True)
+    created_at = aware_datetime()
+
+
+class NewFitment(Strict):
+    make = text(required=True, max_length=60)
+    model = text(required=True, max_length=60)
+    year_from = fields.Integer(strict=True, required=True, validate=YEAR)
+    year_to = fields.Integer(strict=True, load_default=None, allow_none=True, validate=YEAR)  # null: still fits
+
+
+
+# -- ledger: adjustments, counts, purchase orders, the service desk's outlook (issue 24, helper A) ------------------
+class Adjustment(Strict):
+    branch_id = fields.String(required=True, validate=BRANCH)
+    part_number = fields.String(required=True, validate=PART_NUMBER)
+    # signed: + adds units to the shelf, - takes them (never reserved ones); not 0
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=-100_000, max=100_000))
+    reason = fields.String(required=True, validate=validate.OneOf(sorted(ledger.ADJUSTMENT_REASONS)))
+    note = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class StockCount(Strict):
+    branch_id = fields.String(required=True, validate=BRANCH)
+    part_number = fields.String(required=True, validate=PART_NUMBER)
+    counted_quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=1_000_000))
+
+
+class CountResult(Stock):
+    counted_quantity = fields.Integer()
+    difference = fields.Integer()  # counted less what was on hand: the count movement's quantity
+
+
+class NewPurchaseOrder(Strict):
+    branch_id = fields.String(required=True, validate=BRANCH)
+    part_number = fields.String(required=True, validate=PART_NUMBER)
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=100_000))
+    expected_at = aware_datetime(load_default=None, allow_none=True)  # default: the group's purchase lead time
+    repair_order_id = fields.UUID(load_default=None, allow_none=True)
+    supplier_reference = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=80))
+
+
+class PurchaseOrderCancellation(Strict):
+    reason = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class PurchaseOrderQuery(StatusListQuery):
+    status = status_filter(ledger.PURCHASE_ORDER.statuses)
+    part_number = fields.String(validate=validate.Length(min=1, max=40))
+
+
+class PurchaseOrder(Out):
+    purchase_order_id = fields.UUID()
+    branch_id = fields.String()
+    part_number = fields.String()
+    quantity = fields.Integer()
+    received_quantity = fields.Integer()
+    cancelled_quantity = fields.Integer()
+    outstanding = fields.Integer()
+    status = fields.String()
+    expected_at = aware_datetime()
+    repair_order_id = fields.UUID(allow_none=True)
+    supplier_reference = fields.String(allow_none=True)
+    created_at = aware_datetime()
+    updated_at = aware_datetime()
+
+
+class OutlookQuery(Strict):
+    part_number = fields.String(required=True, validate=PART_NUMBER)
+    branch_id = fields.String(validate=BRANCH)  # one branch only; the whole group when not given
+    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))  # units the customer needs
+
+
+class InTransit(Out):
+    transfer_id = fields.UUID()
+    from_branch_id = fields.String()
+    quantity = fields.Integer()
+    eta = aware_datetime()
+
+
+class OnOrder(Out):
+    purchase_order_id = fields.UUID()
+    quantity = fields.Integer()
+    expected_at = aware_datetime()
+
+
+class OutlookBranch(Out):
+    """One branch's figures for a part: free now, on the road to it, on order for it (no customer or order)."""
+
+    branch_id = fields.String()
+    region_id = fields.String(allow_none=True)
+    available = fields.Integer()
+    in_transit_quantity = fields.Integer()
+    on_order_quantity = fields.Integer()
+    in_transit = fields.List(fields.Nested(InTransit))
+    on_order = fields.List(fields.Nested(OnOrder))
+    earliest_at = aware_datetime(allow_none=True)  # when it has `quantity` free; null: not with what is coming
+
+
+class Outlook(Out):
+    part_number = fields.String()
+    quantity = fields.Integer()
+    branches = fields.List(fields.Nested(OutlookBranch))
+
+
+# -- thresholds, replenishment and shortage escalation (issue 24) ----------------------------------------------------
+class ReplenishmentQuery(StatusListQuery):
+    """audience: purchasing (purchase proposals for its branches), warehouse (transfers its branch is to
+    give or receive), desk (everything for its branch, the default)."""
+
+    status = status_filter(("proposed", "accepted", "dismissed", "superseded"))
+    audience = fields.String(load_default="desk", validate=validate.OneOf(("purchasing", "warehouse", "desk")))
+    part_number = fields.String(validate=validate.Length(min=1, max=40))
+
+
+class ReplenishmentDecision(Strict):
+    acted_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=80))
+
+
+class Replenishment(Out):
+    replenishment_id = fields.UUID()
+    branch_id = fields.String()
+    region_id = fields.String(allow_none=True)
+    part_number = fields.String()
+    alert = fields.String()  # reorder_point | safety_stock
+    kind = fields.String()  # transfer | purchase
+    from_branch_id = fields.String(allow_none=True)
+    quantity = fields.Integer()
+    lead_time_hours = fields.Integer()
+    available = fields.Integer()
+    incoming = fields.Integer()
+    target = fields.Integer()
+    status = fields.String()
+    transfer_id = fields.UUID(allow_none=True)
+    purchase_order_id = fields.UUID(allow_none=True)
+    accepted_by = fields.String(allow_none=True)
+    created_at = aware_datetime()
+    updated_at = aware_datetime()
+
+
+class ShortageQuery(StatusListQuery):
+    status = status_filter(("open", "served", "cancelled"))
+
+
+class ShortageProposal(Out):
+    part_number = fields.String()
+    quantity = fields.Integer()
+    kind = fields.String()  # transfer | purchase
+    from_branch_id = fields.String(allow_none=True)
+    lead_time_hours = fields.Integer()
+
+
+class ShortageAction(Out):
+    kind = fields.String()  # transfer | purchase
+    reference = fields.String()  # the transfer's (or purchase order's) id
+    part_number = fields.String()
+    quantity = fields.Integer()
+    from_branch_id = fields.String(allow_none=True)
+    tier = fields.String()
+    at = fields.String()
+
+
+class Shortage(Out):
+    repair_order_id = fields.UUID()
+    branch_id = fields.String()
+    region_id = fields.String(allow_none=True)
+    status = fields.String()
+    tier = fields.String()  # local | region | group
+    tier_since = aware_datetime()
+    deadline = aware_datetime(allow_none=True)  # the tier's clock, while it runs
+    clock_state = fields.String(allow_none=True)
+    clock_outcome = fields.String(allow_none=True)
+    waiting_since = aware_datetime()
+    needs = fields.Dict(keys=fields.String(), values=fields.Integer())
+    proposal = fields.List(fields.Nested(ShortageProposal))
+    actions = fields.List(fields.Nested(ShortageAction))
+
+
+class LedgerFigures(Out):
+    on_hand = fields.Integer()
+    reserved = fields.Integer()
+    available = fields.Integer()
+    in_transit = fields.Integer()
+    on_order = fields.Integer()
+
+
+class LedgerCheck(Out):
+    """A stock row against what its movements add up to."""
+
+    branch_id = fields.String()
+    part_number = fields.String()
+    stock = fields.Nested(LedgerFigures)
+    ledger = fields.Nested(LedgerFigures)
+    agrees = fields.Boolean()

@@ -2,25 +2,28 @@
 transfers."""
 import uuid
 
-from services.parts import domain, donors, schemas, store
+from services.parts import catalogue, domain, donors, schemas, store
+from services.parts.tiers_service import ShortageTiers  # issue 24: thresholds, replenishment, escalation
 from shared import org
 from shared.contracts import errors
 from shared.storage.dependencies import Database
-from shared.domain import StateConflict
+from shared.domain import RuleBroken, StateConflict
 from shared.bus.messaging import on_event
 from shared.org import BranchDirectory
 from shared.bus.rpc import ServiceRpcProxy, ask, load, record_id, rpc
 from shared.sla.clocks import SlaClocks
 from shared.contracts.schemas import page_of
 from shared.scope import NOT_IN_SCOPE, CallerScope
+from services.parts.ledger_service import LedgerCommands  # ledger: adjustments, counts, purchase orders
 
 PART, STOCK, RESERVATION = schemas.Part(), schemas.Stock(), schemas.Reservation()
 MOVEMENT, TRANSFER = schemas.Movement(), schemas.Transfer()
 LEAD_TIME = schemas.LeadTime()
+SUBSTITUTE = schemas.Substitute()
 GROUP = "HQ"  # branch_id of group-wide facts such as the catalogue
 
 
-class PartsService(SlaClocks, BranchDirectory):
+class PartsService(SlaClocks, BranchDirectory, LedgerCommands, ShortageTiers):
     name = "parts"
 
     db = Database()
@@ -31,16 +34,60 @@ class PartsService(SlaClocks, BranchDirectory):
     @rpc
     def catalogue_part(self, data):
         part = load(schemas.NewPart, data)
+        terms = catalogue.warranty_terms(part["origin"], part["wear_part"], part["warranty_months"], part["warranty_km"])
+        part = {**part, "warranty_months": terms.months, "warranty_km": terms.km, "warranty_source": terms.source}
         with self.db.command() as tx:
             row = store.upsert_part(tx, part)
             tx.publish("part.catalogued", GROUP, **{k: row[k] for k in (
-                "part_number", "description", "origin", "price_cents", "warranty_months", "warranty_km")})
+                "part_number", "description", "origin", "price_cents", "warranty_months", "warranty_km",
+                "wear_part", "warranty_source")})
             return PART.dump(row)
 
     @rpc
     def get_part(self, part_number):
         with self.db.read() as tx:
-            return PART.dump(self._part(tx, part_number))
+            part = self._part(tx, part_number)
+            return PART.dump({**part, "fitments": store.fitments(tx, part["part_number"])})
+
+    # -- catalogue: approved substitutes and fitment by model (issue 24) ----------------------------------
+    @rpc
+    def approve_substitute(self, part_number, data):
+        """A coordinator approves a part that may be fitted instead, with how it differs (both ways if
+        asked). The answer: the part's substitutes."""
+        request = load(schemas.NewSubstitute, data)
+        with self.db.command() as tx:
+            part = self._part(tx, part_number)["part_number"]
+            if store.part(tx, request["substitute_part_number"]) is None:
+                raise RuleBroken("a substitute is a part of the catalogue", substitute_part_number="unknown part")
+            pairs = [(part, request["substitute_part_number"]), (request["substitute_part_number"], part)]
+            approved = catalogue.approve_substitute(part, request["substitute_part_number"], request["differences"],
+                                                    request["both_ways"], store.substitutions_approved(tx, pairs))
+            if store.add_substitutions(tx, approved) < len(approved):  # approved by someone else meanwhile
+                raise StateConflict("substitute already approved",
+                                    substitute_part_number=f"{request['substitute_part_number']} is approved for"
+                                                           f" {part} already")
+            return [SUBSTITUTE.dump(r) for r in store.substitutes(tx, part)]
+
+    @rpc
+    def list_substitutes(self, part_number, query):
+        filters = load(schemas.SubstituteQuery, query or {})
+        with self.db.read() as tx:
+            part = self._part(tx, part_number)["part_number"]
+            if filters.get("branch_id") is not None:
+                org.get_branch(tx, filters["branch_id"])
+            return [SUBSTITUTE.dump(r) for r in store.substitutes(tx, part, filters.get("branch_id"))]
+
+    @rpc
+    def add_fitment(self, part_number, data):
+        """A model the part fits; the answer: the part with its fitments."""
+        request = load(schemas.NewFitment, data)
+        with self.db.command() as tx:
+            part = self._part(tx, part_number)
+            fit = catalogue.fitment(part["part_number"], **request)
+            if store.add_fitment(tx, fit) is None:
+                raise StateConflict("the part has this fitment already",
+                                    year_from=f"{fit.make} {fit.model} from {fit.year_from} is recorded already")
+            return PART.dump({**part, "fitments": store.fitments(tx, part["part_number"])})
 
     @rpc
     def list_parts(self, query):
@@ -52,6 +99,8 @@ class PartsService(SlaClocks, BranchDirectory):
     @rpc
     def receive_stock(self, data):
         receipt = load(schemas.Receipt, data)
+        if receipt["purchase_order_id"] is not None:  # ledger: against a purchase order (ledger_service.py)
+            return self._receive_purchase(receipt)
         with self.db.command() as tx:
             org.get_branch(tx, receipt["branch_id"])
             self._part(tx, receipt["part_number"])
@@ -100,17 +149,28 @@ class PartsService(SlaClocks, BranchDirectory):
     @on_event("quote.approved")
     def reserve_for_repair_order(self, tx, event):
         wanted = domain.merge_lines(l for l in event["approved_lines"] if l["kind"] == "part")
-        if not wanted:
-            return
+        if wanted:
+            self._reserve(tx, event, wanted, domain.need_priority(event.get("priority")))
+
+    @on_event("supplement.approved")
+    def reserve_for_supplement(self, tx, event):
+        """A supplement's part lines, all or nothing, as a quote's: the order already holds its quote's
+        parts, and these come on top; an order still waiting for its quote's parts waits for these too."""
+        wanted = domain.merge_lines(l for l in event["approved_lines"] if l["kind"] == "part")
+        if wanted:
+            earlier = store.shortage(tx, event["repair_order_id"])
+            priority = domain.need_priority(earlier and earlier["priority"])
+            self._reserve(tx, event, wanted, priority, supplement=True)
+
+    def _reserve(self, tx, event, wanted, priority, supplement=False):
         branch_id, ro_id = event["branch_id"], event["repair_order_id"]
         # Read without locking: a repair order that already holds parts needs no lock, and one whose
         # parts are all free takes them with the conditional updates alone.
         outlook = store.reservation_outlook(tx, ro_id, branch_id, wanted)
-        if outlook["held"]:
+        if outlook["held"] and not supplement:
             return
         def order():
-            return domain.Shortage(ro_id, branch_id, wanted, domain.need_priority(event.get("priority")),
-                                   event["occurred_at"])
+            return domain.Shortage(ro_id, branch_id, wanted, priority, event["occurred_at"])
 
         allocation = domain.Allocation(branch_id, dict(outlook["free"]))
         # (a no here rests on the unlocked count: it is asked again below, and its event dropped)
@@ -127,9 +187,16 @@ class PartsService(SlaClocks, BranchDirectory):
         # Short by the unlocked count: decide again with the branch's shelf and the rows locked, so
         # that stock arriving meanwhile either is seen here or sees this order waiting.
         store.lock_shelf(tx, branch_id)
+        still_waiting = store.open_shortage(tx, ro_id) if supplement else None
+        if still_waiting is not None:  # it waits for its quote's parts: now for the supplement's too
+            waiting = domain.Shortage.from_row(still_waiting)
+            waiting.add(wanted)
+            store.save_shortage(tx, waiting)
+            return
         allocation = domain.Allocation(branch_id, store.lock_stock(tx, branch_id, wanted))
         waiting = order()
-        if allocation.reserve(waiting):
+        # a short order's lines carry the approved substitutes the branch has enough of (catalogue, issue 24)
+        if allocation.reserve(waiting, store.substitutes_at(tx, branch_id, wanted)):
             rows = self._take(tx, allocation, must=True)
             store.end_shortages(tx, [ro_id], "served")  # an earlier approval of it may have waited
             self._check_thresholds(tx, branch_id, rows)
@@ -143,7 +210,7 @@ class PartsService(SlaClocks, BranchDirectory):
         rows = {}
         for r in held:
             rows[(r["branch_id"], r["part_number"])] = store.apply(tx, domain.movement(
-                "consumption", r["branch_id"], r["part_number"], r["quantity"], repair_order_id=r["repair_order_id"]))
+                "issue_to_job", r["branch_id"], r["part_number"], r["quantity"], repair_order_id=r["repair_order_id"]))
             store.close_reservation(tx, r["reservation_id"], "consumed")
         for (branch_id, part_number), row in rows.items():
             self._check_thresholds(tx, branch_id, {part_number: row})
@@ -182,9 +249,10 @@ class PartsService(SlaClocks, BranchDirectory):
     def request_transfer(self, data):
         return self._request_transfer(data)
 
-    def _request_transfer(self, data, donor=False):
+    def _request_transfer(self, data, donor=False, then=None):
         """A transfer request; from an accepted donor proposal (`donor`), the donor must still be able
-        to give the quantity above its safety stock, read in the same transaction."""
+        to give the quantity above its safety stock, read in the same transaction. `then(tx, row)`
+        runs in that transaction too (an accepted replenishment proposal, tiers_service.py)."""
         request = load(schemas.TransferRequest, data)
         if request["branch_id"] == request["from_branch_id"]:
             raise errors.ValidationFailed("a transfer moves stock between two branches",
@@ -196,9 +264,13 @@ class PartsService(SlaClocks, BranchDirectory):
             self._part(tx, request["part_number"])
             if donor:
                 donors.accept(store.stock(tx, request["from_branch_id"], request["part_number"]), request["quantity"])
-            transfer = domain.Transfer.request(uuid.uuid4(), **request, by=self.scope.branches, repair_order=named)
+            actor = request.pop("acted_by")
+            transfer = domain.Transfer.request(uuid.uuid4(), **request, by=self.scope.branches, repair_order=named,
+                                               actor=actor)
             row = store.insert_transfer(tx, transfer)
             tx.publish_recorded(transfer)
+            if then is not None:
+                then(tx, row)
             return TRANSFER.dump(row)
 
     # -- donors across the group -----------------------------------------------------------------------------
@@ -243,16 +315,48 @@ class PartsService(SlaClocks, BranchDirectory):
         step = load(schemas.TransferStep, data)
         with self.db.command() as tx:
             transfer = self._transfer(tx, transfer_id, lock=True)
+            hours = self._delivery_hours(tx, transfer) if step["status"] == "dispatched" else None
             transfer.advance(step["status"], by=self.scope.branches, received_quantity=step["received_quantity"],
-                             tracking_reference=step["tracking_reference"])
-            row = store.save_transfer(tx, transfer)
-            tx.publish_recorded(transfer)
-            moves = transfer.take_movements()
-            if step["status"] == "received":  # stock arrives: the orders waiting for it there are served
-                self._arrive(tx, transfer.branch_id, moves)
-            elif moves:
-                self._send(tx, moves)
-            return TRANSFER.dump(row)
+                             tracking_reference=step["tracking_reference"], actor=step["acted_by"],
+                             delivery_hours=hours)
+            return self._save_transfer(tx, transfer)
+
+    @rpc
+    def send_tracking(self, transfer_id, data):
+        sent = load(schemas.TransferTracking, data)
+        with self.db.command() as tx:
+            transfer = self._transfer(tx, transfer_id, lock=True)
+            transfer.send_tracking(sent["tracking_reference"], by=self.scope.branches, actor=sent["acted_by"])
+            return self._save_transfer(tx, transfer)
+
+    @rpc
+    def write_off_transfer(self, transfer_id, data):
+        loss = load(schemas.TransferWriteOff, data)
+        with self.db.command() as tx:
+            transfer = self._transfer(tx, transfer_id, lock=True)
+            transfer.write_off(loss["reason"], loss["quantity"], by=self.scope.branches, actor=loss["acted_by"])
+            return self._save_transfer(tx, transfer)
+
+    def _save_transfer(self, tx, transfer):
+        """Keep a transfer after a step, announce it, and move its stock: units received arrive (and
+        serve the orders waiting there, the one the transfer was sent for first); units dispatched leave."""
+        row = store.save_transfer(tx, transfer)
+        tx.publish_recorded(transfer)
+        moves = transfer.take_movements()
+        if any(m.kind == "transfer_in" for m in moves):
+            self._arrive(tx, transfer.branch_id, moves, linked=transfer.repair_order_id)
+        elif any(m.kind == "transfer_out" for m in moves):
+            self._send(tx, moves)
+        else:
+            for m in moves:  # written off on the road: out of transit at the receiving branch
+                store.apply(tx, m)
+        return TRANSFER.dump(row)
+
+    def _delivery_hours(self, tx, transfer) -> int:
+        """The lead time from the sending branch to the receiving one: the delivery clock's target."""
+        regions = {b: org.get_branch(tx, b).get("region_id") for b in (transfer.from_branch_id, transfer.branch_id)}
+        return donors.LeadTimes(store.lead_times(tx)).between(
+            transfer.from_branch_id, regions[transfer.from_branch_id], transfer.branch_id, regions[transfer.branch_id])
 
     @rpc
     def get_transfer(self, transfer_id):
@@ -260,7 +364,7 @@ class PartsService(SlaClocks, BranchDirectory):
             row = store.transfer(tx, record_id(transfer_id, "transfer"))
             if row is None:
                 raise errors.NotFound("no such transfer", {"transfer_id": ["unknown transfer"]})
-            return TRANSFER.dump(row)
+            return TRANSFER.dump({**row, "steps": store.transfer_steps(tx, row["transfer_id"])})
 
     @rpc
     def list_transfers(self, query):
@@ -275,9 +379,10 @@ class PartsService(SlaClocks, BranchDirectory):
                     "open_transfers": [dict(r) for r in store.open_transfer_counts(tx, domain.OPEN_TRANSFER)]}
 
     # -- helpers -------------------------------------------------------------------------------------------
-    def _arrive(self, tx, branch_id, arrivals):
+    def _arrive(self, tx, branch_id, arrivals, linked=None):
         """Stock arrives at a branch (a receipt, a transfer received, a release): apply the movements,
-        then give it to the open shortages there that want it, in order of need."""
+        then give it to the open shortages there that want it, in order of need (the repair order a
+        transfer was sent for, `linked`, first)."""
         store.lock_shelf(tx, branch_id)
         arrived = {m.part_number for m in arrivals}
         waiting = [domain.Shortage.from_row(r) for r in store.open_shortages(tx, branch_id, arrived)]
@@ -291,7 +396,7 @@ class PartsService(SlaClocks, BranchDirectory):
             free[m.part_number] = rows[m.part_number]["available"]
         if waiting:
             allocation = domain.Allocation(branch_id, free)
-            served = allocation.serve(waiting)
+            served = allocation.serve(waiting, linked)
             rows.update(self._take(tx, allocation, must=True))
             store.end_shortages(tx, [s.repair_order_id for s in served], "served")  # what Allocation made them
             tx.publish_recorded(allocation)
@@ -329,6 +434,7 @@ class PartsService(SlaClocks, BranchDirectory):
             if stock.check_threshold():
                 store.set_below(tx, branch_id, part_number, stock.below_reorder)
                 tx.publish_recorded(stock)
+                self._replenish(tx, stock)  # issue 24: the safety flag and the replenishment proposal
 
     def _repair_order(self, repair_order_id) -> domain.KnownRepairOrder | None:
         """The repair order a transfer names, as workshop knows it; None when there is none the

@@ -162,6 +162,17 @@ def price_line(line: dict, labour_rate_cents: int, part_prices: dict) -> dict:
     return {**line, "unit_price_cents": unit, "net_cents": net_cents(line["quantity"], unit)}
 
 
+def quoted_part_terms(line: dict, catalogue: dict) -> dict:
+    """A part line shows its part's origin and warranty as the catalogue gives them when it is quoted
+    (issue 24); kept with the line like its price. A labour or consumable line, or a part the
+    catalogue does not know, carries none."""
+    part = catalogue.get(line.get("part_number")) if line.get("kind") == "part" else None
+    if part is None:
+        return {"origin": None, "warranty_months": None, "warranty_km": None}
+    return {"origin": part.get("origin"), "warranty_months": part.get("warranty_months"),
+            "warranty_km": part.get("warranty_km")}
+
+
 PARTS_SOURCING_SECONDS = 3600  # domain.md s5: the local supplier tier answers within 1 hour
 
 
@@ -514,6 +525,8 @@ class RepairOrder(Aggregate):
         and the work goes on (the new work, or the quality check when the work is done)."""
         if approved:
             self.approved_total_cents += sum(line["net_cents"] for line in approved)
+            if any(line["kind"] == "part" for line in approved):
+                self.parts_status = "pending"  # parts reserves them: no work until they are held
             self.record("supplement.approved", repair_order_id=self.repair_order_id, quote_id=quote.quote_id,
                         approved_lines=approved, declined_line_ids=declined,
                         approved_total_cents=self.approved_total_cents)
@@ -550,12 +563,29 @@ class RepairOrder(Aggregate):
         reason parts). False when that changes nothing: the order moved on or was cancelled, or its
         parts were reserved already (parts.reserved and parts.shortage travel on separate queues, so
         a shortage served a moment later can arrive after its reservation)."""
-        if self.status != "approved" or self.parts_status == "reserved":
+        if self.parts_status == "reserved" or self.status == "cancelled":
+            return False
+        if self.status in ("in_progress", "on_hold") and self.parts_status == "pending":
+            self.parts_status = "short"  # a supplement's parts: no job starts or resumes until they are held
+            missing = ", ".join(f"{l['part_number']} ({l['available']}/{l['requested']})" for l in lines)
+            self.notes.append(Note(self.status, f"supplement parts short: {missing}"))
+            return True
+        if self.status != "approved":
             return False
         self.parts_status = "short"
         missing = ", ".join(f"{l['part_number']} ({l['available']}/{l['requested']})" for l in lines)
         self._move("waiting_for_parts", f"short: {missing}")
         self.record("repair_order.on_hold", repair_order_id=self.repair_order_id, reason="parts")
+        return True
+
+    def part_on_its_way(self, part_number: str, quantity: int, tracking_reference: str) -> bool:
+        """A part sent for this order from another branch: its tracking reference on the staff's timeline,
+        for the advisor who promises the customer a time (the customer's message is crm's, from the same
+        event). False for an order that needs it no more."""
+        if self.status in ("closed", "cancelled", "delivered"):
+            return False
+        self.notes.append(Note(self.status, f"{quantity} x {part_number} on its way from another branch:"
+                                            f" tracking {tracking_reference}"))
         return True
 
     # -- jobs and holds -------------------------------------------------------------------------------------

@@ -206,11 +206,21 @@ class JobQuery(ListQuery):
     technician_id = fields.String(validate=validate.Length(min=1, max=80))
 
 
+class PartWarranty(Out):
+    """A part line's warranty as quoted (issue 24 catalogue): months, or km if sooner (null: no km limit)."""
+
+    months = fields.Integer()
+    km = fields.Integer(allow_none=True)
+
+
 class Line(PricedLine):
     group = fields.String()
     decision = fields.String(allow_none=True)
     keep_for_customer = fields.Boolean()
     option = fields.String(allow_none=True)  # basic, standard or premium: alternatives
+    # a part line's origin (oem | alternative) and warranty as quoted; null on other lines (issue 24)
+    origin = fields.String(allow_none=True)
+    warranty = fields.Nested(PartWarranty, allow_none=True)
 
 
 class CheckOut(Out):
@@ -354,6 +364,8 @@ class PublicLine(Out):
     net_cents = fields.Integer()
     pay_type = fields.String()
     keep_for_customer = fields.Boolean()  # the replaced part is kept for the customer to see or take
+    origin = fields.String(allow_none=True)  # a part line's origin and warranty as quoted (issue 24)
+    warranty = fields.Nested(PartWarranty, allow_none=True)
 
 
 class CustomerView(Out):

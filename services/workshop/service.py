@@ -99,7 +99,8 @@ class WorkshopService(SlaClocks, BranchDirectory):
 
     @on_event("part.catalogued")
     def copy_part_price(self, tx, event):
-        store.save_part_price(tx, event["part_number"], event["description"], event["price_cents"])
+        store.save_part_price(tx, event["part_number"], event["description"], event["price_cents"],
+                              event["origin"], event["warranty_months"], event.get("warranty_km"))
 
     # -- diagnosis and quote -----------------------------------------------------------------------
     @rpc
@@ -134,8 +135,11 @@ class WorkshopService(SlaClocks, BranchDirectory):
         """What a quote's lines are priced with: the branch's labour rate, the catalogue prices of their
         parts, and the lines with their new ids."""
         rate = org.get_branch(tx, ro.branch_id)["labour_rate_cents"]
-        prices = store.part_prices(tx, {line["part_number"] for line in lines if line["part_number"]})
-        return rate, prices, [{**line, "line_id": uuid.uuid4()} for line in lines]
+        # a part line keeps its part's origin and warranty terms, as its price (issue 24 catalogue)
+        parts = store.part_catalogue(tx, {line["part_number"] for line in lines if line["part_number"]})
+        prices = {number: part["price_cents"] for number, part in parts.items()}
+        return rate, prices, [{**line, "line_id": uuid.uuid4(), **domain.quoted_part_terms(line, parts)}
+                              for line in lines]
 
     @rpc
     def approve_quote(self, repair_order_id, data):
@@ -191,6 +195,19 @@ class WorkshopService(SlaClocks, BranchDirectory):
         if ro.parts_short(event["lines"]):
             store.save_repair_order(tx, ro)
             tx.publish_recorded(ro)
+
+    @on_event("transfer.tracking_sent")
+    def part_on_its_way(self, tx, event):
+        """A part sent from another branch for this order: its tracking reference goes on the timeline,
+        for the advisor and the customer."""
+        if event.get("repair_order_id") is None:
+            return
+        row = store.repair_order_to_change(tx, event["repair_order_id"])
+        if row is None:
+            return
+        ro = domain.RepairOrder.from_row(row)
+        if ro.part_on_its_way(event["part_number"], event["quantity"], event["tracking_reference"]):
+            store.add_timeline(tx, ro.repair_order_id, ro.take_notes())
 
     # -- jobs and holds -------------------------------------------------------------------------------
     @rpc

@@ -4,8 +4,11 @@ from psycopg.types.json import Jsonb
 from shared.storage import paging
 
 RO = "SELECT * FROM repair_orders"
+# a part line's origin and warranty terms as quoted (issue 24 catalogue; null for other lines and older ones)
+TERMS = ("origin, CASE WHEN warranty_months IS NULL THEN NULL ELSE json_build_object('months', warranty_months,"
+         " 'km', warranty_km) END AS warranty")
 LINES = ('SELECT line_id, kind, "group", description, part_number, quantity, unit_price_cents, net_cents,'
-         " pay_type, decision, keep_for_customer, option FROM quote_lines")
+         f" pay_type, decision, keep_for_customer, option, {TERMS} FROM quote_lines")
 FINDINGS = "SELECT code, description, status, diagnosed_by, at FROM findings WHERE repair_order_id = %s ORDER BY id"
 JOBS = "SELECT * FROM jobs WHERE repair_order_id = %s ORDER BY started_at"
 TIMELINE = "SELECT at, status, note FROM timeline WHERE repair_order_id = %s AND public = %s ORDER BY id"
@@ -122,18 +125,20 @@ def close_quote(tx, quote):
 
 def insert_quote(tx, repair_order_id, branch_id, quote):
     """The quote (a domain.Quote) and its lines: one statement."""
-    lines = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(quote.lines))
+    lines = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(quote.lines))
     tx.execute("WITH quote AS (INSERT INTO quotes (quote_id, repair_order_id, branch_id, status, total_cents, kind,"
                " estimate) VALUES (%s, %s, %s, %s, %s, %s, %s))"
                ' INSERT INTO quote_lines (line_id, quote_id, position, kind, "group", description, part_number,'
-               f" quantity, unit_price_cents, net_cents, pay_type, keep_for_customer, option) VALUES {lines}",
+               f" quantity, unit_price_cents, net_cents, pay_type, keep_for_customer, option, origin, warranty_months,"
+               f" warranty_km) VALUES {lines}",
                (quote.quote_id, repair_order_id, branch_id, quote.status, quote.total_cents, quote.kind,
                 Jsonb(quote.estimate) if quote.estimate else None,
                 *(v for position, line in enumerate(quote.lines)
                   for v in (line["line_id"], quote.quote_id, position, line["kind"], line["group"],
                             line["description"], line["part_number"], line["quantity"], line["unit_price_cents"],
                             line["net_cents"], line["pay_type"], bool(line.get("keep_for_customer")),
-                            line.get("option")))))
+                            line.get("option"), line.get("origin"), line.get("warranty_months"),
+                            line.get("warranty_km")))))
 
 
 def quote_with_lines(tx, quote_id) -> dict | None:
@@ -161,7 +166,9 @@ def decide_quote(tx, quote, approved_lines, consent):
 
 
 APPROVED_LINES = ('SELECT l.line_id, l.kind, l."group", l.description, l.part_number, l.quantity,'
-                  " l.unit_price_cents, l.net_cents, l.pay_type, l.keep_for_customer FROM quote_lines l"
+                  " l.unit_price_cents, l.net_cents, l.pay_type, l.keep_for_customer, l.origin, CASE WHEN"
+                  " l.warranty_months IS NULL THEN NULL ELSE json_build_object('months', l.warranty_months,"
+                  " 'km', l.warranty_km) END AS warranty FROM quote_lines l"
                   " JOIN quotes q USING (quote_id) WHERE q.repair_order_id = %s AND q.status = 'approved'"
                   " AND l.decision = 'approved' ORDER BY q.created_at, l.position")
 
@@ -260,10 +267,19 @@ def quality_checks(tx, repair_order_id):
                   " ORDER BY id", (repair_order_id,))
 
 
-def save_part_price(tx, part_number, description, price_cents):
-    tx.execute("INSERT INTO part_prices (part_number, description, price_cents) VALUES (%s, %s, %s)"
-               " ON CONFLICT (part_number) DO UPDATE SET description = EXCLUDED.description,"
-               " price_cents = EXCLUDED.price_cents", (part_number, description, price_cents))
+def save_part_price(tx, part_number, description, price_cents, origin=None, warranty_months=None, warranty_km=None):
+    tx.execute("INSERT INTO part_prices (part_number, description, price_cents, origin, warranty_months, warranty_km)"
+               " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (part_number) DO UPDATE SET"
+               " description = EXCLUDED.description, price_cents = EXCLUDED.price_cents, origin = EXCLUDED.origin,"
+               " warranty_months = EXCLUDED.warranty_months, warranty_km = EXCLUDED.warranty_km",
+               (part_number, description, price_cents, origin, warranty_months, warranty_km))
+
+
+def part_catalogue(tx, part_numbers) -> dict:
+    """Part number -> its price, origin and warranty terms as parts announced them (issue 24 catalogue)."""
+    rows = tx.all("SELECT part_number, price_cents, origin, warranty_months, warranty_km FROM part_prices"
+                  " WHERE part_number = ANY(%s)", (list(part_numbers),))
+    return {r["part_number"]: r for r in rows}
 
 
 def part_prices(tx, part_numbers) -> dict:

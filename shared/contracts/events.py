@@ -56,6 +56,17 @@ class PartQuantity(Schema):
     quantity = fields.Integer(required=True, validate=validate.Range(min=1))
 
 
+class ShortSubstitute(Schema):
+    """An approved substitute of a short part, with what the branch has of it and how it differs."""
+
+    class Meta:
+        unknown = EXCLUDE  # consumers ignore facts added in later minor versions
+
+    part_number = fields.String(required=True)
+    available = fields.Integer(required=True)
+    differences = fields.String(required=True)
+
+
 class PartShortage(Schema):
     class Meta:
         unknown = EXCLUDE  # consumers ignore facts added in later minor versions
@@ -63,6 +74,8 @@ class PartShortage(Schema):
     part_number = fields.String(required=True)
     requested = fields.Integer(required=True)
     available = fields.Integer(required=True)
+    # catalogue (issue 24): approved substitutes the branch has enough of to fit instead (none in older events)
+    substitutes = fields.List(fields.Nested(ShortSubstitute), load_default=list)
 
 
 class Finding(Schema):
@@ -344,7 +357,14 @@ _CATALOGUE = [
         origin=fields.String(required=True, validate=validate.OneOf(("oem", "alternative"))),
         price_cents=fields.Integer(required=True), warranty_months=fields.Integer(required=True),
         warranty_km=fields.Integer(allow_none=True, load_default=None),
-    ), description="A part was added to the catalogue or its price changed (branch_id: the group's HQ)."),
+        # catalogue (issue 24), optional so that older events still load: a wear part, and whether the
+        # warranty terms are the rule's by kind or the supplier's own
+        wear_part=fields.Boolean(load_default=False),
+        warranty_source=fields.String(allow_none=True, load_default=None,
+                                      validate=validate.OneOf(("rule", "supplier"))),
+    ), description="A part was added to the catalogue or changed (branch_id: the group's HQ); warranty_months"
+                   " and warranty_km are its terms, by rule (OEM 36 months or 50,000 km, alternative 12 months or"
+                   " 20,000 km, wear parts 6 months) unless the supplier's own were given."),
     EventSpec("parts.reserved", "parts", _facts(
         repair_order_id=fields.UUID(required=True),
         lines=fields.List(fields.Nested(PartQuantity), required=True),
@@ -370,6 +390,41 @@ _CATALOGUE = [
         part_number=fields.String(required=True), available=fields.Integer(required=True),
         region_id=fields.String(required=True),
     )),
+    # parts: thresholds, replenishment and shortage escalation (issue 24)
+    EventSpec("stock.below_safety_stock", "parts", _facts(
+        part_number=fields.String(required=True), available=fields.Integer(required=True),
+        safety_stock=fields.Integer(required=True), reorder_point=fields.Integer(required=True),
+        region_id=fields.String(required=True),
+    ), description="Available stock fell below the safety stock: louder than stock.below_threshold, once per"
+                   " crossing (cleared when it is back at the safety stock)."),
+    EventSpec("stock.replenishment_proposed", "parts", _facts(
+        replenishment_id=fields.UUID(required=True), part_number=fields.String(required=True),
+        alert=fields.String(required=True, validate=validate.OneOf(("reorder_point", "safety_stock"))),
+        kind=fields.String(required=True, validate=validate.OneOf(("transfer", "purchase"))),
+        from_branch_id=fields.String(allow_none=True, load_default=None), quantity=fields.Integer(required=True),
+        lead_time_hours=fields.Integer(required=True), region_id=fields.String(required=True),
+    ), description="With a threshold alert: how much to bring (up to reorder point + safety stock, less what is"
+                   " in transit, on order or requested) and from where (the best donor, else a purchase)."),
+    EventSpec("stock.replenishment_accepted", "parts", _facts(
+        replenishment_id=fields.UUID(required=True), part_number=fields.String(required=True),
+        kind=fields.String(required=True), from_branch_id=fields.String(allow_none=True, load_default=None),
+        quantity=fields.Integer(required=True), transfer_id=fields.UUID(allow_none=True, load_default=None),
+        purchase_order_id=fields.UUID(allow_none=True, load_default=None),
+    ), description="A replenishment proposal was taken: the transfer request or the purchase order it became."),
+    EventSpec("parts.loaner_suggested", "parts", _facts(
+        repair_order_id=fields.UUID(required=True), waiting_since=fields.AwareDateTime(required=True),
+        tier=fields.String(required=True), lines=fields.List(fields.Nested(PartQuantity), required=True),
+    ), description="A repair order started to wait for parts: the advisor offers the customer a loaner car"
+                   " (once per shortage)."),
+    *[
+        EventSpec(f"parts.escalated_{tier}", "parts", _facts(
+            repair_order_id=fields.UUID(required=True), tier=fields.String(required=True),
+            proposal=fields.List(fields.Dict(), required=True),
+            waiting_since=fields.AwareDateTime(required=True),
+        ), description=f"A shortage's previous tier ran out of time: it escalates to the {tier} tier (starts"
+                       f" parts_shortage_{tier}), with the tier's proposal per part.")
+        for tier in ("region", "group")
+    ],
     *[
         EventSpec(f"transfer.{step}", "parts", _facts(
             transfer_id=fields.UUID(required=True), from_branch_id=fields.String(required=True),
@@ -377,11 +432,50 @@ _CATALOGUE = [
             repair_order_id=fields.UUID(allow_none=True, load_default=None),
             tracking_reference=fields.String(allow_none=True, load_default=None),
             received_quantity=fields.Integer(allow_none=True, load_default=None),
+            written_off_quantity=fields.Integer(allow_none=True, load_default=None),
+            acted_by=fields.String(allow_none=True, load_default=None),
+            reason=fields.String(allow_none=True, load_default=None),
+            delivery_seconds=fields.Integer(allow_none=True, load_default=None),
         ), description=f"A transfer of stock between branches was {step} (branch_id: the receiving branch;"
-                       " received_quantity: the units received so far).")
-        for step in ("requested", "approved", "picked", "dispatched", "partly_received", "received", "closed",
-                     "cancelled")
+                       " received_quantity: the units received so far; written_off_quantity: units that never"
+                       " came, written off with a reason; acted_by: who did it; delivery_seconds, at dispatch: the lead time"
+                       " between the two branches, the delivery clock's target).")
+        for step in ("requested", "approved", "picked", "dispatched", "tracking_sent", "partly_received",
+                     "written_off", "received", "closed", "cancelled")
     ],
+    # parts, ledger: adjustments, counts, purchase orders (issue 24, helper A)
+    EventSpec("stock.adjusted", "parts", _facts(
+        part_number=fields.String(required=True), quantity=fields.Integer(required=True),
+        reason=fields.String(required=True), note=fields.String(load_default=""),
+        on_hand=fields.Integer(required=True), available=fields.Integer(required=True),
+    ), description="Units were added to or taken off a branch's shelf outside any order (quantity signed;"
+                   " reason: damaged, lost, stolen, expired, returned_to_supplier, found, correction)."),
+    EventSpec("stock.counted", "parts", _facts(
+        part_number=fields.String(required=True), counted_quantity=fields.Integer(required=True),
+        difference=fields.Integer(required=True), on_hand=fields.Integer(required=True),
+        available=fields.Integer(required=True),
+    ), description="A branch counted a part: on hand is now the count (difference: counted less what was"
+                   " on hand; 0 when the shelf agreed)."),
+    EventSpec("purchase.ordered", "parts", _facts(
+        purchase_order_id=fields.UUID(required=True), part_number=fields.String(required=True),
+        quantity=fields.Integer(required=True), expected_at=fields.AwareDateTime(required=True),
+        repair_order_id=fields.UUID(allow_none=True, load_default=None),
+    ), description="A branch ordered units of a part from the supplier (branch_id: the branch it is for;"
+                   " repair_order_id: the order it is for, if any); they are on order until received."),
+    EventSpec("purchase.received", "parts", _facts(
+        purchase_order_id=fields.UUID(required=True), part_number=fields.String(required=True),
+        quantity=fields.Integer(required=True), received_quantity=fields.Integer(required=True),
+        outstanding=fields.Integer(required=True),
+        repair_order_id=fields.UUID(allow_none=True, load_default=None),
+    ), description="Units arrived against a purchase order (quantity: this receipt; outstanding: still to"
+                   " come, 0 when the order is received in full)."),
+    EventSpec("purchase.cancelled", "parts", _facts(
+        purchase_order_id=fields.UUID(required=True), part_number=fields.String(required=True),
+        quantity=fields.Integer(required=True), received_quantity=fields.Integer(required=True),
+        reason=fields.String(load_default=""),
+        repair_order_id=fields.UUID(allow_none=True, load_default=None),
+    ), description="The rest of a purchase order was called off (quantity: the units taken off order;"
+                   " what was received stays)."),
     # billing: invoices and payments
     EventSpec("invoice.issued", "billing", _facts(
         invoice_id=fields.UUID(required=True), number=fields.String(required=True),

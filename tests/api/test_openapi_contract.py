@@ -244,7 +244,7 @@ def test_schemathesis_finds_no_conformance_failure(gateway, world, document, tmp
          "--header", f"Authorization: Bearer {token}",
          "--checks", "response_schema_conformance,status_code_conformance,content_type_conformance,"
                      "unsupported_method",
-         "--phases", "examples,coverage,fuzzing", "--max-examples", "20", "--seed", "22",
+         "--phases", "examples,coverage,fuzzing", "--max-examples", "14", "--seed", "22",
          "--request-timeout", "30",
          "--generation-database", "none", "--workers", "1", "--no-color",
          "--report", "junit", "--report-junit-path", str(report)],
@@ -252,4 +252,4 @@ def test_schemathesis_finds_no_conformance_failure(gateway, world, document, tmp
         env={**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"})
     took = time.monotonic() - started
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
-    assert took < 90, f"schemathesis took {took:.0f} s"
+    assert took < 150, f"schemathesis took {took:.0f} s"  # its share of the suite's 15 minutes

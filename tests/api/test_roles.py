@@ -132,6 +132,11 @@ def _owner_command_bodies(ids):
         "/invoices/<invoice_id>/payments": {"amount_cents": 1, "method": "card"},
         "/follow-ups/<follow_up_id>/completion": {"outcome": "reached", "notes": "probe"},
         "/transfers/<transfer_id>/status": {"status": "approved"},
+        "/purchase-orders/<purchase_order_id>/cancellation": {"reason": "scope probe"},  # parts ledger
+        "/transfers/<transfer_id>/tracking": {"tracking_reference": "PROBE-1"},
+        "/transfers/<transfer_id>/write-off": {"reason": "lost_in_transit"},
+        "/replenishments/<replenishment_id>/acceptance": {},
+        "/replenishments/<replenishment_id>/dismissal": {},
     }
 
 
@@ -151,20 +156,33 @@ def test_commands_on_a_record_of_another_branch_are_refused_by_its_service_and_c
     transfer = until(lambda: admin.post("/transfers", {"branch_id": far_second, "from_branch_id": far,
                                                        "part_number": world["part"], "quantity": 1}),
                      lambda r: r.status_code == 201, what="parts to know the new branch").json()
+    # a replenishment proposal at the far branch: a part of its own falls below its reorder point there
+    part = f"RL-{uuid.uuid4().hex[:8].upper()}"
+    admin.ok("POST", "/parts", {"part_number": part, "description": "scope probe", "origin": "oem",
+                                "price_cents": 100}, status=201)
+    admin.ok("POST", "/stock/receipts", {"branch_id": far, "part_number": part, "quantity": 1})
+    admin.ok("POST", "/stock/thresholds", {"branch_id": far, "part_number": part, "reorder_point": 5,
+                                           "safety_stock": 1})
+    replenishment = until(lambda: admin.ok("GET", "/replenishments", branch_id=far, part_number=part)["items"],
+                          bool, what="the replenishment proposal")[0]
     second_admin = Api.as_role(gateway.url, "admin")  # the peer check: another person
     state = Journey(admin, admin, second_admin, far, part_number=world["part"], slot_start=fixtures.next_slot(8)).run()
     ro_id = state["ro"]["repair_order_id"]
     ids = {"customer_id": state["customer"]["customer_id"], "booking_id": state["booking"]["booking_id"],
            "repair_order_id": ro_id, "job_id": admin.ok("GET", "/jobs", repair_order_id=ro_id)["items"][0]["job_id"],
            "invoice_id": state["invoice"]["invoice_id"], "follow_up_id": state["follow_up"]["follow_up_id"],
-           "transfer_id": transfer["transfer_id"],
+           "transfer_id": transfer["transfer_id"], "replenishment_id": replenishment["replenishment_id"],
+           "purchase_order_id": admin.ok("POST", "/purchase-orders", {  # parts ledger: an open order at far
+               "branch_id": far, "part_number": world["part"], "quantity": 1})["purchase_order_id"],
            "walk_in_id": admin.ok("POST", "/walk-ins", {  # booking: a walk-in waiting at the far branch
                "branch_id": far, "customer_id": state["customer"]["customer_id"],
                "vehicle_id": state["vehicle"]["vehicle_id"], "service_type": "probe"})["walk_in_id"]}
     missing = {name: str(uuid.uuid4()) for name in ids}
     records = {"booking": f"/bookings/{ids['booking_id']}", "repair order": f"/repair-orders/{ro_id}",
                "invoice": f"/invoices/{ids['invoice_id']}", "follow-up": f"/follow-ups/{ids['follow_up_id']}",
-               "transfer": f"/transfers/{ids['transfer_id']}"}
+               "transfer": f"/transfers/{ids['transfer_id']}",
+               "replenishment": f"/replenishments?branch_id={far}&part_number={part}",
+               "purchase order": f"/purchase-orders/{ids['purchase_order_id']}"}
     before = {name: admin.ok("GET", path) for name, path in records.items()}
     vehicles_before = admin.ok("GET", "/vehicles", customer_id=ids["customer_id"])["items"]
 

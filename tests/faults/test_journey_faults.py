@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 
 from pitlane import dlq
+from services.parts.domain import EFFECTS
 from shared import config
 from tests.support import fixtures
 from tests.support.infra import ServiceProcess, wait_for
@@ -31,6 +32,11 @@ def db():
 def scalar(sql, params=()):
     with db() as conn:
         return conn.execute(sql, params).fetchone()[0]
+
+
+def rows(sql, params=()):
+    with db() as conn:
+        return conn.execute(sql, params).fetchall()
 
 
 def run_journeys(count, advisor, technician, inspector, world, workers=16, on_progress=None, hours_ahead=30):
@@ -77,12 +83,10 @@ def assert_effects_once():
     checked_in = scalar("SELECT count(*) FROM booking.bookings WHERE status = 'checked_in'")
     wait_for(lambda: scalar("SELECT count(*) FROM workshop.repair_orders") == checked_in, timeout=60,
              message="one repair order per check-in")
-    consumed = scalar("SELECT coalesce(sum(quantity), 0) FROM parts.movements WHERE kind = 'consumption'")
-    received = scalar("SELECT coalesce(sum(quantity), 0) FROM parts.movements WHERE kind = 'receipt'")
+    # every unit on the shelves is a sum of the ledger: nothing issued, received or moved twice
     on_hand = scalar("SELECT coalesce(sum(on_hand), 0) FROM parts.stock")
-    out_in = scalar("SELECT coalesce(sum(CASE WHEN kind = 'transfer_out' THEN -quantity"
-                    " WHEN kind = 'transfer_in' THEN quantity ELSE 0 END), 0) FROM parts.movements")
-    assert on_hand == received - consumed + out_in
+    assert on_hand == sum(EFFECTS[kind][0] * moved for kind, moved in rows(
+        "SELECT kind, sum(quantity) FROM parts.movements GROUP BY kind"))
 
 
 def assert_outboxes_drained():
@@ -209,7 +213,7 @@ def test_a_copy_of_a_real_delivery_event_has_no_second_effect(stack, advisor, te
     for table in ("billing.invoices", "crm.follow_ups"):
         assert scalar(f"SELECT count(*) FROM {table} WHERE repair_order_id = %s", (ro_id,)) == 1
     assert advisor.ok("GET", f"/stock/{world['branch']}/{world['part']}") == stock_before
-    assert scalar("SELECT count(*) FROM parts.movements WHERE kind = 'consumption' AND repair_order_id = %s",
+    assert scalar("SELECT count(*) FROM parts.movements WHERE kind = 'issue_to_job' AND repair_order_id = %s",
                   (ro_id,)) == 1
 
 

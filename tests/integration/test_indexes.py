@@ -115,3 +115,24 @@ def test_a_list_filtered_by_a_record_is_served_by_an_index_on_it(migrated, servi
         leading = {index: conn.execute(LEADING_COLUMN, (index, schema(service))).fetchone()[0] for index, _ in scans}
     assert any(f"{column} = " in condition and leading[index] == column for index, condition in scans), (
         f"{service} {name}: no index that leads with {column} serves the list; the plan's index scans: {scans}")
+
+
+# -- parts ledger: the service desk's outlook reads a part's rows through indexes (issue 24, helper A) -----------
+OUTLOOK_QUERIES = ("outlook_shelves", "outlook_transits", "outlook_orders")
+
+
+@pytest.mark.parametrize("name", OUTLOOK_QUERIES)
+def test_the_desk_outlook_of_a_part_is_served_by_indexes(migrated, name):
+    from services.parts import store
+
+    recorder = Recorder()
+    getattr(store, name)(recorder, "PN-00001")
+    with psycopg.connect(migrated, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema("parts")}", public')
+        conn.execute("SET enable_seqscan = off")
+        plan = conn.execute("EXPLAIN (FORMAT JSON) " + recorder.sql, recorder.params).fetchone()[0][0]["Plan"]
+        scans = index_scans(plan)
+    conditions = " ".join(condition for _, condition in scans)
+    assert "part_number = " in conditions, f"{name}: no index on the part serves it: {scans}"
+    if name == "outlook_transits":  # each transfer on the road: its own movements, not the whole ledger
+        assert "transfer_id = " in conditions, f"{name}: the movements of a transfer are scanned: {scans}"

@@ -90,3 +90,18 @@ def test_an_approval_waits_with_the_priority_it_names_or_as_routine():
 def test_an_unknown_priority_comes_after_every_known_one():
     odd, cosmetic = order(1, {"PAD": 1}, "P9"), order(2, {"PAD": 1}, "cosmetic", minutes=5)
     assert Allocation("N1", {"PAD": 1}).serve([odd, cosmetic]) == [cosmetic]
+
+
+def test_a_transfer_sent_for_a_repair_order_serves_that_order_first():
+    urgent, linked = order(1, {"PAD": 2}, "safety_critical"), order(2, {"PAD": 2}, "cosmetic", minutes=30)
+    shelf = Allocation("N1", {"PAD": 2})
+    assert shelf.serve([urgent, linked], linked=UUID(int=2)) == [linked]
+    assert urgent.is_open and shelf.taken == [(UUID(int=2), "PAD", 2)]
+
+
+def test_an_order_waiting_when_its_supplement_is_approved_waits_for_both_and_is_served_with_both():
+    waiting = order(1, {"PAD": 2})
+    waiting.add({"PAD": 1, "DISC": 1})
+    assert waiting.wanted == {"PAD": 3, "DISC": 1}
+    assert Allocation("N1", {"PAD": 3}).serve([waiting]) == []
+    assert Allocation("N1", {"PAD": 3, "DISC": 1}).serve([waiting]) == [waiting]

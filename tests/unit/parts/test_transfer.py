@@ -4,7 +4,7 @@ from uuid import UUID
 import pytest
 
 from services.parts.domain import NOT_IN_SCOPE, TRANSFER, KnownRepairOrder, Transfer
-from shared.domain import IllegalTransition, NotPermitted, RuleBroken
+from shared.domain import IllegalTransition, NotPermitted, RuleBroken, StateConflict
 
 NORTH, SOUTH, EAST = "NORTH-1", "SOUTH-1", "EAST-1"
 RO = UUID(int=7)
@@ -62,15 +62,49 @@ def test_a_dispatch_takes_the_units_from_the_sender_and_puts_them_in_transit_to_
     out, transit = t.take_movements()
     assert (out.kind, out.branch_id, out.on_hand, out.transfer_id) == ("transfer_out", SOUTH, -3, t.transfer_id)
     assert (transit.kind, transit.branch_id, transit.in_transit) == ("in_transit", NORTH, 3)
-    assert t.tracking_reference == "TR-00000000"
     [event] = t.events
-    assert event.facts["tracking_reference"] == "TR-00000000"
+    assert event.type == "transfer.dispatched" and event.facts["tracking_reference"] is None
 
 
-def test_a_dispatch_keeps_the_tracking_reference_given():
+def test_a_dispatch_with_the_carriers_reference_sends_it_at_once():
     t = transfer("picked")
-    t.dispatch("DHL-42")
+    t.dispatch("DHL-42", by={SOUTH}, actor="sven")
     assert t.tracking_reference == "DHL-42"
+    assert [(e.type, e.facts["tracking_reference"], e.facts["acted_by"]) for e in t.events] == [
+        ("transfer.dispatched", "DHL-42", "sven"), ("transfer.tracking_sent", "DHL-42", "sven")]
+
+
+def test_the_tracking_reference_follows_the_dispatch_from_the_sending_branch():
+    t = dispatched()
+    with pytest.raises(StateConflict):
+        transfer("picked").send_tracking("DHL-1")
+    with pytest.raises(NotPermitted) as refused:
+        t.send_tracking("DHL-1", by={NORTH})
+    assert "sending branch (SOUTH-1)" in refused.value.message
+    t.send_tracking("DHL-1", by={SOUTH})
+    [sent] = t.take_events()
+    assert (sent.type, sent.branch_id, sent.facts["tracking_reference"]) == ("transfer.tracking_sent", NORTH, "DHL-1")
+
+
+def test_the_delivery_is_due_within_the_lead_time_between_the_branches():
+    t = transfer("picked")
+    t.dispatch(delivery_hours=72)
+    assert t.events[0].facts["delivery_seconds"] == 72 * 3600
+    t = transfer("picked")
+    t.dispatch()
+    assert "delivery_seconds" not in t.events[0].facts  # the policy's own 24 h
+
+
+def test_every_step_is_kept_with_who_did_it():
+    t = Transfer.request(UUID(int=1), NORTH, SOUTH, "PAD", 3, actor="nina")
+    t.approve(actor="sven"), t.pick(actor="sven"), t.dispatch(actor="sven")
+    t.receive(2, actor="nina")
+    t.write_off("lost_in_transit", actor="nina")
+    assert [(s.step, s.acted_by, s.quantity, s.reason) for s in t.take_steps()] == [
+        ("requested", "nina", None, None), ("approved", "sven", None, None), ("picked", "sven", None, None),
+        ("dispatched", "sven", None, None), ("partly_received", "nina", 2, None),
+        ("written_off", "nina", 1, "lost_in_transit"), ("received", "nina", None, None)]
+    assert t.take_steps() == []
 
 
 def test_a_partial_receipt_keeps_the_rest_in_transit():
@@ -116,6 +150,39 @@ def test_a_fully_received_transfer_takes_no_more_receipts():
     t.receive()
     with pytest.raises(IllegalTransition):
         t.receive(1)
+
+
+def test_units_that_never_came_are_written_off_with_a_reason_and_then_it_can_close():
+    t = dispatched(quantity=3)
+    t.receive(1)
+    t.take_events(), t.take_movements()
+    with pytest.raises(RuleBroken) as refused:
+        t.write_off("fell off the truck")
+    assert "reason" in refused.value.fields
+    with pytest.raises(RuleBroken) as refused:
+        t.write_off("lost_in_transit", 3)
+    assert "quantity" in refused.value.fields
+    t.write_off("damaged_in_transit", 1)
+    assert (t.status, t.in_transit, t.written_off_quantity) == ("dispatched", 1, 1)
+    [m] = t.take_movements()
+    assert (m.kind, m.branch_id, m.in_transit, m.on_hand, m.reference) == (
+        "transit_written_off", NORTH, -1, 0, "damaged_in_transit")
+    t.write_off("lost_in_transit")
+    assert (t.status, t.in_transit, t.received_quantity, t.written_off_quantity) == ("received", 0, 1, 2)
+    assert [e.type for e in t.events] == ["transfer.written_off", "transfer.written_off", "transfer.received"]
+    t.close()
+    assert t.status == "closed"
+
+
+def test_only_the_receiving_branch_writes_off_and_only_what_is_on_the_road():
+    with pytest.raises(NotPermitted):
+        dispatched().write_off("lost_in_transit", by={SOUTH})
+    with pytest.raises(StateConflict):
+        transfer("picked").write_off("lost_in_transit")
+    t = dispatched()
+    t.receive()
+    with pytest.raises(StateConflict):
+        t.write_off("lost_in_transit")
 
 
 def test_a_partly_received_transfer_cannot_be_closed():

@@ -423,3 +423,11 @@ def test_a_technician_is_clocked_on_one_order_once_at_a_time():
     ro.start_job(uuid.UUID(int=3), "tech-ben", "", T0)  # a colleague may work on it beside her
     ro.finish_job(first.job_id, "", T0)
     ro.start_job(uuid.UUID(int=4), "tech-anna", "", T0)  # clocked off: she may clock on again
+
+
+def test_a_part_sent_for_the_order_puts_its_tracking_reference_on_the_advisors_timeline():
+    ro = order("waiting_for_parts", parts_status="short")
+    assert ro.part_on_its_way("PAD-1", 2, "DHL-42")
+    [note] = ro.take_notes()
+    assert not note.public and note.note == "2 x PAD-1 on its way from another branch: tracking DHL-42"
+    assert not order("cancelled").part_on_its_way("PAD-1", 2, "DHL-42")

@@ -101,3 +101,26 @@ def test_a_quotes_options_are_alternatives_and_one_option_at_most_is_approved():
     assert "basic, premium" in refused.value.fields["decisions"][0] and ro.status == "awaiting_approval"
     _, approved = ro.approve(ro.open_quote.quote_id, [{**every[0], "approved": False}, every[1], every[2]], CONSENT)
     assert [l["net_cents"] for l in approved] == [9000, 9500] and ro.approved_total_cents == 18500
+
+
+def test_no_job_resumes_before_an_approved_supplements_parts_are_reserved():
+    ro = in_progress()
+    pad = line("part", net=4000, part_number="PAD-1")
+    quote = supplement(ro, pad)
+    decide(ro, quote, pad["line_id"])
+    assert ro.parts_status == "pending"  # parts reserves the supplement's part lines on supplement.approved
+    with pytest.raises(StateConflict) as refused:
+        ro.resume_job(ro.jobs[0].job_id, T0 + 2 * H)
+    assert "parts_status" in refused.value.fields
+    assert ro.parts_short([{"part_number": "PAD-1", "available": 0, "requested": 1}])
+    assert ro.parts_status == "short" and ro.status == "in_progress"  # the work underway is not moved back
+    assert ro.notes[-1].note == "supplement parts short: PAD-1 (0/1)"
+    assert ro.parts_reserved() and ro.parts_status == "reserved"
+    ro.resume_job(ro.jobs[0].job_id, T0 + 3 * H)
+
+
+def test_a_labour_only_supplement_leaves_the_parts_as_they_were():
+    ro = in_progress()
+    quote = supplement(ro)
+    decide(ro, quote, *[l["line_id"] for l in quote.lines])
+    assert ro.parts_status == "reserved"
