@@ -46,8 +46,7 @@ class PartsService(SlaClocks, BranchDirectory, LedgerCommands, ShortageTiers):
     @rpc
     def get_part(self, part_number):
         with self.db.read() as tx:
-            part = self._part(tx, part_number)
-            return PART.dump({**part, "fitments": store.fitments(tx, part["part_number"])})
+            return self._with_fitments(tx, self._part(tx, part_number))
 
     # -- catalogue: approved substitutes and fitment by model (issue 24) ----------------------------------
     @rpc
@@ -87,7 +86,10 @@ class PartsService(SlaClocks, BranchDirectory, LedgerCommands, ShortageTiers):
             if store.add_fitment(tx, fit) is None:
                 raise StateConflict("the part has this fitment already",
                                     year_from=f"{fit.make} {fit.model} from {fit.year_from} is recorded already")
-            return PART.dump({**part, "fitments": store.fitments(tx, part["part_number"])})
+            return self._with_fitments(tx, part)
+
+    def _with_fitments(self, tx, part):
+        return PART.dump({**part, "fitments": store.fitments(tx, part["part_number"])})
 
     @rpc
     def list_parts(self, query):

@@ -173,6 +173,11 @@ def quoted_part_terms(line: dict, catalogue: dict) -> dict:
             "warranty_km": part.get("warranty_km")}
 
 
+def missing_parts(short_lines) -> str:
+    """parts.shortage's lines as the timeline says them: part (available/requested), ..."""
+    return ", ".join(f"{l['part_number']} ({l['available']}/{l['requested']})" for l in short_lines)
+
+
 PARTS_SOURCING_SECONDS = 3600  # domain.md s5: the local supplier tier answers within 1 hour
 
 
@@ -567,14 +572,12 @@ class RepairOrder(Aggregate):
             return False
         if self.status in ("in_progress", "on_hold") and self.parts_status == "pending":
             self.parts_status = "short"  # a supplement's parts: no job starts or resumes until they are held
-            missing = ", ".join(f"{l['part_number']} ({l['available']}/{l['requested']})" for l in lines)
-            self.notes.append(Note(self.status, f"supplement parts short: {missing}"))
+            self.notes.append(Note(self.status, f"supplement parts short: {missing_parts(lines)}"))
             return True
         if self.status != "approved":
             return False
         self.parts_status = "short"
-        missing = ", ".join(f"{l['part_number']} ({l['available']}/{l['requested']})" for l in lines)
-        self._move("waiting_for_parts", f"short: {missing}")
+        self._move("waiting_for_parts", f"short: {missing_parts(lines)}")
         self.record("repair_order.on_hold", repair_order_id=self.repair_order_id, reason="parts")
         return True
 

@@ -198,8 +198,8 @@ class WorkshopService(SlaClocks, BranchDirectory):
 
     @on_event("transfer.tracking_sent")
     def part_on_its_way(self, tx, event):
-        """A part sent from another branch for this order: its tracking reference goes on the timeline,
-        for the advisor and the customer."""
+        """A part sent from another branch for this order: its tracking reference goes on the staff's
+        timeline, for the advisor."""
         if event.get("repair_order_id") is None:
             return
         row = store.repair_order_to_change(tx, event["repair_order_id"])

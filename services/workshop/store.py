@@ -5,10 +5,13 @@ from shared.storage import paging
 
 RO = "SELECT * FROM repair_orders"
 # a part line's origin and warranty terms as quoted (issue 24 catalogue; null for other lines and older ones)
-TERMS = ("origin, CASE WHEN warranty_months IS NULL THEN NULL ELSE json_build_object('months', warranty_months,"
-         " 'km', warranty_km) END AS warranty")
+def _terms(line=""):
+    return (f"{line}origin, CASE WHEN {line}warranty_months IS NULL THEN NULL ELSE json_build_object('months',"
+            f" {line}warranty_months, 'km', {line}warranty_km) END AS warranty")
+
+
 LINES = ('SELECT line_id, kind, "group", description, part_number, quantity, unit_price_cents, net_cents,'
-         f" pay_type, decision, keep_for_customer, option, {TERMS} FROM quote_lines")
+         f" pay_type, decision, keep_for_customer, option, {_terms()} FROM quote_lines")
 FINDINGS = "SELECT code, description, status, diagnosed_by, at FROM findings WHERE repair_order_id = %s ORDER BY id"
 JOBS = "SELECT * FROM jobs WHERE repair_order_id = %s ORDER BY started_at"
 TIMELINE = "SELECT at, status, note FROM timeline WHERE repair_order_id = %s AND public = %s ORDER BY id"
@@ -166,9 +169,7 @@ def decide_quote(tx, quote, approved_lines, consent):
 
 
 APPROVED_LINES = ('SELECT l.line_id, l.kind, l."group", l.description, l.part_number, l.quantity,'
-                  " l.unit_price_cents, l.net_cents, l.pay_type, l.keep_for_customer, l.origin, CASE WHEN"
-                  " l.warranty_months IS NULL THEN NULL ELSE json_build_object('months', l.warranty_months,"
-                  " 'km', l.warranty_km) END AS warranty FROM quote_lines l"
+                  f" l.unit_price_cents, l.net_cents, l.pay_type, l.keep_for_customer, {_terms('l.')} FROM quote_lines l"
                   " JOIN quotes q USING (quote_id) WHERE q.repair_order_id = %s AND q.status = 'approved'"
                   " AND l.decision = 'approved' ORDER BY q.created_at, l.position")
 
@@ -280,12 +281,6 @@ def part_catalogue(tx, part_numbers) -> dict:
     rows = tx.all("SELECT part_number, price_cents, origin, warranty_months, warranty_km FROM part_prices"
                   " WHERE part_number = ANY(%s)", (list(part_numbers),))
     return {r["part_number"]: r for r in rows}
-
-
-def part_prices(tx, part_numbers) -> dict:
-    rows = tx.all("SELECT part_number, price_cents FROM part_prices WHERE part_number = ANY(%s)",
-                  (list(part_numbers),))
-    return {r["part_number"]: r["price_cents"] for r in rows}
 
 
 REPAIR_ORDERS = paging.Listing(RO, "repair_order_id", lookups=("customer_id", "vehicle_id"))
