@@ -95,12 +95,15 @@ class Policy:
     # a fact of the start event that, when given (seconds > 0), is this subject's own target: a
     # repair promised for its estimate rather than the branch's fixed target
     target_fact: str | None = None
+    # event -> the fact that gives the running clock its new target (seconds since its start): a
+    # complaint escalated to a level with another deadline
+    retarget: dict = field(default_factory=dict)
     active: bool = True
     inactive_reason: str = ""
     description: str = ""
 
     def __post_init__(self):
-        named = [e for e in (self.start, *self.stop, *self.cancel, *self.pause, *self.resume) if e]
+        named = [e for e in (self.start, *self.stop, *self.cancel, *self.pause, *self.resume, *self.retarget) if e]
         twice = sorted({e for e in named if named.count(e) > 1})
         if twice:
             raise ValueError(f"{self.name}: {', '.join(twice)} would move a clock two ways at once")
@@ -112,14 +115,14 @@ class Policy:
 
     @property
     def events(self) -> set:
-        return {self.start, *self.stop, *self.cancel, *self.pause, *self.resume}
+        return {self.start, *self.stop, *self.cancel, *self.pause, *self.resume, *self.retarget}
 
     def move(self, event_type: str) -> str | None:
-        """What `event_type` does to this policy's clock: start, stop, cancel, pause, resume, or None."""
+        """What `event_type` does to this policy's clock: start, stop, cancel, pause, resume, retarget, or None."""
         if event_type == self.start:
             return "start"
         for move, moving in (("stop", self.stop), ("cancel", self.cancel), ("pause", self.pause),
-                             ("resume", self.resume)):
+                             ("resume", self.resume), ("retarget", self.retarget)):
             if event_type in moving:
                 return move
         return None
@@ -215,7 +218,7 @@ def open_by_standing(rows) -> list[dict]:
 
 # -- one clock ------------------------------------------------------------------------------------------
 CHANGING = ("state", "running_since", "spent_seconds", "deadline", "at_risk_at", "outcome", "at_risk",
-            "pause_reason", "breached_at", "ended_at", "duration_seconds")
+            "pause_reason", "breached_at", "ended_at", "duration_seconds", "target_seconds")
 
 
 @dataclass
@@ -296,6 +299,9 @@ class Clock(Aggregate):
             return self.pause(policy.pause_reason(event_type, facts), at)
         if move == "resume":
             return self.resume(at)
+        if move == "retarget":
+            value = facts.get(policy.retarget[event_type])
+            return isinstance(value, (int, float)) and value > 0 and self.retarget(int(value), at)
         return False
 
     def stop(self, at: datetime) -> bool:
@@ -336,6 +342,20 @@ class Clock(Aggregate):
         self.at_risk_at = at_risk_from(self.calendar, at, self.target_seconds, self.spent_seconds,
                                        self.at_risk_share)
         self.pauses.append(("resumed", at))
+        return True
+
+    def retarget(self, target_seconds: int, at: datetime) -> bool:
+        """The subject's target changed while the clock is open (a complaint escalated): the deadline
+        and the at-risk point are counted again from the time already spent; a new target already
+        spent breaches at the watch's next look. An ended clock keeps its target and outcome."""
+        if self.state == "stopped" or target_seconds == self.target_seconds:
+            return False
+        self.target_seconds = target_seconds
+        if self.state == "running":
+            spent_before = self.spent_seconds
+            self.deadline = deadline(self.calendar, self.running_since, target_seconds, spent_before)
+            self.at_risk_at = at_risk_from(self.calendar, self.running_since, target_seconds, spent_before,
+                                           self.at_risk_share)
         return True
 
     # -- what the watch finds --------------------------------------------------------------------------

@@ -41,7 +41,8 @@ def clock(tx, policy, subject_id):
 # the SQL type of each column a command changes, for the VALUES list of save()
 _TYPES = {"state": "text", "running_since": "timestamptz", "spent_seconds": "float8", "deadline": "timestamptz",
           "at_risk_at": "timestamptz", "outcome": "text", "at_risk": "boolean", "pause_reason": "text",
-          "breached_at": "timestamptz", "ended_at": "timestamptz", "duration_seconds": "float8"}
+          "breached_at": "timestamptz", "ended_at": "timestamptz", "duration_seconds": "float8",
+          "target_seconds": "integer"}  # a retarget (an escalated complaint) changes it
 assert set(_TYPES) == set(CHANGING)
 
 
