@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from services.parts import catalogue  # approved substitutes a short line may offer (issue 24 catalogue)
+from services.parts import catalogue  # approved substitutes a short line may offer (parts catalogue)
 from shared.domain import Aggregate, NotPermitted, RuleBroken, StateConflict, StateMachine
 
 ORIGINS = ("oem", "alternative")

@@ -1,5 +1,5 @@
 """Donor ranking across the group, no I/O: which branches can give a part a branch is short of, in
-what order, and when a purchase is proposed instead (domain.md s5, issue 24).
+what order, and when a purchase is proposed instead (domain.md s5).
 
 A donor gives only what it holds above its own safety stock: a transfer never leaves the giving
 branch below the level that protects its own customers. Lead times are a per-group table, by branch

@@ -1,4 +1,4 @@
-"""Shortage escalation, no I/O (issue 24, "Shortage escalation"): a repair order that waits for parts
+"""Shortage escalation, no I/O ("Shortage escalation"): a repair order that waits for parts
 moves through three tiers, each an SLA clock that, when it runs out, starts the next.
 
     tier    clock (shared/sla/policies.json)   started by             proposal

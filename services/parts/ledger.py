@@ -1,4 +1,4 @@
-"""The parts ledger's rules, no I/O (issue 24, "Ledger", "A live view for the service desk").
+"""The parts ledger's rules, no I/O ("Ledger", "A live view for the service desk").
 
 Every change of a stock quantity is one movement (domain.EFFECTS): a stock row is what its movements
 add up to, and `replay` adds them up again to prove it. Adjustments and counts correct the shelf, a

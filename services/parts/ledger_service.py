@@ -1,4 +1,4 @@
-"""parts' ledger commands (issue 24, helper A): adjustments, counts, purchase orders and the desk's outlook.
+"""parts' ledger commands: adjustments, counts, purchase orders and the desk's outlook.
 
 A mixin of PartsService: its RPCs use the service's dependencies (db, scope, workshop) and helpers
 (_arrive, _part, _repair_order, _check_thresholds). Each validates, loads, calls ledger.py's rules,

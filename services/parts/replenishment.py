@@ -1,4 +1,4 @@
-"""Replenishment proposals, no I/O (issue 24, "Threshold alerts"): made at once with a threshold alert,
+"""Replenishment proposals, no I/O ("Threshold alerts"): made at once with a threshold alert,
 how much to bring and from where, who sees it, and its life (proposed -> accepted | dismissed |
 superseded).
 

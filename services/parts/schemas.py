@@ -15,7 +15,7 @@ class NewPart(Strict):
     description = text(required=True, max_length=200)
     origin = fields.String(required=True, validate=validate.OneOf(domain.ORIGINS))
     price_cents = money(required=True)
-    # catalogue (issue 24): left out, the warranty is the rule's by kind (catalogue.warranty_terms);
+    # catalogue: left out, the warranty is the rule's by kind (catalogue.warranty_terms);
     # given, the supplier's own terms, km as given
     warranty_months = fields.Integer(strict=True, load_default=None, allow_none=True,
                                      validate=validate.Range(min=0, max=240))
@@ -24,7 +24,7 @@ class NewPart(Strict):
     wear_part = fields.Boolean(load_default=False)
 
 
-class Fitment(Out):  # catalogue (issue 24): a model a part fits
+class Fitment(Out):  # catalogue: a model a part fits
     part_number = fields.String()
     make = fields.String()
     model = fields.String()
@@ -40,7 +40,7 @@ class Part(Out):
     price_cents = fields.Integer()
     warranty_months = fields.Integer()
     warranty_km = fields.Integer(allow_none=True)
-    wear_part = fields.Boolean()  # catalogue (issue 24)
+    wear_part = fields.Boolean()  # catalogue
     warranty_source = fields.String()  # rule | supplier
     fitments = fields.List(fields.Nested(Fitment))  # with one part's answer
     created_at = aware_datetime()
@@ -75,12 +75,12 @@ class Stock(Out):
     reorder_point = fields.Integer(allow_none=True)
     safety_stock = fields.Integer(allow_none=True)
     below_reorder = fields.Boolean()
-    below_safety = fields.Boolean()  # issue 24: below the safety stock (the louder alert)
+    below_safety = fields.Boolean()  # below the safety stock (the louder alert)
 
 
 class PartQuery(Strict):
     q = fields.String(validate=validate.Length(min=1, max=80))
-    # catalogue (issue 24): parts that fit a make, model and model year (make and model without regard to case)
+    # catalogue: parts that fit a make, model and model year (make and model without regard to case)
     fits_make = fields.String(validate=validate.Length(min=1, max=60))
     fits_model = fields.String(validate=validate.Length(min=1, max=60))
     fits_year = fields.Integer(validate=validate.Range(min=1900, max=2100))
@@ -250,7 +250,7 @@ class LeadTime(Out):
     updated_at = aware_datetime()
 
 
-# -- catalogue: substitutes and fitment (issue 24) -------------------------------------------------------------
+# -- catalogue: substitutes and fitment -------------------------------------------------------------
 YEAR = validate.Range(min=1900, max=2100)
 
 
@@ -290,7 +290,7 @@ class NewFitment(Strict):
 
 
 
-# -- ledger: adjustments, counts, purchase orders, the service desk's outlook (issue 24, helper A) ------------------
+# -- ledger: adjustments, counts, purchase orders, the service desk's outlook ------------------
 class Adjustment(Strict):
     branch_id = fields.String(required=True, validate=BRANCH)
     part_number = fields.String(required=True, validate=PART_NUMBER)
@@ -383,7 +383,7 @@ class Outlook(Out):
     branches = fields.List(fields.Nested(OutlookBranch))
 
 
-# -- thresholds, replenishment and shortage escalation (issue 24) ----------------------------------------------------
+# -- thresholds, replenishment and shortage escalation ----------------------------------------------------
 class ReplenishmentQuery(StatusListQuery):
     """audience: purchasing (purchase proposals for its branches), warehouse (transfers its branch is to
     give or receive), desk (everything for its branch, the default)."""

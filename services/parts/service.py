@@ -3,7 +3,7 @@ transfers."""
 import uuid
 
 from services.parts import catalogue, domain, donors, schemas, store
-from services.parts.tiers_service import ShortageTiers  # issue 24: thresholds, replenishment, escalation
+from services.parts.tiers_service import ShortageTiers  # thresholds, replenishment, escalation
 from shared import org
 from shared.contracts import errors
 from shared.storage.dependencies import Database
@@ -48,7 +48,7 @@ class PartsService(SlaClocks, BranchDirectory, LedgerCommands, ShortageTiers):
         with self.db.read() as tx:
             return self._with_fitments(tx, self._part(tx, part_number))
 
-    # -- catalogue: approved substitutes and fitment by model (issue 24) ----------------------------------
+    # -- catalogue: approved substitutes and fitment by model ----------------------------------
     @rpc
     def approve_substitute(self, part_number, data):
         """A coordinator approves a part that may be fitted instead, with how it differs (both ways if
@@ -197,7 +197,7 @@ class PartsService(SlaClocks, BranchDirectory, LedgerCommands, ShortageTiers):
             return
         allocation = domain.Allocation(branch_id, store.lock_stock(tx, branch_id, wanted))
         waiting = order()
-        # a short order's lines carry the approved substitutes the branch has enough of (catalogue, issue 24)
+        # a short order's lines carry the approved substitutes the branch has enough of (catalogue)
         if allocation.reserve(waiting, store.substitutes_at(tx, branch_id, wanted)):
             rows = self._take(tx, allocation, must=True)
             store.end_shortages(tx, [ro_id], "served")  # an earlier approval of it may have waited
@@ -436,7 +436,7 @@ class PartsService(SlaClocks, BranchDirectory, LedgerCommands, ShortageTiers):
             if stock.check_threshold():
                 store.set_below(tx, branch_id, part_number, stock.below_reorder)
                 tx.publish_recorded(stock)
-                self._replenish(tx, stock)  # issue 24: the safety flag and the replenishment proposal
+                self._replenish(tx, stock)  # the safety flag and the replenishment proposal
 
     def _repair_order(self, repair_order_id) -> domain.KnownRepairOrder | None:
         """The repair order a transfer names, as workshop knows it; None when there is none the

@@ -24,7 +24,7 @@ def part(tx, part_number):
     return tx.one("SELECT * FROM parts WHERE part_number = %s", (part_number,))
 
 
-# -- catalogue: substitutes and fitment (issue 24) ---------------------------------------------------------
+# -- catalogue: substitutes and fitment ---------------------------------------------------------
 SUBSTITUTE = ("SELECT p.part_number, s.part_number AS substitute_for, p.description, p.origin, p.wear_part,"
               " p.warranty_months, p.warranty_km, p.price_cents, s.differences, s.created_at")
 
@@ -294,7 +294,7 @@ def page_parts(tx, filters):
     if filters.get("q"):
         sql += " AND (part_number ILIKE %s OR description ILIKE %s)"
         params += [f"%{filters['q']}%"] * 2
-    sql, params = fits_filter(sql, params, filters)  # catalogue (issue 24): fitment by model
+    sql, params = fits_filter(sql, params, filters)  # catalogue: fitment by model
     return paging.page(tx, "SELECT * FROM parts" + sql, params, "part_number", filters.get("cursor"),
                        filters.get("limit", 50))
 
@@ -350,7 +350,7 @@ def set_lead_time(tx, e):
                   " updated_at = clock_timestamp() RETURNING kind, from_id, to_id, hours, updated_at", e)
 
 
-# -- ledger: purchase orders and the service desk's outlook (issue 24, helper A) ----------------------------------
+# -- ledger: purchase orders and the service desk's outlook ----------------------------------
 PURCHASE_ORDER_ROW = "*, quantity - received_quantity - cancelled_quantity AS outstanding"
 
 
@@ -411,7 +411,7 @@ def outlook_orders(tx, part_number, branch_id=None):
                   " AND (%s::text IS NULL OR p.branch_id = %s)", (part_number, branch_id, branch_id))
 
 
-# -- thresholds, replenishment and shortage escalation (issue 24) ------------------------------------------------
+# -- thresholds, replenishment and shortage escalation ------------------------------------------------
 def set_below_safety(tx, branch_id, part_number, below):
     tx.execute("UPDATE stock SET below_safety = %s WHERE branch_id = %s AND part_number = %s",
                (below, branch_id, part_number))

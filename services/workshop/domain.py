@@ -164,7 +164,7 @@ def price_line(line: dict, labour_rate_cents: int, part_prices: dict) -> dict:
 
 def quoted_part_terms(line: dict, catalogue: dict) -> dict:
     """A part line shows its part's origin and warranty as the catalogue gives them when it is quoted
-    (issue 24); kept with the line like its price. A labour or consumable line, or a part the
+   ; kept with the line like its price. A labour or consumable line, or a part the
     catalogue does not know, carries none."""
     part = catalogue.get(line.get("part_number")) if line.get("kind") == "part" else None
     if part is None:

@@ -207,7 +207,7 @@ class JobQuery(ListQuery):
 
 
 class PartWarranty(Out):
-    """A part line's warranty as quoted (issue 24 catalogue): months, or km if sooner (null: no km limit)."""
+    """A part line's warranty as quoted (parts catalogue): months, or km if sooner (null: no km limit)."""
 
     months = fields.Integer()
     km = fields.Integer(allow_none=True)
@@ -218,7 +218,7 @@ class Line(PricedLine):
     decision = fields.String(allow_none=True)
     keep_for_customer = fields.Boolean()
     option = fields.String(allow_none=True)  # basic, standard or premium: alternatives
-    # a part line's origin (oem | alternative) and warranty as quoted; null on other lines (issue 24)
+    # a part line's origin (oem | alternative) and warranty as quoted; null on other lines
     origin = fields.String(allow_none=True)
     warranty = fields.Nested(PartWarranty, allow_none=True)
 
@@ -364,7 +364,7 @@ class PublicLine(Out):
     net_cents = fields.Integer()
     pay_type = fields.String()
     keep_for_customer = fields.Boolean()  # the replaced part is kept for the customer to see or take
-    origin = fields.String(allow_none=True)  # a part line's origin and warranty as quoted (issue 24)
+    origin = fields.String(allow_none=True)  # a part line's origin and warranty as quoted
     warranty = fields.Nested(PartWarranty, allow_none=True)
 
 

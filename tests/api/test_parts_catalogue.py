@@ -1,4 +1,4 @@
-"""The parts catalogue through the gateway (issue 24): warranty terms by kind unless the supplier's are
+"""The parts catalogue through the gateway: warranty terms by kind unless the supplier's are
 given, approved substitutes with their differences (and what a branch has of them), fitment by model,
 a short repair order offered the substitutes its branch has, and a quote line showing its part's
 origin and warranty."""

@@ -1,4 +1,4 @@
-"""Shortage escalation through the gateway (issue 24): an order that waits is offered a loaner once and shows,
+"""Shortage escalation through the gateway: an order that waits is offered a loaner once and shows,
 with its tier, deadline and proposal, in its region's GET /shortages; a tier that runs out escalates to the
 next (its own clock, its own proposal); an action taken for the order stops the tier's clock and is recorded;
 a cancelled order cancels the clocks."""

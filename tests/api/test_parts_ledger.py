@@ -1,4 +1,4 @@
-"""The parts ledger through the gateway (issue 24): adjustments with a reason, stock counts, purchase
+"""The parts ledger through the gateway: adjustments with a reason, stock counts, purchase
 orders placed, received in parts and cancelled, the desk's outlook, and bad units refused with the field."""
 import uuid
 from concurrent.futures import ThreadPoolExecutor

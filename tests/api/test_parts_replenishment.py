@@ -1,4 +1,4 @@
-"""Thresholds and replenishment through the gateway (issue 24): the louder alert below safety stock, once
+"""Thresholds and replenishment through the gateway: the louder alert below safety stock, once
 per crossing; a proposal made with the alert (up to reorder point + safety stock, less what is coming;
 the best donor, else a purchase); the lists of purchasing, the warehouse and the desk; one-call
 acceptance (a transfer request or a purchase order), once however many callers race for it."""

@@ -1,4 +1,4 @@
-"""The ledger and the stock rows always agree (issue 24): a randomized concurrent run through the gateway of
+"""The ledger and the stock rows always agree: a randomized concurrent run through the gateway of
 every movement kind (receipts, reservations by approval, releases by cancelling, issue to job on delivery,
 transfers dispatched, received in part, written off or cancelled, adjustments, counts, purchase orders
 placed, received and cancelled, and races on the last unit), then every stock row of the run's parts is

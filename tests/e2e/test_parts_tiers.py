@@ -1,4 +1,4 @@
-"""A repair order at a branch with no stock of its part, served through the shortage tiers (issue 24): the
+"""A repair order at a branch with no stock of its part, served through the shortage tiers: the
 local tier runs out, the region has no donor and runs out, the group tier proposes a branch of another
 region; the transfer for the order is requested (the tier's clock met), sent and received in two parts,
 the order gets its parts and is delivered. Short SLA targets for the test's own branch make the tiers

@@ -117,7 +117,7 @@ def test_a_list_filtered_by_a_record_is_served_by_an_index_on_it(migrated, servi
         f"{service} {name}: no index that leads with {column} serves the list; the plan's index scans: {scans}")
 
 
-# -- parts ledger: the service desk's outlook reads a part's rows through indexes (issue 24, helper A) -----------
+# -- parts ledger: the service desk's outlook reads a part's rows through indexes -----------
 OUTLOOK_QUERIES = ("outlook_shelves", "outlook_transits", "outlook_orders")
 
 

@@ -1,5 +1,5 @@
 """The ledger's rules, no I/O: four quantities per movement, replay, adjustments and counts, purchase
-orders, and the service desk's earliest availability (issue 24)."""
+orders, and the service desk's earliest availability."""
 import random
 import uuid
 from datetime import datetime, timedelta, timezone
