@@ -4,9 +4,11 @@ from psycopg.types.json import Jsonb
 from shared.storage import paging
 
 RO = "SELECT * FROM repair_orders"
-# a part line's origin and warranty terms as quoted (issue 24 catalogue; null for other lines and older ones)
+# a part line's origin and warranty terms as quoted (parts catalogue; null for other lines and older ones)
 def _terms(line=""):
-    return (f"{line}origin, CASE WHEN {line}warranty_months IS NULL THEN NULL ELSE json_build_object('months',"
+    # warranty_months/_km also as facts of their own: billing's warranty decisions read them
+    return (f"{line}origin, {line}warranty_months, {line}warranty_km,"
+            f" CASE WHEN {line}warranty_months IS NULL THEN NULL ELSE json_build_object('months',"
             f" {line}warranty_months, 'km', {line}warranty_km) END AS warranty")
 
 
@@ -277,7 +279,7 @@ def save_part_price(tx, part_number, description, price_cents, origin=None, warr
 
 
 def part_catalogue(tx, part_numbers) -> dict:
-    """Part number -> its price, origin and warranty terms as parts announced them (issue 24 catalogue)."""
+    """Part number -> its price, origin and warranty terms as parts announced them (parts catalogue)."""
     rows = tx.all("SELECT part_number, price_cents, origin, warranty_months, warranty_km FROM part_prices"
                   " WHERE part_number = ANY(%s)", (list(part_numbers),))
     return {r["part_number"]: r for r in rows}

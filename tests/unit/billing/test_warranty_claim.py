@@ -1,10 +1,10 @@
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from services.billing.domain import Invoice, WarrantyClaim
 
-NOW = datetime(2026, 12, 1, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 
 
 def line(net_cents, pay_type, quantity="1.5"):
@@ -13,9 +13,10 @@ def line(net_cents, pay_type, quantity="1.5"):
             "net_cents": net_cents, "pay_type": pay_type}
 
 
-def invoice_of(*lines):
-    return Invoice.issue(invoice_id=uuid.uuid4(), number="INV-N1-000001", repair_order_id=uuid.uuid4(),
-                         branch_id="N1", customer_id=uuid.uuid4(), lines=list(lines), tax_rate_bp=1900, now=NOW)
+def invoice_of(*lines, refused=()):
+    decisions = {str(line["line_id"]): {"eligible": line not in refused, "reason": "test"} for line in lines}
+    return Invoice.issue(invoice_id=uuid.uuid4(), repair_order_id=uuid.uuid4(), branch_id="N1",
+                         customer_id=uuid.uuid4(), lines=list(lines), tax_rate_bp=1900, now=NOW, warranty=decisions)
 
 
 def test_the_claim_carries_the_warranty_lines_at_their_net_value():
