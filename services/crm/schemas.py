@@ -1,19 +1,44 @@
 """What crm takes and gives."""
 from marshmallow import ValidationError, fields, validate
 
-from services.crm import domain
+from services.crm import complaints, domain
 from shared.contracts.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime, boolean, status_filter, text
 
 FOLLOW_UP_STATUSES = ("due", "done")  # domain.FollowUp
-COMPLAINT_STATUSES = ("open", "resolved")  # domain.Complaint
+COMPLAINT_STATUSES = complaints.STATUSES
+FEEDBACK_STATUSES = ("open", "replied")  # feedback.Feedback
+PHONE = r"^\+?[0-9 ()-]{5,20}$"
+
+
+class ContactEntry(Strict):
+    """Another way to reach the customer: a label (work phone, WeChat, ...) and its value."""
+
+    label = text(required=True, max_length=40)
+    value = text(required=True, max_length=200)
 
 
 class NewCustomer(Strict):
     branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
     name = text(required=True)
     email = fields.Email(load_default=None, allow_none=True)
-    phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\+?[0-9 ()-]{5,20}$"))
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(PHONE))
     consent_marketing = boolean(load_default=False)
+    language = fields.String(load_default="en", validate=validate.OneOf(domain.LANGUAGES))
+    vip = boolean(load_default=False)
+    preferred_advisor = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=80))
+    contacts = fields.List(fields.Nested(ContactEntry), load_default=list, validate=validate.Length(max=20))
+
+
+class CustomerChange(Strict):
+    """PATCH /customers/<id>: only the details given change."""
+
+    name = text()
+    email = fields.Email(allow_none=True)
+    phone = fields.String(allow_none=True, validate=validate.Regexp(PHONE))
+    language = fields.String(validate=validate.OneOf(domain.LANGUAGES))
+    vip = boolean()
+    preferred_advisor = fields.String(allow_none=True, validate=validate.Length(min=1, max=80))
+    contacts = fields.List(fields.Nested(ContactEntry), validate=validate.Length(max=20))
 
 
 class Customer(Out):
@@ -23,6 +48,11 @@ class Customer(Out):
     email = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
     consent_marketing = fields.Boolean()
+    language = fields.String()
+    vip = fields.Boolean()
+    preferred_advisor = fields.String(allow_none=True)
+    contacts = fields.List(fields.Dict())
+    erased_at = aware_datetime(allow_none=True)
     created_at = aware_datetime()
 
 
@@ -34,6 +64,7 @@ class NewVehicle(Strict):
     year = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1950, max=2100))
     odometer_km = fields.Integer(strict=True, load_default=None, allow_none=True,
                                  validate=validate.Range(min=0, max=3_000_000))
+    purchase_date = fields.Date(load_default=None, allow_none=True)
 
 
 class Vehicle(Out):
@@ -45,7 +76,23 @@ class Vehicle(Out):
     model = fields.String()
     year = fields.Integer(allow_none=True)
     odometer_km = fields.Integer(allow_none=True)
+    purchase_date = fields.Date(allow_none=True)
     created_at = aware_datetime()
+
+
+class NewReading(Strict):
+    odometer_km = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=3_000_000))
+    correction = boolean(load_default=False)
+    read_at = aware_datetime(load_default=None, allow_none=True)
+
+
+class Reading(Out):
+    reading_id = fields.Integer()
+    vehicle_id = fields.UUID()
+    odometer_km = fields.Integer()
+    read_at = aware_datetime()
+    source = fields.String()
+    correction = fields.Boolean()
 
 
 def _searchable(typed):
@@ -84,6 +131,10 @@ class FollowUpQuery(StatusListQuery):
 class FollowUpDone(Strict):
     outcome = fields.String(required=True, validate=validate.OneOf(domain.OUTCOMES))
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
+    # an issue found: open a complaint (its category) and/or ask booking for an appointment
+    complaint_category = fields.String(load_default=None, allow_none=True,
+                                       validate=validate.OneOf(complaints.CATEGORIES))
+    request_booking = boolean(load_default=False)
 
 
 class FollowUp(Out):
@@ -97,13 +148,54 @@ class FollowUp(Out):
     outcome = fields.String(allow_none=True)
     notes = fields.String(allow_none=True)
     completed_at = aware_datetime(allow_none=True)
+    kind = fields.String()
+    opens_at = aware_datetime()
     created_at = aware_datetime()
+    complaint_id = fields.UUID(allow_none=True)
 
 
 class NewSurvey(Strict):
     repair_order_id = fields.UUID(required=True)
     score = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10))
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class SurveyAnswer(Strict):
+    score = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10))
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class InvitationQuery(ListQuery):
+    customer_id = fields.UUID()
+    repair_order_id = fields.UUID()
+
+
+class Invitation(Out):
+    survey_id = fields.UUID()
+    repair_order_id = fields.UUID()
+    branch_id = fields.String()
+    customer_id = fields.UUID()
+    number = fields.String(allow_none=True)
+    invited_at = aware_datetime()
+    reminded_at = aware_datetime(allow_none=True)
+    answered_at = aware_datetime(allow_none=True)
+    created_at = aware_datetime()
+
+
+class SurveyFiguresQuery(Strict):
+    branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class SurveyFigures(Out):
+    branch_id = fields.String()
+    invited = fields.Integer()
+    answered = fields.Integer()
+    average = fields.Float(allow_none=True)
+    promoter_share = fields.Float(allow_none=True, metadata={"description": "share of scores 9-10"})
+    detractor_share = fields.Float(allow_none=True, metadata={"description": "share of scores 1-6"})
+    net_promoter_score = fields.Float(allow_none=True)
+    response_rate = fields.Float(allow_none=True, metadata={"description": "invited surveys answered per invitation"})
+    threshold = fields.Integer(metadata={"description": "a score at or under this opens a complaint"})
 
 
 class Survey(Out):
@@ -121,19 +213,48 @@ class NewComplaint(Strict):
     branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
     customer_id = fields.UUID(required=True)
     repair_order_id = fields.UUID(load_default=None, allow_none=True)
+    vehicle_id = fields.UUID(load_default=None, allow_none=True)
     what_happened = text(required=True, max_length=4000)
     customer_wants = fields.String(load_default="", validate=validate.Length(max=2000))
-    category = fields.String(required=True, validate=validate.OneOf(
-        ("repair_quality", "waiting_time", "price", "attitude", "parts", "communication", "other")))
-    severity = fields.String(load_default="medium", validate=validate.OneOf(("low", "medium", "high", "safety")))
+    category = fields.String(required=True, validate=validate.OneOf(complaints.CATEGORIES))
+    severity = fields.String(load_default="medium", validate=validate.OneOf(complaints.SEVERITIES))
     owner = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
     level = fields.Integer(strict=True, load_default=1, validate=validate.OneOf(domain.LEVELS))
+    source = fields.String(load_default="staff", validate=validate.OneOf(complaints.SOURCES))
+    happened_at = aware_datetime(load_default=None, allow_none=True)
+    place = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    reported_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+    triggers = fields.List(fields.String(validate=validate.OneOf(complaints.TRIGGERS)), load_default=list,
+                           validate=validate.Length(max=len(complaints.TRIGGERS)))
 
 
 class ComplaintQuery(StatusListQuery):
     status = status_filter(COMPLAINT_STATUSES)
     level = fields.Integer(validate=validate.OneOf(domain.LEVELS))
     customer_id = fields.UUID()
+
+
+class ComplaintResponse(Strict):
+    note = text(required=True, max_length=4000)
+    responded_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=80))
+
+
+class Escalation(Strict):
+    trigger = fields.String(required=True, validate=validate.OneOf(complaints.TRIGGERS))
+    escalated_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=80))
+
+
+class Resolution(Strict):
+    """Measures, deadline and owner are checked by the rule (422 without them), not the schema."""
+
+    measures = fields.List(fields.String(validate=validate.Length(max=500)), load_default=list,
+                           validate=validate.Length(max=20))
+    deadline = aware_datetime(load_default=None, allow_none=True)
+    owner = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
+
+
+class Reopening(Strict):
+    reason = text(required=True, max_length=2000)
 
 
 class Complaint(Out):
@@ -151,3 +272,93 @@ class Complaint(Out):
     source = fields.String()
     created_at = aware_datetime()
     resolved_at = aware_datetime(allow_none=True)
+    vehicle_id = fields.UUID(allow_none=True)
+    happened_at = aware_datetime(allow_none=True)
+    place = fields.String(allow_none=True)
+    reported_by = fields.String(allow_none=True)
+    matter = fields.String(allow_none=True)
+    trigger = fields.String(allow_none=True)
+    opened_at = aware_datetime()
+    response_target_seconds = fields.Integer()
+    resolution_target_seconds = fields.Integer()
+    first_response_at = aware_datetime(allow_none=True)
+    measures = fields.List(fields.String())
+    resolution_deadline = aware_datetime(allow_none=True)
+    resolution_owner = fields.String(allow_none=True)
+    reopened = fields.Integer()
+
+
+class NewFeedback(Strict):
+    branch_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
+    text = text(required=True, max_length=4000)
+    channel = fields.String(load_default="in_person", validate=validate.OneOf(
+        ("in_person", "phone", "email", "web", "social_media", "message")))
+
+
+class FeedbackReply(Strict):
+    text = text(required=True, max_length=4000)
+    replied_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=80))
+
+
+class FeedbackQuery(StatusListQuery):
+    status = status_filter(FEEDBACK_STATUSES)
+    customer_id = fields.UUID()
+
+
+class Feedback(Out):
+    feedback_id = fields.UUID()
+    customer_id = fields.UUID()
+    branch_id = fields.String()
+    text = fields.String()
+    channel = fields.String()
+    received_at = aware_datetime()
+    status = fields.String()
+    reply = fields.String(allow_none=True)
+    replied_by = fields.String(allow_none=True)
+    replied_at = aware_datetime(allow_none=True)
+    created_at = aware_datetime()
+
+
+class TimelineQuery(Strict):
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
+    limit = fields.Integer(strict=False, load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class TimelineEntry(Out):
+    id = fields.Integer()
+    at = aware_datetime()
+    kind = fields.String()
+    note = fields.String()
+    ref_id = fields.String(allow_none=True)
+    branch_id = fields.String(allow_none=True)
+
+
+class Erasure(Strict):
+    reason = text(required=True, max_length=500)
+    erased_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=80))
+
+
+class Erased(Out):
+    customer_id = fields.UUID()
+    name = fields.String()
+    erased_at = aware_datetime()
+    already = fields.Boolean(metadata={"description": "erased before: nothing changed"})
+    removed = fields.Dict()
+
+
+class CrmSettings(Strict):
+    branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    survey_threshold = fields.Integer(strict=True, load_default=domain.COMPLAINT_SCORE,
+                                      validate=validate.Range(min=1, max=10))
+    survey_reminder_hours = fields.Integer(strict=True, load_default=48, validate=validate.Range(min=1, max=720))
+    major_total_cents = fields.Integer(strict=True, load_default=domain.MAJOR_TOTAL_CENTS,
+                                       validate=validate.Range(min=0, max=10**10))
+    major_labour_hours = fields.Float(load_default=domain.MAJOR_LABOUR_HOURS, validate=validate.Range(min=0.1, max=100))
+
+
+class CrmSettingsOut(Out):
+    branch_id = fields.String()
+    survey_threshold = fields.Integer()
+    survey_reminder_hours = fields.Integer()
+    major_total_cents = fields.Integer()
+    major_labour_hours = fields.Float()
