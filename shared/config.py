@@ -67,3 +67,47 @@ def sla_check_interval() -> float:
 
 def jwt_secret() -> str:
     return os.environ.get("PITLANE_JWT_SECRET", "pitlane-local-development-secret-change-me")
+
+
+# -- messages to customers (crm): channels, retries, links ---------------------------------------------
+def public_url() -> str:
+    """Where customers reach pitlane from outside: the base of the links messages carry (the
+    gateway on this machine unless set)."""
+    return os.environ.get("PITLANE_PUBLIC_URL", f"http://127.0.0.1:{os.environ.get('PITLANE_GATEWAY_PORT', '8080')}")
+
+
+def customer_link_days() -> float:
+    return float(os.environ.get("PITLANE_CUSTOMER_LINK_DAYS", "30"))
+
+
+def smtp_settings() -> dict | None:
+    """E-mail through any SMTP server; None (no PITLANE_SMTP_HOST): the email channel is unavailable."""
+    host = os.environ.get("PITLANE_SMTP_HOST")
+    if not host:
+        return None
+    return {"host": host, "port": int(os.environ.get("PITLANE_SMTP_PORT", "25")),
+            "user": os.environ.get("PITLANE_SMTP_USER") or None,
+            "password": os.environ.get("PITLANE_SMTP_PASSWORD") or None,
+            "sender": os.environ.get("PITLANE_SMTP_FROM", "service@pitlane.local"),
+            "tls": os.environ.get("PITLANE_SMTP_TLS", "starttls")}  # starttls | ssl | none
+
+
+def provider_settings(channel: str) -> dict | None:
+    """SMS or chat through a provider's HTTP API: PITLANE_SMS_URL / _TOKEN, PITLANE_CHAT_URL / _TOKEN;
+    None without a URL: the channel is unavailable."""
+    url = os.environ.get(f"PITLANE_{channel.upper()}_URL")
+    if not url:
+        return None
+    return {"url": url, "token": os.environ.get(f"PITLANE_{channel.upper()}_TOKEN", "")}
+
+
+def message_retry_delays() -> list[float]:
+    """Seconds before each new try of a message the provider refused: 1 min, 5 min, 30 min, 2 h, 6 h,
+    24 h, then the message has failed (each with +/- 20 % jitter)."""
+    raw = os.environ.get("PITLANE_MESSAGE_RETRY_DELAYS", "60,300,1800,7200,21600,86400")
+    return [float(x) for x in raw.split(",") if x.strip()]
+
+
+def message_send_interval() -> float:
+    """Seconds between the sender's looks for due messages."""
+    return float(os.environ.get("PITLANE_MESSAGE_SEND_INTERVAL", "2"))

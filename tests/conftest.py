@@ -16,6 +16,9 @@ def pytest_configure(config):
     os.environ.setdefault("PITLANE_RETRY_DELAYS", "0.2,0.5")
     os.environ.setdefault("PITLANE_SLA_CHECK_INTERVAL", "1")
     os.environ.setdefault("PITLANE_SCHEMA_SHADOW", "1")  # every schema plan checked against marshmallow
+    from tests.support import channels  # messages to customers: SMTP and SMS addresses for the crm process
+
+    channels.configure()
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +45,9 @@ def stack(run_env):
     from tests.support.infra import ServiceProcess
 
     declare_topology(run_env["amqp"], all_service_classes())
+    from tests.support import channels
+
+    channels.start()  # the real SMTP server and the SMS receiver, before crm may send
     running = {}
 
     def start(*names):
@@ -55,6 +61,7 @@ def stack(run_env):
     yield start
     for process in running.values():
         process.stop()
+    channels.stop()
 
 
 @pytest.fixture
