@@ -10,7 +10,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from gateway import auth, errors as error_mapping, metrics, openapi, policy, rpc
 from gateway.routes import ROUTES, AuditQuery, Route
-from shared import config
+from shared import config, links
 from shared.contracts import errors, events
 from shared.contracts.schemas import MAX_DEPTH
 from shared.sla import rules as sla
@@ -73,6 +73,15 @@ def create_app(call=None, store=None, collectors=None):
             raise errors.ValidationFailed("the vehicle's plate is required", {"plate": ["required"]})
         return jsonify(call("workshop", "customer_view", number, plate))
 
+    def customer_link(who, token):
+        if not limiter.allow(request.remote_addr or "?"):
+            raise _TooMany()
+        try:
+            held = links.read_customer_link(token)
+        except links.LinkRefused as refused:
+            raise errors.NotFound(str(refused), {"token": [str(refused)]}) from None
+        return jsonify(call("workshop", "customer_view_by_link", held["repair_order_id"], held["number"]))
+
     def audit(who):
         filters = load(AuditQuery, request.args.to_dict())
         page = store.audit_page(filters)
@@ -110,7 +119,7 @@ def create_app(call=None, store=None, collectors=None):
         return jsonify({"status": "ok" if status == 200 else "degraded",
                         "checks": {k: "up" if v else "down" for k, v in checks.items()}}), status
 
-    own = {"customer_view": self_service, "list_audit": audit, "sla_summary": sla_summary,
+    own = {"customer_view": self_service, "customer_view_by_link": customer_link, "list_audit": audit, "sla_summary": sla_summary,
            "list_sla_clocks": sla_clocks, "set_sla_target": sla_target, "healthz": healthz,
            "list_events": lambda who: jsonify(events.json_schema_like()),
            "openapi_document": lambda who: jsonify(openapi.document()),

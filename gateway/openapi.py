@@ -31,8 +31,10 @@ COMMON = ("400", "401", "403", "404", "405", "409", "422", "503")
 
 # the values each status-like field of an answer takes (the CHECK constraints and life cycles behind them)
 from services.booking import domain as _booking_domain  # noqa: E402
+from services.crm import messages as _crm_messages  # noqa: E402
 from services.parts import domain as _parts_domain  # noqa: E402
 from services.workshop import domain as _workshop_domain  # noqa: E402
+from services.billing import domain as _billing_domain, schemas as _billing_schemas  # noqa: E402
 
 _RO = list(_workshop_domain.LIFE_CYCLE.statuses)
 _BOOKING = list(_booking_domain.LIFE_CYCLE.statuses)
@@ -51,12 +53,17 @@ ENUMS = {
     "workshop.Line": {"option": list(_workshop_domain.QUOTE_OPTIONS)},
     "workshop.FindingOut": {"status": ["red", "amber", "green"]},
     "billing.Invoice": {"status": ["issued", "paid"]},
-    "billing.WarrantyClaim": {"status": ["draft"]},
+    "billing.WarrantyClaim": {"status": list(_billing_schemas.CLAIM_STATUSES),
+                              "step_needed": list(_billing_domain.CLAIM_STEPS)},
+    "billing.ClaimPacket": {"status": list(_billing_schemas.CLAIM_STATUSES)},
+    "billing.ClaimStepOut": {"step": [*_billing_domain.CLAIM_STEPS, *_billing_domain.CLAIM_ENDINGS]},
+    "billing.CreditNoteOut": {"kind": list(_billing_schemas.CREDIT_KINDS)},
+    "billing.WarrantyCheckOut": {"terms": list(_billing_domain.PERIODS)},
     "parts.Reservation": {"status": ["held", "consumed", "released"]},
     "parts.Transfer": {"status": sorted(_parts_domain.TRANSFER.statuses)},
     "parts.Proposal": {"kind": ["purchase", "transfer"]},
     "parts.LeadTime": {"kind": ["branch", "purchase", "region"]},
-    # thresholds, replenishment and shortage escalation (issue 24, helper B)
+    # thresholds, replenishment and shortage escalation
     "parts.Replenishment": {"status": ["proposed", "accepted", "dismissed", "superseded"],
                             "kind": ["purchase", "transfer"], "alert": ["reorder_point", "safety_stock"]},
     "parts.Shortage": {"status": ["open", "served", "cancelled"], "tier": ["local", "region", "group"],
@@ -66,6 +73,16 @@ ENUMS = {
     "parts.PurchaseOrder": {"status": ["open", "received", "cancelled"]},  # ledger (services/parts/ledger.py)
     "crm.FollowUp": {"status": ["due", "done"], "outcome": ["reached", "no_answer", "issue_found"]},
     "crm.Complaint": {"status": ["open", "resolved"]},
+    # messages to customers (services/crm/messages.py)
+    "crm.MessageOut": {"status": list(_crm_messages.STATUSES), "channel": list(_crm_messages.CHANNELS),
+                       "purpose": list(_crm_messages.PURPOSES), "key": list(_crm_messages.KINDS)},
+    "crm.Attempt": {"result": ["sent", "refused", "unavailable"], "channel": list(_crm_messages.CHANNELS)},
+    "crm.ConsentOut": {"channel": list(_crm_messages.CHANNELS), "purpose": list(_crm_messages.PURPOSES)},
+    "crm.ConsentsOut": {"preferred_channel": list(_crm_messages.CHANNELS)},
+    "crm.ConsentHistoryEntry": {"channel": list(_crm_messages.CHANNELS), "purpose": list(_crm_messages.PURPOSES)},
+    "crm.MessageTemplate": {"key": list(_crm_messages.KINDS), "language": list(_crm_messages.LANGUAGES),
+                            "source": ["shipped", "branch"]},
+    "crm.Feedback": {"status": ["open", "replied"]},
     "sla.Clock": {"state": ["running", "paused", "stopped"], "outcome": ["met", "breached", "cancelled"],
                   "standing": ["running", "paused", "at_risk", "met", "breached", "cancelled"]},
 }

@@ -25,10 +25,19 @@ POLICY = {
     "replenishments":  {"advisor": READ, "parts_coordinator": WRITE, "operations": READ, "admin": WRITE},
     "invoices":        {"advisor": READ, "operations": READ, "admin": READ},
     "payments":        {"advisor": WRITE, "operations": READ, "admin": WRITE},
-    "warranty-claims": {"advisor": READ, "operations": READ, "admin": READ},
+    "warranty-claims": {"advisor": WRITE, "operations": READ, "admin": WRITE},  # checks and claim steps
+    "discounts":       {"advisor": WRITE, "operations": READ, "admin": WRITE},
+    "credit-notes":    {"advisor": WRITE, "operations": READ, "admin": WRITE},  # within the complaint level's authority
+    "credit-authority": {"advisor": READ, "operations": READ, "admin": WRITE},
     "follow-ups":      {"advisor": WRITE, "operations": READ, "admin": WRITE},
     "surveys":         {"advisor": WRITE, "operations": READ, "admin": WRITE},
     "complaints":      {"advisor": WRITE, "operations": READ, "admin": WRITE},
+    "consents":        {"advisor": WRITE, "operations": READ, "admin": WRITE},
+    "messages":        {"advisor": WRITE, "operations": READ, "admin": WRITE},
+    "message-templates": {"advisor": WRITE, "operations": READ, "admin": WRITE},
+    "customer-data":   {"advisor": WRITE, "admin": WRITE},  # erasure and export: a reason is required
+    "feedback":        {"advisor": WRITE, "operations": READ, "admin": WRITE},
+    "crm-settings":    {"admin": WRITE},
     "sla":             {"advisor": READ, "technician": READ, "parts_coordinator": READ, "operations": READ, "admin": WRITE},
     "audit":           {"admin": READ},
     "events":          {"advisor": READ, "technician": READ, "parts_coordinator": READ, "operations": READ, "admin": READ},

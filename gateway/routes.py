@@ -14,6 +14,7 @@ from gateway.policy import READ, WRITE
 from services.billing import schemas as billing
 from services.booking import schemas as booking
 from services.crm import schemas as crm
+from services.crm import messages_schemas as crm_messages
 from services.parts import schemas as parts
 from services.workshop import schemas as workshop
 from shared import config
@@ -120,6 +121,8 @@ HEALTH = {"type": "object", "required": ["status", "checks"], "properties": {
     "checks": {"type": "object", "additionalProperties": {"type": "string", "enum": ["up", "down"]}}}}
 NUMBER = {"in": "path", "name": "number", "required": True, "schema": {"type": "string"},
           "description": "the repair order's number, such as N1-000042"}
+TOKEN = {"in": "path", "name": "token", "required": True, "schema": {"type": "string", "maxLength": 400},
+         "description": "the signed link's token"}
 PLATE = {"in": "query", "name": "plate", "required": True, "description": "the vehicle's plate (400 without)",
          "schema": {"type": "string"}}
 
@@ -303,7 +306,7 @@ ROUTES = [
           page=True, tags=("parts",)),
     Route("GET", "/parts/<part_number>", "parts", READ, "parts", "get_part", _p("part_number"),
           response=parts.Part, tags=("parts",)),
-    # catalogue (issue 24): approved substitutes and fitment by model. Substitutes with ?branch_id= show
+    # catalogue: approved substitutes and fitment by model. Substitutes with ?branch_id= show
     # that branch's available stock: figures only, as /stock/group shows every branch's to every reader
     Route("POST", "/parts/<part_number>/substitutes", "parts", W, "parts", "approve_substitute", _pb("part_number"),
           body=parts.NewSubstitute, response=parts.Substitute, many=True, status=201, id_field="part_number",
@@ -370,7 +373,7 @@ ROUTES = [
     Route("POST", "/lead-times", "lead-times", W, "parts", "set_lead_time", _b, body=parts.LeadTimeEntry,
           response=parts.LeadTime, summary="Set the hours of a branch pair, a region pair or purchases",
           tags=("transfers",)),
-    # parts ledger: adjustments, counts, purchase orders, the service desk's outlook (issue 24, helper A)
+    # parts ledger: adjustments, counts, purchase orders, the service desk's outlook
     Route("POST", "/stock/adjustments", "stock", W, "parts", "adjust_stock", _b, body=parts.Adjustment,
           response=parts.Stock, scope="body", status=201, id_field="part_number", summary="Add units to or take"
           " them off a shelf for a reason (signed quantity; never reserved units)", tags=("stock",)),
@@ -398,7 +401,7 @@ ROUTES = [
           _pb("purchase_order_id"), body=parts.PurchaseOrderCancellation, response=parts.PurchaseOrder,
           scope="owner", id_field="purchase_order_id", summary="Call off what is still outstanding on a"
           " purchase order (what arrived stays)", tags=("purchase-orders",)),
-    # thresholds, replenishment and shortage escalation (issue 24, helper B)
+    # thresholds, replenishment and shortage escalation
     Route("GET", "/replenishments", "replenishments", READ, "parts", "list_replenishments", _q,
           query=parts.ReplenishmentQuery, response=parts.Replenishment, page=True, scope="list",
           summary="Replenishment proposals made with threshold alerts: ?audience=purchasing (purchases),"
@@ -431,6 +434,51 @@ ROUTES = [
     Route("GET", "/warranty-claims", "warranty-claims", READ, "billing", "list_warranty_claims", _q,
           query=billing.ClaimQuery, response=billing.WarrantyClaim, page=True, scope="list",
           tags=("warranty-claims",)),
+    # billing in depth: discounts, warranty decisions and claims, credit notes, refunds
+    Route("POST", "/repair-orders/<repair_order_id>/discounts", "discounts", W, "billing", "record_discount",
+          _pb("repair_order_id"), body=billing.Discount, response=billing.DiscountOut, scope="owner", status=201,
+          id_field="repair_order_id", actor="created_by", tags=("invoices",),
+          summary="A discount on a line or the whole order (percent_bp or amount_cents, with a reason), applied"
+          " when the invoice is issued; 409 once it is"),
+    Route("GET", "/repair-orders/<repair_order_id>/discounts", "discounts", READ, "billing", "list_discounts",
+          _p("repair_order_id"), response=billing.DiscountOut, many=True, scope="record",
+          record=_rec("workshop", "get_repair_order", "repair_order_id"), tags=("invoices",)),
+    Route("POST", "/repair-orders/<repair_order_id>/warranty-checks", "warranty-claims", W, "billing",
+          "check_warranty", _pb("repair_order_id"), body=billing.WarrantyCheck, response=billing.WarrantyCheckOut,
+          scope="owner", status=201, id_field="repair_order_id", actor="decided_by", tags=("warranty-claims",),
+          summary="Decide a warranty line's eligibility (period, km, exclusions) with its reason, before work"),
+    Route("GET", "/repair-orders/<repair_order_id>/warranty-checks", "warranty-claims", READ, "billing",
+          "list_warranty_checks", _p("repair_order_id"), response=billing.WarrantyCheckOut, many=True,
+          scope="record", record=_rec("workshop", "get_repair_order", "repair_order_id"),
+          tags=("warranty-claims",), summary="Every warranty decision of the repair order, oldest first"),
+    Route("GET", "/warranty-claims/<claim_id>", "warranty-claims", READ, "billing", "get_warranty_claim",
+          _p("claim_id"), response=billing.WarrantyClaim, scope="result", tags=("warranty-claims",)),
+    Route("POST", "/warranty-claims/<claim_id>/steps", "warranty-claims", W, "billing", "take_claim_step",
+          _pb("claim_id"), body=billing.ClaimStep, response=billing.WarrantyClaim, scope="record",
+          record=_rec("billing", "get_warranty_claim", "claim_id"), status=201, id_field="claim_id", actor="by",
+          tags=("warranty-claims",), summary="The claim's next step, in order (409 names the step needed)"),
+    Route("GET", "/warranty-claims/<claim_id>/packet", "warranty-claims", READ, "billing", "claim_packet",
+          _p("claim_id"), response=billing.ClaimPacket, scope="result", tags=("warranty-claims",),
+          summary="What the manufacturer is sent: VIN, odometer, fault codes and findings, parts, labour"),
+    Route("POST", "/credit-notes", "credit-notes", W, "billing", "issue_credit_note", _b, body=billing.NewCreditNote,
+          response=billing.CreditNoteOut, scope="owner", status=201, id_field="credit_note_id", actor="created_by",
+          tags=("credit-notes",), summary="A refund or compensation for a complaint, within its level's authority"
+          " (422 names the level needed), never above the invoice less earlier credit notes"),
+    Route("GET", "/credit-notes", "credit-notes", READ, "billing", "list_credit_notes", _q,
+          query=billing.CreditNoteQuery, response=billing.CreditNoteOut, page=True, scope="list",
+          tags=("credit-notes",)),
+    Route("GET", "/credit-notes/<credit_note_id>", "credit-notes", READ, "billing", "get_credit_note",
+          _p("credit_note_id"), response=billing.CreditNoteOut, scope="result", tags=("credit-notes",)),
+    Route("POST", "/credit-notes/<credit_note_id>/refunds", "payments", W, "billing", "refund_credit_note",
+          _pb("credit_note_id"), body=billing.Refund, response=billing.CreditNoteOut, scope="record",
+          record=_rec("billing", "get_credit_note", "credit_note_id"), status=201, id_field="credit_note_id",
+          tags=("credit-notes",), summary="Pay a credit note back: a negative payment on its invoice"),
+    Route("GET", "/credit-authority", "credit-authority", READ, "billing", "get_credit_authority",
+          response=billing.CreditAuthorityOut, tags=("credit-notes",),
+          summary="How much each complaint level may credit (null: the invoice's full amount)"),
+    Route("PUT", "/credit-authority", "credit-authority", W, "billing", "set_credit_authority", _b,
+          body=billing.CreditAuthority, response=billing.CreditAuthorityOut, tags=("credit-notes",),
+          summary="Set the group's credit authority per complaint level (admin)"),
     # follow-ups, surveys, complaints
     Route("GET", "/follow-ups", "follow-ups", READ, "crm", "list_follow_ups", _q, query=crm.FollowUpQuery,
           response=crm.FollowUp, page=True, scope="list", tags=("follow-ups",)),
@@ -450,6 +498,107 @@ ROUTES = [
           response=crm.Complaint, page=True, scope="list", tags=("complaints",)),
     Route("GET", "/complaints/<complaint_id>", "complaints", READ, "crm", "get_complaint", _p("complaint_id"),
           response=crm.Complaint, scope="result", tags=("complaints",)),
+    # messages to customers: consent, messages and their attempts, branch templates (crm)
+    Route("GET", "/customers/<customer_id>/consents", "consents", READ, "crm", "get_consents", _p("customer_id"),
+          response=crm_messages.ConsentsOut, scope="result", tags=("consents",),
+          summary="The customer's consent per channel and purpose (defaults unless they said otherwise)"),
+    Route("PUT", "/customers/<customer_id>/consents", "consents", W, "crm", "set_consents", _pb("customer_id"),
+          body=crm_messages.ConsentChange, response=crm_messages.ConsentsOut, scope="record",
+          record=_rec("crm", "get_customer", "customer_id"), id_field="customer_id", actor="changed_by",
+          tags=("consents",),
+          summary="Grant or withdraw consent per channel and purpose; each change goes into the history"),
+    Route("GET", "/customers/<customer_id>/consents/history", "consents", READ, "crm", "get_consent_history",
+          _p("customer_id"), response=crm_messages.ConsentHistory, scope="result", tags=("consents",),
+          summary="Every consent change: what, who, when, from where"),
+    Route("GET", "/customers/<customer_id>/messages", "messages", READ, "crm", "list_customer_messages",
+          lambda path, body, query: (path["customer_id"], query), query=crm_messages.MessageQuery,
+          response=crm_messages.MessageOut, page=True, scope="record",
+          record=_rec("crm", "get_customer", "customer_id"), tags=("messages",),
+          summary="The customer's messages, with their delivery attempts"),
+    Route("POST", "/customers/<customer_id>/messages", "messages", W, "crm", "send_message", _pb("customer_id"),
+          body=crm_messages.ManualMessage, response=crm_messages.MessageOut, scope="record",
+          record=_rec("crm", "get_customer", "customer_id"), status=201, id_field="message_id",
+          actor="sent_by", tags=("messages",),
+          summary="Send the customer a message by hand (422 without consent or address for the channel)"),
+    Route("GET", "/messages/<message_id>", "messages", READ, "crm", "get_message", _p("message_id"),
+          response=crm_messages.MessageOut, scope="result", tags=("messages",),
+          summary="One message with every delivery attempt"),
+    Route("GET", "/branches/<branch_id>/message-templates", "message-templates", READ, "crm",
+          "list_message_templates", _p("branch_id"), response=crm_messages.MessageTemplate, many=True,
+          scope="record", record=_rec("booking", "get_branch", "branch_id"), tags=("messages",),
+          summary="The templates the branch's messages use: its own, else the shipped ones"),
+    Route("PUT", "/branches/<branch_id>/message-templates/<key>/<language>", "message-templates", W, "crm",
+          "set_message_template", lambda path, body, query: (path["branch_id"], path["key"], path["language"], body),
+          body=crm_messages.TemplateChange, response=crm_messages.MessageTemplate, scope="record",
+          record=_rec("booking", "get_branch", "branch_id"), id_field="branch_id", tags=("messages",),
+          summary="The branch's own template for one message and language (422: unknown placeholders)"),
+    # crm in depth: the customer record, timeline, erasure and export; odometer history;
+    # answering invited surveys and their figures; complaint responses, escalation, resolution,
+    # reopening; feedback and its reply; a branch's crm thresholds
+    Route("PATCH", "/customers/<customer_id>", "customers", W, "crm", "update_customer", _pb("customer_id"),
+          body=crm.CustomerChange, response=crm.Customer, scope="record",
+          record=_rec("crm", "get_customer", "customer_id"), id_field="customer_id", tags=("customers",),
+          summary="Change the customer's details: only those given change"),
+    Route("GET", "/customers/<customer_id>/timeline", "customers", READ, "crm", "customer_timeline",
+          lambda path, body, query: (path["customer_id"], query), query=crm.TimelineQuery,
+          response=crm.TimelineEntry, page=True, scope="record", record=_rec("crm", "get_customer", "customer_id"),
+          tags=("customers",), summary="Every contact, visit, booking, repair order, invoice, message, survey"
+                                       " and complaint of the customer, newest first"),
+    Route("POST", "/customers/<customer_id>/erasure", "customer-data", W, "crm", "erase_customer",
+          _pb("customer_id"), body=crm.Erasure, response=crm.Erased, scope="record",
+          record=_rec("crm", "get_customer", "customer_id"), actor="erased_by", id_field="customer_id",
+          tags=("customers",), summary="Erase the customer's personal data on request (idempotent)"),
+    Route("GET", "/customers/<customer_id>/export", "customer-data", READ, "crm", "export_customer",
+          _p("customer_id"), scope="record", record=_rec("crm", "get_customer", "customer_id"),
+          tags=("customers",), summary="Everything held on the customer, as JSON"),
+    Route("POST", "/customers/<customer_id>/feedback", "feedback", W, "crm", "give_feedback", _pb("customer_id"),
+          body=crm.NewFeedback, response=crm.Feedback, scope="record",
+          record=_rec("crm", "get_customer", "customer_id"), status=201, id_field="feedback_id",
+          tags=("feedback",), summary="Feedback from the customer: a reply is owed within 24 h"),
+    Route("GET", "/feedback", "feedback", READ, "crm", "list_feedback", _q, query=crm.FeedbackQuery,
+          response=crm.Feedback, page=True, scope="list", tags=("feedback",)),
+    Route("GET", "/feedback/<feedback_id>", "feedback", READ, "crm", "get_feedback", _p("feedback_id"),
+          response=crm.Feedback, scope="result", tags=("feedback",)),
+    Route("POST", "/feedback/<feedback_id>/reply", "feedback", W, "crm", "reply_to_feedback", _pb("feedback_id"),
+          body=crm.FeedbackReply, response=crm.Feedback, scope="record",
+          record=_rec("crm", "get_feedback", "feedback_id"), actor="replied_by", id_field="feedback_id",
+          tags=("feedback",)),
+    Route("POST", "/vehicles/<vehicle_id>/odometer", "vehicles", W, "crm", "record_reading", _pb("vehicle_id"),
+          body=crm.NewReading, response=crm.Reading, scope="record", record=_rec("crm", "get_vehicle", "vehicle_id"),
+          status=201, id_field="vehicle_id", tags=("vehicles",),
+          summary="An odometer reading: never below the last unless marked a correction (422)"),
+    Route("GET", "/vehicles/<vehicle_id>/odometer", "vehicles", READ, "crm", "list_readings", _p("vehicle_id"),
+          response=crm.Reading, many=True, scope="record", record=_rec("crm", "get_vehicle", "vehicle_id"),
+          tags=("vehicles",), summary="The vehicle's odometer history, oldest first"),
+    Route("POST", "/surveys/<survey_id>/answer", "surveys", W, "crm", "answer_survey", _pb("survey_id"),
+          body=crm.SurveyAnswer, response=crm.Survey, scope="record",
+          record=_rec("crm", "get_survey_invitation", "survey_id"), status=201, id_field="survey_id",
+          tags=("surveys",), summary="Answer an invited survey (survey.invited's survey_id)"),
+    Route("GET", "/surveys/invitations", "surveys", READ, "crm", "list_survey_invitations", _q,
+          query=crm.InvitationQuery, response=crm.Invitation, page=True, scope="list", tags=("surveys",),
+          summary="Surveys invited at delivery, answered or not"),
+    Route("GET", "/surveys/figures", "surveys", READ, "crm", "survey_figures", _q, query=crm.SurveyFiguresQuery,
+          response=crm.SurveyFigures, scope="query", tags=("surveys",),
+          summary="A branch's satisfaction and response rate"),
+    Route("POST", "/complaints/<complaint_id>/responses", "complaints", W, "crm", "respond_to_complaint",
+          _pb("complaint_id"), body=crm.ComplaintResponse, response=crm.Complaint, scope="record",
+          record=_rec("crm", "get_complaint", "complaint_id"), actor="responded_by", status=201,
+          id_field="complaint_id", tags=("complaints",), summary="An answer to the customer (the first stops the"
+                                                                 " response clock)"),
+    Route("POST", "/complaints/<complaint_id>/escalations", "complaints", W, "crm", "escalate_complaint",
+          _pb("complaint_id"), body=crm.Escalation, response=crm.Complaint, scope="record",
+          record=_rec("crm", "get_complaint", "complaint_id"), actor="escalated_by", status=201,
+          id_field="complaint_id", tags=("complaints",)),
+    Route("POST", "/complaints/<complaint_id>/resolution", "complaints", W, "crm", "resolve_complaint",
+          _pb("complaint_id"), body=crm.Resolution, response=crm.Complaint, scope="record",
+          record=_rec("crm", "get_complaint", "complaint_id"), id_field="complaint_id", tags=("complaints",),
+          summary="Resolve with measures, a deadline and an owner (422 without them)"),
+    Route("POST", "/complaints/<complaint_id>/reopening", "complaints", W, "crm", "reopen_complaint",
+          _pb("complaint_id"), body=crm.Reopening, response=crm.Complaint, scope="record",
+          record=_rec("crm", "get_complaint", "complaint_id"), id_field="complaint_id", tags=("complaints",)),
+    Route("POST", "/crm/settings", "crm-settings", W, "crm", "set_crm_settings", _b, body=crm.CrmSettings,
+          response=crm.CrmSettingsOut, scope="body", id_field="branch_id", tags=("customers",),
+          summary="A branch's survey threshold and reminder delay, and what makes a repair major"),
     # the gateway's own routes
     Route("GET", "/sla/summary", "sla", READ, GATEWAY, "sla_summary", query=ClockQuery, response=SlaSummary,
           summary="Compliance per policy and branch, and the clocks at risk now", tags=("sla",),
@@ -485,6 +634,14 @@ ROUTES = [
           description="No token needed: the repair order's number and the vehicle's plate (in any spelling: case,"
                       " spaces and dashes do not matter) are the key. Answers 404 for a number and plate that do"
                       " not match, and 429 after 30 lookups a minute from one address."),
+    Route("GET", "/customer/<token>", "self-service", READ, GATEWAY, "customer_view_by_link",
+          response=workshop.CustomerView, public=True, params=(TOKEN,), tags=("self-service",),
+          summary="A customer follows the link a message gave them", codes=("404", "405", "429", "503"),
+          answers={"404": "a link changed, signed with another key, or expired"},
+          description="No token needed: the link crm puts in a message (quote ready, ready for pick-up, survey) is"
+                      " signed and lasts `PITLANE_CUSTOMER_LINK_DAYS` (30 by default). Answers the same view as the"
+                      " lookup by number and plate; 404 for a link that was changed or has expired, 429 after 30"
+                      " lookups a minute from one address."),
     Route("GET", "/openapi.json", "meta", READ, GATEWAY, "openapi_document", response=FREE_FORM, public=True,
           summary="This document", tags=("meta",), codes=("405",),
           description="The OpenAPI 3 document of the API, generated from the route table and its schemas."),

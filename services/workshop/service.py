@@ -135,7 +135,7 @@ class WorkshopService(SlaClocks, BranchDirectory):
         """What a quote's lines are priced with: the branch's labour rate, the catalogue prices of their
         parts, and the lines with their new ids."""
         rate = org.get_branch(tx, ro.branch_id)["labour_rate_cents"]
-        # a part line keeps its part's origin and warranty terms, as its price (issue 24 catalogue)
+        # a part line keeps its part's origin and warranty terms, as its price (parts catalogue)
         parts = store.part_catalogue(tx, {line["part_number"] for line in lines if line["part_number"]})
         prices = {number: part["price_cents"] for number, part in parts.items()}
         return rate, prices, [{**line, "line_id": uuid.uuid4(), **domain.quoted_part_terms(line, parts)}
@@ -435,14 +435,27 @@ class WorkshopService(SlaClocks, BranchDirectory):
             ro = store.by_number(tx, str(number)[:40])
             if ro is None or ro["plate_key"] != plate_key(str(plate)) or not ro["plate_key"]:
                 raise errors.NotFound("no repair order with that number and plate", {})
-            return CUSTOMER_VIEW.dump({
-                "number": ro["number"], "status": ro["status"], "stage": domain.PUBLIC_STAGES[ro["status"]],
-                "timeline": store.timeline(tx, ro["repair_order_id"], public=True),
-                "approved_lines": store.approved_lines(tx, ro["repair_order_id"]),
-                "approved_total_cents": ro["approved_total_cents"],
-                "supplement": with_range({**supplement, "kind": "supplement"}) if (
-                    supplement := store.open_supplement(tx, ro["repair_order_id"])) else None,
-            })
+            return self._customer_view(tx, ro)
+
+    @rpc
+    def customer_view_by_link(self, repair_order_id, number):
+        """For the customer following a link crm sent (the gateway checked its signature)."""
+        with self.db.read() as tx:
+            ro = store.by_number(tx, str(number)[:40])
+            if ro is None or str(ro["repair_order_id"]) != str(repair_order_id):
+                raise errors.NotFound("no repair order for that link", {})
+            return self._customer_view(tx, ro)
+
+    @staticmethod
+    def _customer_view(tx, ro):
+        return CUSTOMER_VIEW.dump({
+            "number": ro["number"], "status": ro["status"], "stage": domain.PUBLIC_STAGES[ro["status"]],
+            "timeline": store.timeline(tx, ro["repair_order_id"], public=True),
+            "approved_lines": store.approved_lines(tx, ro["repair_order_id"]),
+            "approved_total_cents": ro["approved_total_cents"],
+            "supplement": with_range({**supplement, "kind": "supplement"}) if (
+                supplement := store.open_supplement(tx, ro["repair_order_id"])) else None,
+        })
 
     # -- technician time ---------------------------------------------------------------------------------
     @rpc

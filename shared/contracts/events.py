@@ -46,6 +46,11 @@ class QuoteLine(Schema):
     unit_price_cents = fields.Integer(required=True)
     net_cents = fields.Integer(required=True)
     pay_type = fields.String(required=True, validate=validate.OneOf(PAY_TYPES))
+    # (billing's warranty decisions; optional: older events and non-part lines lack them)
+    origin = fields.String(allow_none=True, load_default=None)  # oem, alternative... (parts catalogue)
+    warranty_months = fields.Integer(allow_none=True, load_default=None)
+    warranty_km = fields.Integer(allow_none=True, load_default=None)
+    wear_part = fields.Boolean(allow_none=True, load_default=None)
 
 
 class PartQuantity(Schema):
@@ -74,7 +79,7 @@ class PartShortage(Schema):
     part_number = fields.String(required=True)
     requested = fields.Integer(required=True)
     available = fields.Integer(required=True)
-    # catalogue (issue 24): approved substitutes the branch has enough of to fit instead (none in older events)
+    # catalogue: approved substitutes the branch has enough of to fit instead (none in older events)
     substitutes = fields.List(fields.Nested(ShortSubstitute), load_default=list)
 
 
@@ -198,6 +203,7 @@ _CATALOGUE = [
     EventSpec("follow_up.scheduled", "crm", _facts(
         follow_up_id=fields.UUID(required=True), repair_order_id=fields.UUID(required=True),
         customer_id=fields.UUID(required=True), due_at=fields.AwareDateTime(required=True),
+        kind=fields.String(allow_none=True, load_default=None),  # after_72h, major_7d, ...
     )),
     EventSpec("follow_up.completed", "crm", _facts(
         follow_up_id=fields.UUID(required=True), repair_order_id=fields.UUID(required=True),
@@ -212,7 +218,83 @@ _CATALOGUE = [
         repair_order_id=fields.UUID(allow_none=True, load_default=None),
         category=fields.String(required=True), severity=fields.String(required=True),
         level=fields.Integer(required=True),
-    )),
+        # (optional: older events lack them)
+        complaint_source=fields.String(allow_none=True, load_default=None),  # staff, survey, comeback, social_media...
+        vehicle_id=fields.UUID(allow_none=True, load_default=None),
+        matter=fields.String(allow_none=True, load_default=None),
+        owner=fields.String(allow_none=True, load_default=None),
+        trigger=fields.String(allow_none=True, load_default=None),
+        # the complaint's SLA targets (seconds from opening; policies complaint_first_response, _resolution)
+        response_target_seconds=fields.Integer(allow_none=True, load_default=None),
+        resolution_target_seconds=fields.Integer(allow_none=True, load_default=None),
+    ), description="A complaint was recorded (by staff, from a low survey score, a follow-up or a comeback);"
+                   " its first-response and resolution clocks start. Level 1/2/3."),
+    EventSpec("complaint.escalated", "crm", _facts(
+        complaint_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+        level=fields.Integer(required=True), from_level=fields.Integer(required=True),
+        trigger=fields.String(required=True),
+        response_target_seconds=fields.Integer(allow_none=True, load_default=None),
+        resolution_target_seconds=fields.Integer(allow_none=True, load_default=None),
+    ), description="The complaint went up a level (trigger: repeat_problem, several_departments,"
+                   " customer_request, safety, media, legal_threat, vip, third_on_same_matter, regulator);"
+                   " the first response is now due within 30 minutes."),
+    EventSpec("complaint.responded", "crm", _facts(
+        complaint_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+        level=fields.Integer(required=True),
+        responded_by=fields.String(allow_none=True, load_default=None),
+        responded_at=fields.AwareDateTime(allow_none=True, load_default=None),
+    ), description="Someone answered the customer on the complaint (the first one stops the response clock)."),
+    EventSpec("complaint.resolved", "crm", _facts(
+        complaint_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+        level=fields.Integer(required=True), measures=fields.List(fields.String(), required=True),
+        deadline=fields.AwareDateTime(required=True), owner=fields.String(required=True),
+        repair_order_id=fields.UUID(allow_none=True, load_default=None),
+    ), description="The complaint was resolved with measures, a deadline for them and their owner."),
+    EventSpec("complaint.reopened", "crm", _facts(
+        complaint_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+        level=fields.Integer(required=True),
+        reason=fields.String(allow_none=True, load_default=None),
+        resolution_target_seconds=fields.Integer(allow_none=True, load_default=None),  # the level's deadline
+    ), description="A resolved complaint was reopened; it is open again at its level."),
+    EventSpec("survey.invited", "crm", _facts(
+        survey_id=fields.UUID(required=True), repair_order_id=fields.UUID(required=True),
+        customer_id=fields.UUID(required=True), number=fields.String(allow_none=True, load_default=None),
+        reminder=fields.Boolean(required=True),
+    ), description="Ask the customer for a score 1-10 and a comment: at delivery (reminder false) and once"
+                   " more if still unanswered after the branch's reminder delay (default 48 h, reminder true)."),
+    EventSpec("follow_up.due", "crm", _facts(
+        follow_up_id=fields.UUID(required=True), repair_order_id=fields.UUID(required=True),
+        customer_id=fields.UUID(required=True), kind=fields.String(required=True),
+        due_at=fields.AwareDateTime(required=True),
+    ), description="A follow-up's window opened (kind: after_72h, major_7d, major_30d, first_1m, first_3m):"
+                   " contact the customer."),
+    EventSpec("follow_up.booking_requested", "crm", _facts(
+        follow_up_id=fields.UUID(required=True), repair_order_id=fields.UUID(required=True),
+        customer_id=fields.UUID(required=True), vehicle_id=fields.UUID(allow_none=True, load_default=None),
+        note=fields.String(required=True),
+    ), description="A follow-up found an issue that needs the car back: booking may offer an appointment."),
+    EventSpec("feedback.received", "crm", _facts(
+        feedback_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+    ), description="A customer gave feedback; a reply is owed within 24 h (policy feedback_reply)."),
+    EventSpec("feedback.replied", "crm", _facts(
+        feedback_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+    ), description="The branch replied to the feedback."),
+    EventSpec("customer.erased", "crm", _facts(
+        customer_id=fields.UUID(required=True),
+    ), description="The customer's personal data was erased on request; every service drops what it holds"
+                   " on the person (records the law makes us keep stay, pseudonymised by customer_id)."),
+    # crm, messages to customers: services/crm/messages.py
+    EventSpec("message.sent", "crm", _facts(
+        message_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+        channel=fields.String(required=True), key=fields.String(required=True),
+        attempts=fields.Integer(required=True),
+    ), description="A message reached the customer's provider (SMTP server or SMS/chat API) after `attempts` tries."),
+    EventSpec("message.failed", "crm", _facts(
+        message_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
+        channel=fields.String(allow_none=True, load_default=None), key=fields.String(required=True),
+        reason=fields.String(required=True), attempts=fields.Integer(required=True),
+    ), description="A message did not reach the customer: not sent at all (attempts 0: no consent, no address,"
+                   " channel not configured) or refused until its retries ran out (at most 24 h)."),
     # workshop: the repair order from check-in to hand-over
     EventSpec("repair_order.opened", "workshop", _facts(
         repair_order_id=fields.UUID(required=True), number=fields.String(required=True),
@@ -357,7 +439,7 @@ _CATALOGUE = [
         origin=fields.String(required=True, validate=validate.OneOf(("oem", "alternative"))),
         price_cents=fields.Integer(required=True), warranty_months=fields.Integer(required=True),
         warranty_km=fields.Integer(allow_none=True, load_default=None),
-        # catalogue (issue 24), optional so that older events still load: a wear part, and whether the
+        # catalogue, optional so that older events still load: a wear part, and whether the
         # warranty terms are the rule's by kind or the supplier's own
         wear_part=fields.Boolean(load_default=False),
         warranty_source=fields.String(allow_none=True, load_default=None,
@@ -390,7 +472,7 @@ _CATALOGUE = [
         part_number=fields.String(required=True), available=fields.Integer(required=True),
         region_id=fields.String(required=True),
     )),
-    # parts: thresholds, replenishment and shortage escalation (issue 24)
+    # parts: thresholds, replenishment and shortage escalation
     EventSpec("stock.below_safety_stock", "parts", _facts(
         part_number=fields.String(required=True), available=fields.Integer(required=True),
         safety_stock=fields.Integer(required=True), reorder_point=fields.Integer(required=True),
@@ -443,7 +525,7 @@ _CATALOGUE = [
         for step in ("requested", "approved", "picked", "dispatched", "tracking_sent", "partly_received",
                      "written_off", "received", "closed", "cancelled")
     ],
-    # parts, ledger: adjustments, counts, purchase orders (issue 24, helper A)
+    # parts, ledger: adjustments, counts, purchase orders
     EventSpec("stock.adjusted", "parts", _facts(
         part_number=fields.String(required=True), quantity=fields.Integer(required=True),
         reason=fields.String(required=True), note=fields.String(load_default=""),
@@ -482,12 +564,53 @@ _CATALOGUE = [
         repair_order_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),
         subtotal_cents=fields.Integer(required=True), tax_cents=fields.Integer(required=True),
         total_cents=fields.Integer(required=True),
-    )),
+        discount_cents=fields.Integer(allow_none=True, load_default=None),
+    ), description="A delivered repair order's invoice, numbered without gaps per branch: approved lines only"
+                   " (never above their approved amounts), discounts applied, tax rounded per line."),
     EventSpec("invoice.paid", "billing", _facts(
         invoice_id=fields.UUID(required=True), repair_order_id=fields.UUID(required=True),
         customer_id=fields.UUID(required=True), amount_cents=fields.Integer(required=True),
         paid_at=fields.AwareDateTime(required=True),
     )),
+    # billing in depth: discounts, warranty, claims, credit notes
+    EventSpec("discount.recorded", "billing", _facts(
+        discount_id=fields.UUID(required=True), repair_order_id=fields.UUID(required=True),
+        line_id=fields.UUID(allow_none=True, load_default=None),
+        percent_bp=fields.Integer(allow_none=True, load_default=None),
+        amount_cents=fields.Integer(allow_none=True, load_default=None), reason=fields.String(required=True),
+    ), description="A discount on a line (line_id) or the whole order, applied when the invoice is issued."),
+    EventSpec("warranty.checked", "billing", _facts(
+        check_id=fields.UUID(required=True), repair_order_id=fields.UUID(required=True),
+        line_id=fields.UUID(required=True), eligible=fields.Boolean(required=True),
+        reason=fields.String(required=True), ends_on=fields.Date(allow_none=True, load_default=None),
+    ), description="A warranty line's eligibility was decided, with its reason, before the work (on approval"
+                   " or on demand); an ineligible line is never claimed and is charged to nobody until changed"
+                   " to customer pay."),
+    *[EventSpec(f"warranty_claim.{step}", "billing", _facts(
+        claim_id=fields.UUID(required=True), repair_order_id=fields.UUID(required=True),
+        by=fields.String(required=True), reason=fields.String(allow_none=True, load_default=None),
+        value_cents=fields.Integer(required=True),
+    ), description=f"A warranty claim to the manufacturer reached the step {step!r} (steps go in order: fault"
+                   " reproduced, eligibility checked, submitted, parts allocated, accepted; then paid, or"
+                   " rejected with a reason once submitted).")
+      for step in ("fault_reproduced", "eligibility_checked", "submitted", "parts_allocated", "accepted",
+                   "rejected", "paid")],
+    EventSpec("warranty.ending", "billing", _facts(
+        customer_id=fields.UUID(required=True), vehicle_id=fields.UUID(required=True),
+        what=fields.String(required=True), ends_on=fields.Date(required=True),
+        part_number=fields.String(allow_none=True, load_default=None),
+    ), description="A part's warranty on a vehicle ends in a month (once per warranty): crm tells the customer."),
+    EventSpec("credit_note.issued", "billing", _facts(
+        credit_note_id=fields.UUID(required=True), number=fields.String(required=True),
+        invoice_id=fields.UUID(required=True), complaint_id=fields.UUID(required=True),
+        customer_id=fields.UUID(required=True), amount_cents=fields.Integer(required=True),
+        kind=fields.String(required=True), level=fields.Integer(required=True),
+    ), description="A refund or compensation against an invoice for a complaint, within the level's authority."),
+    EventSpec("credit_note.refunded", "billing", _facts(
+        credit_note_id=fields.UUID(required=True), invoice_id=fields.UUID(required=True),
+        customer_id=fields.UUID(required=True), amount_cents=fields.Integer(required=True),
+        method=fields.String(required=True),
+    ), description="(Part of) a credit note was paid back to the customer: a negative payment on the invoice."),
     # SLA clocks, published by whichever service owns the clock
     *[
         EventSpec(f"sla.{outcome}", ANY_SOURCE, _facts(

@@ -130,6 +130,11 @@ def _owner_command_bodies(ids):
         "/repair-orders/<repair_order_id>/delivery": {},
         "/repair-orders/<repair_order_id>/cancellation": {"reason": "scope probe"},
         "/invoices/<invoice_id>/payments": {"amount_cents": 1, "method": "card"},
+        # billing in depth
+        "/repair-orders/<repair_order_id>/discounts": {"amount_cents": 100, "reason": "scope probe"},
+        "/repair-orders/<repair_order_id>/warranty-checks": {"line_id": str(uuid.uuid4()), "odometer_km": 1},
+        "/credit-notes": {"invoice_id": ids["invoice_id"], "complaint_id": str(uuid.uuid4()), "amount_cents": 1,
+                          "kind": "refund", "reason": "scope probe"},
         "/follow-ups/<follow_up_id>/completion": {"outcome": "reached", "notes": "probe"},
         "/transfers/<transfer_id>/status": {"status": "approved"},
         "/purchase-orders/<purchase_order_id>/cancellation": {"reason": "scope probe"},  # parts ledger
