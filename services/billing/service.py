@@ -7,7 +7,7 @@ from nameko.timer import timer
 
 from services.billing import domain, schemas, store
 from shared import config, org
-from shared.bus.messaging import on_event
+from shared.bus.messaging import NotYetKnown, on_event
 from shared.bus.rpc import ServiceRpcProxy, ask, load, record_id, rpc
 from shared.contracts import errors
 from shared.contracts.schemas import page_of
@@ -111,6 +111,10 @@ class BillingService(SlaClocks, BranchDirectory):
             return
         branch = org.get_branch(tx, event["branch_id"])
         ro = store.repair_order(tx, event["repair_order_id"], lock=True)  # a discount being recorded waits
+        awaited = set(map(str, event.get("approved_quote_ids") or ())) - store.approved_quote_ids(
+            tx, event["repair_order_id"])
+        if ro is not None and awaited:
+            raise NotYetKnown(f"the approval of {', '.join(sorted(awaited))} has not reached billing yet")
         # an order billing saw opened is held to its approvals; an older one (before approvals were recorded) as delivered
         approved = None if ro is None else {str(line["line_id"]): line["net_cents"]
                                             for line in store.approved_lines(tx, ro["repair_order_id"])}

@@ -11,7 +11,7 @@ from services.crm import channels, erasure, messages, messages_schemas
 from services.crm import messages_store as store
 from services.crm.store import log_contact
 from shared import config
-from shared.bus.messaging import on_event
+from shared.bus.messaging import NotYetKnown, on_event
 from shared.bus.rpc import load, record_id, rpc
 from shared.contracts import errors
 from shared.links import customer_link
@@ -30,7 +30,7 @@ def now():
     return datetime.now(timezone.utc)
 
 
-class MessageNotResolved(Exception):
+class MessageNotResolved(NotYetKnown):
     """An event about a booking or repair order crm has not heard of yet: retried, then dead-lettered."""
 
 
@@ -242,7 +242,7 @@ class MessagesMixin:
 
     # -- helpers ------------------------------------------------------------------------------------------------
     def _message_for(self, tx, event_type, event, booking=None, order=None):
-        zone, _ = store.branch_zone(tx, event["branch_id"])
+        zone, branch_name = store.branch_zone(tx, event["branch_id"])
         wanted = messages.wanted_for(event_type, event, booking, order, zone)
         if wanted is None:
             return
@@ -250,17 +250,18 @@ class MessagesMixin:
         if customer is None:  # a customer crm does not hold (erased, or never registered here)
             log.info("%s: no customer %s to tell", event_type, wanted.customer_id)
             return
-        self._queue(tx, wanted, event["branch_id"], customer=customer, order=order)
+        self._queue(tx, wanted, event["branch_id"], customer=customer, order=order, branch_name=branch_name)
 
     def _queue(self, tx, wanted, branch_id, customer, consents=None, order=None, channel=None, purpose=None,
-               by=None):
+               by=None, branch_name=None):
         """The message rendered and queued (or recorded as not sent, with why); one per thing."""
         if consents is None:
             consents = messages.Consents.of(customer, store.stated_consents(tx, customer["customer_id"]))
         language = messages.language_of(customer)
         template = store.branch_template(tx, branch_id, wanted.key, language)
         template = template or messages.shipped_template(wanted.key, language)
-        _, branch_name = store.branch_zone(tx, branch_id)
+        if branch_name is None:
+            _, branch_name = store.branch_zone(tx, branch_id)
         facts = {"branch": branch_name, **wanted.facts}
         ro_id = wanted.repair_order_id or (order or {}).get("repair_order_id")
         if order is None and ro_id is not None:

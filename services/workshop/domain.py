@@ -762,7 +762,8 @@ class RepairOrder(Aggregate):
         self._move("delivered", f"handed over by {delivered_by}")
         self.delivered_at = now
         self.record("repair_order.delivered", repair_order_id=self.repair_order_id, number=self.number,
-                    customer_id=self.customer_id, vehicle_id=self.vehicle_id, delivered_at=now, lines=lines)
+                    customer_id=self.customer_id, vehicle_id=self.vehicle_id, delivered_at=now, lines=lines,
+                    approved_quote_ids=sorted({str(line["quote_id"]) for line in lines if line.get("quote_id")}))
 
     def close_on_payment(self, now: datetime) -> bool:
         """The invoice is paid: a delivered order is closed. False when that changes nothing (closed

@@ -170,7 +170,7 @@ def decide_quote(tx, quote, approved_lines, consent):
                (quote.status, consent["method"], consent["by"], quote.quote_id))
 
 
-APPROVED_LINES = ('SELECT l.line_id, l.kind, l."group", l.description, l.part_number, l.quantity,'
+APPROVED_LINES = ('SELECT l.line_id, l.quote_id, l.kind, l."group", l.description, l.part_number, l.quantity,'
                   f" l.unit_price_cents, l.net_cents, l.pay_type, l.keep_for_customer, {_terms('l.')} FROM quote_lines l"
                   " JOIN quotes q USING (quote_id) WHERE q.repair_order_id = %s AND q.status = 'approved'"
                   " AND l.decision = 'approved' ORDER BY q.created_at, l.position")

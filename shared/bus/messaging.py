@@ -32,6 +32,12 @@ def handler_queue(event_type: str, service: str, method: str) -> str:
     return f"evt-{EXCHANGE_OWNER}-{event_type}--{service}.{method}"
 
 
+class NotYetKnown(Exception):
+    """A handler needs what another event brings, not handled yet: events on different queues arrive
+    in any order. Retried with the retry delays like any failure, then dead-lettered (for operations
+    to redeliver once the other event is in)."""
+
+
 class Redelivery(SharedExtension):
     """Sends a failed message to wait in a retry queue, or, out of retries, to the dead letters."""
 

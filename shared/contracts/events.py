@@ -429,6 +429,9 @@ _CATALOGUE = [
         customer_id=fields.UUID(required=True), vehicle_id=fields.UUID(required=True),
         delivered_at=fields.AwareDateTime(required=True),
         lines=fields.List(fields.Nested(QuoteLine), required=True),
+        # the quotes and supplements the lines were approved in: billing invoices once it has seen each
+        # approval (they travel on other queues); optional, older events lack it
+        approved_quote_ids=fields.List(fields.UUID(), allow_none=True, load_default=None),
     ), description="The car was handed back; billing invoices the lines, crm schedules the follow-up."),
     EventSpec("repair_order.cancelled", "workshop", _facts(
         repair_order_id=fields.UUID(required=True), reason=fields.String(required=True),

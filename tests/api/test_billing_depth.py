@@ -271,7 +271,7 @@ def event_line(net_cents, kind="labour", part_number=None, **more):
 def test_an_invoice_is_never_above_the_approved_amounts_and_a_fitted_parts_warranty_end_is_announced(
         advisor, world):
     """Events straight on the bus, as workshop would send them if it let more through: billing holds
-    each line to what the customer approved. The part it invoices joins the warranty register, whose
+    each line to what the customer approved, once it has the approvals the delivery names. The part it invoices joins the warranty register, whose
     timer announces warranty.ending a month before the end, once."""
     branch, ro_id, customer, vehicle = world["branch"], str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     approved_labour, approved_part = event_line(10000), event_line(5000, "part", "WIPER-1", warranty_months=1)
@@ -280,14 +280,17 @@ def test_an_invoice_is_never_above_the_approved_amounts_and_a_fitted_parts_warra
                       vehicle_id=vehicle, priority="normal", plate="BIL 1")
         until(lambda: advisor.get(f"/repair-orders/{ro_id}/discounts"), lambda r: r.status_code in (200, 403),
               what="billing's copy", first_after=0.2)
-        publish_event("quote.approved", branch, repair_order_id=ro_id, quote_id=str(uuid.uuid4()),
+        quote_id = str(uuid.uuid4())
+        delivered = [{**approved_labour, "net_cents": 15000}, approved_part, event_line(3000)]
+        # the delivery overtakes the approval (they travel on separate queues): billing waits for it
+        publish_event("repair_order.delivered", branch, repair_order_id=ro_id, number="RO-BIL-1",
+                      customer_id=customer, vehicle_id=vehicle, approved_quote_ids=[quote_id],
+                      delivered_at=(datetime.now(UTC) - timedelta(days=10)).isoformat(), lines=delivered)
+        time.sleep(0.3)
+        assert advisor.get(f"/repair-orders/{ro_id}/invoice").status_code != 200  # not from half the facts
+        publish_event("quote.approved", branch, repair_order_id=ro_id, quote_id=quote_id,
                       approved_lines=[approved_labour, approved_part], declined_line_ids=[],
                       approved_total_cents=15000)
-        time.sleep(1.0)  # the approval handler runs before delivery (separate queues)
-        delivered = [{**approved_labour, "net_cents": 15000}, approved_part, event_line(3000)]
-        publish_event("repair_order.delivered", branch, repair_order_id=ro_id, number="RO-BIL-1",
-                      customer_id=customer, vehicle_id=vehicle,
-                      delivered_at=(datetime.now(UTC) - timedelta(days=10)).isoformat(), lines=delivered)
         invoice = invoice_of(advisor, ro_id)
         assert [l["charged_cents"] for l in invoice["lines"]] == [10000, 5000, 0]
         assert [l["billing_note"] for l in invoice["lines"]] == [
