@@ -43,10 +43,14 @@ erasure.register_eraser(store.erase, "messages")
 erasure.register_exporter(store.export, "messages")
 
 
+OWN_MESSAGES = ("follow_up.due", "survey.invited")  # crm's own events that are messages to the customer
+
+
 class MessagesMixin:
     # -- read models: the bookings and repair orders events name without their customer -------------------
-    @on_event("booking.created")
-    def keep_booking_for_messages(self, tx, event):
+    # (kept by crm's one handler of booking.created and of repair_order.opened, services/crm/service.py:
+    # an event handled once per service costs one delivery, not one per use)
+    def _keep_booking(self, tx, event):
         store.keep_booking(tx, {"booking_id": event["booking_id"], "branch_id": event["branch_id"],
                                 "customer_id": event["customer_id"], "vehicle_id": event["vehicle_id"],
                                 "service_type": event["service_type"], "slot_start": event["slot_start"]})
@@ -55,8 +59,7 @@ class MessagesMixin:
     def move_booking_for_messages(self, tx, event):
         store.move_booking(tx, event["booking_id"], event["slot_start"])
 
-    @on_event("repair_order.opened")
-    def keep_order_for_messages(self, tx, event):
+    def _keep_order(self, tx, event):
         store.keep_order(tx, {"repair_order_id": event["repair_order_id"], "branch_id": event["branch_id"],
                               "customer_id": event["customer_id"], "vehicle_id": event["vehicle_id"],
                               "number": event["number"], "plate": event["plate"], "booking_id": event["booking_id"]})
@@ -94,17 +97,18 @@ class MessagesMixin:
     def message_delayed(self, tx, event):
         self._message_for(tx, "repair_order.delayed", event, order=store.order(tx, event["repair_order_id"]))
 
-    @on_event("invoice.issued")
-    def message_invoice(self, tx, event):
+    def _message_invoice(self, tx, event):
+        """(from crm's one handler of invoice.issued)"""
         self._message_for(tx, "invoice.issued", event, order=store.order(tx, event["repair_order_id"]))
 
-    @on_event("follow_up.due")
-    def message_follow_up(self, tx, event):
-        self._message_for(tx, "follow_up.due", event, order=store.order(tx, event["repair_order_id"]))
-
-    @on_event("survey.invited")
-    def message_survey(self, tx, event):
-        self._message_for(tx, "survey.invited", event, order=store.order(tx, event["repair_order_id"]))
+    def _publish_and_tell(self, tx, *recorded):
+        """Publish what crm's own objects recorded, and queue the messages their follow_up.due and
+        survey.invited call for in the same transaction: no trip through the broker and back."""
+        told = [(e.type, {**e.facts, "branch_id": e.branch_id}) for thing in recorded for e in thing.events
+                if e.type in OWN_MESSAGES]
+        tx.publish_recorded(*recorded)
+        for event_type, event in told:
+            self._message_for(tx, event_type, event, order=store.order(tx, event["repair_order_id"]))
 
     @on_event("transfer.tracking_sent")
     def message_transfer_tracking(self, tx, event):

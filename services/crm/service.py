@@ -196,16 +196,19 @@ class CrmService(SlaClocks, BranchDirectory, MessagesMixin):
     def note_booking(self, tx, event):
         store.log_contact(tx, event["customer_id"], "booking", f"{event['service_type']} at {event['slot_start']}",
                           ref_id=event["booking_id"], branch_id=event["branch_id"])
+        self._keep_booking(tx, event)
 
     @on_event("repair_order.opened")
     def note_repair_order(self, tx, event):
         store.log_contact(tx, event["customer_id"], "repair_order", f"opened {event['number']}",
                           ref_id=event["repair_order_id"], branch_id=event["branch_id"])
+        self._keep_order(tx, event)
 
     @on_event("invoice.issued")
     def note_invoice(self, tx, event):
         store.log_contact(tx, event["customer_id"], "invoice", f"{event['number']}: {event['total_cents']} cents",
                           ref_id=event["invoice_id"], branch_id=event["branch_id"])
+        self._message_invoice(tx, event)
 
     @on_event("invoice.paid")
     def note_payment(self, tx, event):
@@ -253,7 +256,7 @@ class CrmService(SlaClocks, BranchDirectory, MessagesMixin):
                                                branch_id=event["branch_id"], customer_id=event["customer_id"],
                                                number=event["number"], at=event["delivered_at"])
         if store.insert_invitation(tx, domain.stored(invitation)) is not None:
-            tx.publish_recorded(invitation)
+            self._publish_and_tell(tx, invitation)
 
     @on_event("repair_order.comeback")
     def open_quality_complaint(self, tx, event):
@@ -277,12 +280,12 @@ class CrmService(SlaClocks, BranchDirectory, MessagesMixin):
                     follow_up = domain.FollowUp.from_row(row)
                     follow_up.announce_due()
                     store.mark_announced(tx, follow_up.follow_up_id, at)
-                    tx.publish_recorded(follow_up)
+                    self._publish_and_tell(tx, follow_up)
                 for row in store.invitations_to_remind(tx, at, surveys.REMINDER_HOURS):
                     invitation = surveys.Invitation.from_row(row)
                     if invitation.remind(at, row["survey_reminder_hours"]):
                         store.save_invitation(tx, domain.stored(invitation))
-                        tx.publish_recorded(invitation)
+                        self._publish_and_tell(tx, invitation)
         except errors.Unavailable:
             return
 
