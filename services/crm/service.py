@@ -117,16 +117,16 @@ class CrmService(SlaClocks, BranchDirectory, MessagesMixin):
         with self.db.read() as tx:
             customer = self._customer(tx, customer_id)
             cid = customer["customer_id"]
-            vehicles = store.vehicles_of(tx, cid)
+            vehicles = store.held_on(tx, "vehicles", cid)
             held = {
                 "customer": CUSTOMER.dump(customer),
                 "vehicles": [{**VEHICLE.dump(v), "odometer": READING.dump(store.readings(tx, v["vehicle_id"]),
                                                                           many=True)} for v in vehicles],
                 "timeline": TIMELINE.dump(store.timeline_all(tx, cid), many=True),
-                "follow_ups": FOLLOW_UP.dump(store.follow_ups_of(tx, cid), many=True),
-                "surveys": SURVEY.dump(store.surveys_of(tx, cid), many=True),
-                "complaints": COMPLAINT.dump(store.complaints_of(tx, cid), many=True),
-                "feedback": FEEDBACK.dump(store.feedback_of(tx, cid), many=True),
+                "follow_ups": FOLLOW_UP.dump(store.held_on(tx, "follow_ups", cid), many=True),
+                "surveys": SURVEY.dump(store.held_on(tx, "surveys", cid), many=True),
+                "complaints": COMPLAINT.dump(store.held_on(tx, "complaints", cid), many=True),
+                "feedback": FEEDBACK.dump(store.held_on(tx, "feedback", cid), many=True),
             }
             held["elsewhere"] = erasure.run_exporters(tx, cid)
         return json_safe(held)

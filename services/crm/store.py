@@ -60,8 +60,14 @@ def vehicle(tx, vehicle_id, lock=False):
     return tx.one("SELECT * FROM vehicles WHERE vehicle_id = %s" + (" FOR UPDATE" if lock else ""), (vehicle_id,))
 
 
-def vehicles_of(tx, customer_id):
-    return tx.all("SELECT * FROM vehicles WHERE customer_id = %s ORDER BY created_at, vehicle_id", (customer_id,))
+HELD_PER_CUSTOMER = {"vehicles": "vehicle_id", "follow_ups": "follow_up_id", "complaints": "complaint_id",
+                     "surveys": "survey_id", "feedback": "feedback_id"}
+
+
+def held_on(tx, table, customer_id):
+    """A customer's rows of one of crm's tables (HELD_PER_CUSTOMER), oldest first: for the export."""
+    key = HELD_PER_CUSTOMER[table]
+    return tx.all(f"SELECT * FROM {table} WHERE customer_id = %s ORDER BY created_at, {key}", (customer_id,))
 
 
 def add_reading(tx, vehicle_id, km, read_at, source, correction, odometer_km):
@@ -132,10 +138,6 @@ def follow_ups_opening(tx, at, limit=100):
 
 def mark_announced(tx, follow_up_id, at):
     tx.execute("UPDATE follow_ups SET announced_at = %s WHERE follow_up_id = %s", (at, follow_up_id))
-
-
-def follow_ups_of(tx, customer_id):
-    return tx.all("SELECT * FROM follow_ups WHERE customer_id = %s ORDER BY created_at, follow_up_id", (customer_id,))
 
 
 def follow_up(tx, follow_up_id, lock=False):
@@ -229,10 +231,6 @@ def responses(tx, complaint_id):
     return tx.all("SELECT * FROM complaint_responses WHERE complaint_id = %s ORDER BY id", (complaint_id,))
 
 
-def complaints_of(tx, customer_id):
-    return tx.all("SELECT * FROM complaints WHERE customer_id = %s ORDER BY created_at, complaint_id", (customer_id,))
-
-
 # -- surveys ------------------------------------------------------------------------------------------
 def insert_invitation(tx, i):
     return tx.one(
@@ -267,10 +265,6 @@ def survey_figures(tx, branch_id):
     return scores, invited["n"], invited["answered"]
 
 
-def surveys_of(tx, customer_id):
-    return tx.all("SELECT * FROM surveys WHERE customer_id = %s ORDER BY created_at, survey_id", (customer_id,))
-
-
 # -- feedback -----------------------------------------------------------------------------------------
 def insert_feedback(tx, f):
     return tx.one(
@@ -286,10 +280,6 @@ def feedback(tx, feedback_id, lock=False):
 def save_reply(tx, f):
     return tx.one("UPDATE feedback SET status = %(status)s, reply = %(reply)s, replied_by = %(replied_by)s,"
                   " replied_at = %(replied_at)s WHERE feedback_id = %(feedback_id)s RETURNING *", f)
-
-
-def feedback_of(tx, customer_id):
-    return tx.all("SELECT * FROM feedback WHERE customer_id = %s ORDER BY created_at, feedback_id", (customer_id,))
 
 
 def open_complaints_by_level(tx):

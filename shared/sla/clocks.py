@@ -33,6 +33,7 @@ class TargetChange(Strict):
 class ClockQuery(ListQuery):
     policy = fields.String(validate=validate.Length(min=1, max=60))
     state = fields.String(validate=validate.OneOf(("running", "paused", "stopped")))
+    subject_id = fields.String(validate=validate.Length(min=1, max=80))  # one record's clocks
 
 
 class Clock(Out):

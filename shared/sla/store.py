@@ -133,7 +133,8 @@ def at_risk_now(tx, filters) -> list[dict]:
                   " 'breached') ORDER BY deadline LIMIT 200", params)
 
 
-CLOCKS = paging.Listing("SELECT * FROM (" + CLOCK + ") c", "clock_id", columns=("policy", "state"),
+CLOCKS = paging.Listing("SELECT * FROM (" + CLOCK + ") c", "clock_id", lookups=("subject_id",),
+                        columns=("policy", "state"),
                         time_column="started_at")
 
 

@@ -26,8 +26,9 @@ def patch(api, path, body):
 
 def crm_clock(admin, policy, subject, started, done=lambda c: True, what="the clock"):
     def look():
-        page = admin.ok("GET", "/sla/clocks", service="crm", policy=policy, **{"from": started}, limit=200)
-        found = [c for c in page["items"] if c["subject_id"] == str(subject)]
+        page = admin.ok("GET", "/sla/clocks", service="crm", policy=policy, subject_id=str(subject),
+                        **{"from": started})
+        found = page["items"]
         return found[0] if found else None
     return until(look, lambda c: c is not None and done(c), what=what)
 

@@ -49,8 +49,8 @@ def test_the_journey_runs_its_sla_clocks(advisor, technician, inspector, admin, 
     ro_id, booking_id = state["ro"]["repair_order_id"], state["booking"]["booking_id"]
 
     def clock(service, policy, subject):
-        items = admin.ok("GET", "/sla/clocks", service=service, policy=policy, limit=200)["items"]
-        return next(c for c in items if c["subject_id"] == subject)
+        [found] = admin.ok("GET", "/sla/clocks", service=service, policy=policy, subject_id=subject)["items"]
+        return found
 
     assert clock("booking", "booking_first_response", booking_id)["outcome"] == "met"
     for policy in ("diagnosis", "repair_promise"):  # started and stopped by workshop's own events
@@ -65,12 +65,14 @@ def test_the_journey_runs_its_sla_clocks(advisor, technician, inspector, admin, 
 
 
 def test_a_warranty_line_a_supplement_and_a_low_survey_end_in_a_claim_a_complaint_and_a_credit_note(
-        advisor, technician, inspector, world):
+        advisor, technician, inspector, admin, world):
     """The journey that goes wrong: a part under warranty, a finding during the repair, an unhappy
     customer. The manufacturer is claimed for the part, the customer pays for the rest, a low survey
     score opens a complaint, the customer asks for it to go higher, and compensation is credited within
     the escalated level's authority and refunded."""
     branch, a, t = world["branch"], advisor, technician
+    levels = [{"level": 1, "limit_cents": 10000}, {"level": 2, "limit_cents": 50000}, {"level": 3, "limit_cents": None}]
+    admin.session.put(admin.base + "/credit-authority", json={"levels": levels}, timeout=30).raise_for_status()
     mailbox = channels.start()["mailbox"]  # the real SMTP server crm sends to (started with the stack)
 
     def mail(subject):

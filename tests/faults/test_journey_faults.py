@@ -72,12 +72,17 @@ def services_answer():
 
 
 def assert_effects_once():
-    """Counted in the tables: every delivered repair order has one invoice and one follow-up."""
-    delivered = scalar("SELECT count(*) FROM workshop.repair_orders WHERE status IN ('delivered', 'closed')")
-    wait_for(lambda: scalar("SELECT count(*) FROM billing.invoices") == delivered, timeout=60,
+    """Counted in the tables: every delivered repair order has one invoice and one follow-up of each
+    kind it calls for (the 72-hour one always)."""
+    delivered = "SELECT repair_order_id FROM workshop.repair_orders WHERE status IN ('delivered', 'closed')"
+    wait_for(lambda: scalar(f"SELECT count(*) FROM ({delivered}) r WHERE (SELECT count(*) FROM billing.invoices i"
+                            " WHERE i.repair_order_id = r.repair_order_id) <> 1") == 0, timeout=60,
              message="one invoice per delivered repair order")
-    wait_for(lambda: scalar("SELECT count(*) FROM crm.follow_ups") == delivered, timeout=60,
-             message="one follow-up per delivered repair order")
+    wait_for(lambda: scalar(f"SELECT count(*) FROM ({delivered}) r WHERE (SELECT count(*) FROM crm.follow_ups f"
+                            " WHERE f.repair_order_id = r.repair_order_id AND f.kind = 'after_72h') <> 1") == 0,
+             timeout=60, message="one follow-up per delivered repair order")
+    assert scalar("SELECT count(*) FROM (SELECT repair_order_id, kind FROM crm.follow_ups GROUP BY 1, 2"
+                  " HAVING count(*) > 1) d") == 0
     assert scalar("SELECT count(*) FROM (SELECT repair_order_id FROM billing.invoices GROUP BY 1"
                   " HAVING count(*) > 1) d") == 0
     checked_in = scalar("SELECT count(*) FROM booking.bookings WHERE status = 'checked_in'")
@@ -206,12 +211,17 @@ def test_a_copy_of_a_real_delivery_event_has_no_second_effect(stack, advisor, te
                                " AND payload->>'repair_order_id' = %s", (ro_id,)).fetchone()[0]
     from shared.bus.broker import EVENTS_EXCHANGE, ConfirmingPublisher
 
+    def follow_ups():
+        return scalar("SELECT count(*) FROM crm.follow_ups WHERE repair_order_id = %s", (ro_id,))
+
+    scheduled = wait_for(follow_ups, message="the follow-ups of the delivery")  # one per kind it calls for
     publisher = ConfirmingPublisher(config.amqp_uri())
     publisher.publish([(EVENTS_EXCHANGE, "repair_order.delivered", payload, {})] * 2)
     publisher.close()
     time.sleep(2)
-    for table in ("billing.invoices", "crm.follow_ups"):
-        assert scalar(f"SELECT count(*) FROM {table} WHERE repair_order_id = %s", (ro_id,)) == 1
+    assert scalar("SELECT count(*) FROM billing.invoices WHERE repair_order_id = %s", (ro_id,)) == 1
+    assert follow_ups() == scheduled
+    assert scalar("SELECT count(*) FROM crm.survey_invitations WHERE repair_order_id = %s", (ro_id,)) == 1
     assert advisor.ok("GET", f"/stock/{world['branch']}/{world['part']}") == stock_before
     assert scalar("SELECT count(*) FROM parts.movements WHERE kind = 'issue_to_job' AND repair_order_id = %s",
                   (ro_id,)) == 1
