@@ -17,9 +17,9 @@ def _booking(api, branch_id, hours_ahead, service_type="ev battery"):
 
 def _reception_clock(admin, booking):
     since = (datetime.fromisoformat(booking["requested_at"]) - timedelta(seconds=5)).isoformat()
-    items = admin.ok("GET", "/sla/clocks", service="booking", policy="reception", limit=200,
+    items = admin.ok("GET", "/sla/clocks", service="booking", policy="reception", subject_id=booking["booking_id"],
                      **{"from": since})["items"]
-    return next((c for c in items if c["subject_id"] == booking["booking_id"]), None)
+    return items[0] if items else None
 
 
 def test_arrival_starts_the_reception_clock_and_check_in_stops_it_with_the_record(advisor, admin, world):

@@ -79,8 +79,8 @@ def test_checking_in_a_walk_in_without_confirmation_stops_its_first_response_clo
 
     def clock():
         items = admin.ok("GET", "/sla/clocks", service="booking", policy="booking_first_response",
-                         limit=200, **{"from": since})["items"]
-        return next((c for c in items if c["subject_id"] == booking["booking_id"]), None)
+                         subject_id=booking["booking_id"], **{"from": since})["items"]
+        return items[0] if items else None
 
     found = until(clock, lambda c: c is not None and c["state"] != "running", timeout=10, what="the clock to stop")
     assert (found["state"], found["outcome"]) == ("stopped", "met"), found

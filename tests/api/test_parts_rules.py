@@ -102,8 +102,8 @@ def test_a_short_order_gets_its_part_when_stock_arrives(admin, world):
     assert held(admin, ro) == [(part, 1)]
     stock = admin.ok("GET", f"/stock/{branch}/{part}")
     assert (stock["on_hand"], stock["reserved"], stock["available"]) == (20, 1, 19)
-    clock = until(lambda: [c for c in admin.ok("GET", "/sla/clocks", service="parts", policy="parts_shortage_local",
-                                                 limit=200)["items"] if c["subject_id"] == ro],
+    clock = until(lambda: admin.ok("GET", "/sla/clocks", service="parts", policy="parts_shortage_local",
+                                   subject_id=ro)["items"],
                   lambda found: found and found[0]["state"] == "stopped", what="the shortage clock to stop")[0]
     assert clock["outcome"] == "met"
 
@@ -157,8 +157,9 @@ def test_a_cancelled_order_gives_its_parts_to_the_next_and_waits_no_more(admin, 
     admin.ok("POST", f"/repair-orders/{holder}/cancellation", {"reason": "customer withdrew"})
     assert parts_status(admin, waiting[0], "reserved")["status"] == "approved"  # the released unit, to the first
     admin.ok("POST", f"/repair-orders/{waiting[1]}/cancellation", {"reason": "customer withdrew"})
-    until(lambda: admin.ok("GET", "/sla/clocks", service="parts", policy="parts_shortage_local", limit=200)["items"],
-          lambda items: any(c["subject_id"] == waiting[1] and c["state"] != "running" for c in items),
+    until(lambda: admin.ok("GET", "/sla/clocks", service="parts", policy="parts_shortage_local",
+                           subject_id=waiting[1])["items"],
+          lambda items: any(c["state"] != "running" for c in items),
           what="parts to see the cancellation")
     time.sleep(0.5)  # the clock's handler and the shortage's take the same event on their own queues
     receive(admin, branch, part, 1)
@@ -193,8 +194,8 @@ def test_one_unit_never_goes_to_two_orders_when_approvals_and_receipts_race(admi
 
 
 def delivery_clock(api, transfer_id):
-    [clock] = [c for c in api.ok("GET", "/sla/clocks", service="parts", policy="transfer_delivery", limit=200)["items"]
-               if c["subject_id"] == str(transfer_id)]
+    [clock] = api.ok("GET", "/sla/clocks", service="parts", policy="transfer_delivery",
+                     subject_id=str(transfer_id))["items"]
     return clock
 
 

@@ -13,8 +13,7 @@ from tests.support.journey import until
 
 
 def clock(api, policy, subject) -> dict | None:
-    found = [c for c in api.ok("GET", "/sla/clocks", service="parts", policy=policy, limit=200)["items"]
-             if c["subject_id"] == str(subject)]
+    found = api.ok("GET", "/sla/clocks", service="parts", policy=policy, subject_id=str(subject))["items"]
     return found[0] if found else None
 
 

@@ -74,14 +74,9 @@ def approved(advisor, technician, ro, part=None):
 
 def clock(admin, service, policy, subject, started_since):
     """One subject's clock of one policy, as GET /sla/clocks shows it (None if it has none)."""
-    cursor = None
-    while True:
-        params = {"service": service, "policy": policy, "branch_id": BRANCH, "from": started_since, "limit": 200}
-        page = admin.ok("GET", "/sla/clocks", **params, **({"cursor": cursor} if cursor else {}))
-        found = [c for c in page["items"] if c["subject_id"] == str(subject)]
-        if found or not page["next_cursor"]:
-            return found[0] if found else None
-        cursor = page["next_cursor"]
+    found = admin.ok("GET", "/sla/clocks", service=service, policy=policy, branch_id=BRANCH, subject_id=str(subject),
+                     **{"from": started_since})["items"]
+    return found[0] if found else None
 
 
 def clock_when(admin, service, policy, subject, started_since, done, what):
