@@ -214,6 +214,8 @@ class FollowUp(Aggregate):
     completed_at: datetime | None = None
     kind: str = "after_72h"
     opens_at: datetime | None = None
+    booking_requested_at: datetime | None = None  # an issue found asked for the car back
+    booked_at: datetime | None = None  # ... and a booking for the vehicle was made after it
 
     @classmethod
     def schedule(cls, follow_up_id, *, repair_order_id, branch_id, customer_id, delivered_at,
@@ -245,15 +247,23 @@ class FollowUp(Aggregate):
         self.record("follow_up.due", follow_up_id=self.follow_up_id, repair_order_id=self.repair_order_id,
                     customer_id=self.customer_id, kind=self.kind, due_at=self.due_at)
 
-    def booking_request(self, vehicle_id, note: str):
-        """An issue found that needs the car back: booking may offer an appointment
-        (follow_up.booking_requested); crm asks nothing of booking directly."""
+    def booking_request(self, vehicle_id, note: str, now: datetime):
+        """An issue found that needs the car back: on the branch's list of customers to book until a
+        booking for the vehicle is made (follow_up.booking_requested tells whoever listens)."""
         if self.outcome != "issue_found":
             raise RuleBroken("only a follow-up that found an issue asks for a booking",
                              outcome="issue_found needed")
+        self.booking_requested_at = now
         self.record("follow_up.booking_requested", follow_up_id=self.follow_up_id,
                     repair_order_id=self.repair_order_id, customer_id=self.customer_id, vehicle_id=vehicle_id,
                     note=note)
+
+    def booked(self, at: datetime) -> bool:
+        """A booking for the vehicle, made after the request, answers it (once)."""
+        if self.booking_requested_at is None or self.booked_at is not None or at < self.booking_requested_at:
+            return False
+        self.booked_at = at
+        return True
 
     @classmethod
     def from_row(cls, row: dict) -> "FollowUp":

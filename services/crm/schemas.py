@@ -126,6 +126,7 @@ class FollowUpQuery(StatusListQuery):
     due_before = aware_datetime()
     customer_id = fields.UUID()
     repair_order_id = fields.UUID()
+    booking_requested = fields.Boolean()  # true: the customers an issue found asked to book, not booked yet
 
 
 class FollowUpDone(Strict):
@@ -152,6 +153,8 @@ class FollowUp(Out):
     opens_at = aware_datetime()
     created_at = aware_datetime()
     complaint_id = fields.UUID(allow_none=True)
+    booking_requested_at = aware_datetime(allow_none=True)
+    booked_at = aware_datetime(allow_none=True)
 
 
 class NewSurvey(Strict):

@@ -197,6 +197,10 @@ class CrmService(SlaClocks, BranchDirectory, MessagesMixin):
         store.log_contact(tx, event["customer_id"], "booking", f"{event['service_type']} at {event['slot_start']}",
                           ref_id=event["booking_id"], branch_id=event["branch_id"])
         self._keep_booking(tx, event)
+        for row in store.booking_requests_of(tx, event["vehicle_id"]):  # a follow-up asked for this car back
+            follow_up = domain.FollowUp.from_row(row)
+            if follow_up.booked(event["requested_at"]):
+                store.save_completion(tx, domain.stored(follow_up))
 
     @on_event("repair_order.opened")
     def note_repair_order(self, tx, event):
@@ -308,16 +312,18 @@ class CrmService(SlaClocks, BranchDirectory, MessagesMixin):
         done = load(schemas.FollowUpDone, data)
         with self.db.command() as tx:
             follow_up = domain.FollowUp.from_row(self._follow_up(tx, follow_up_id, lock=True))
-            follow_up.complete(done["outcome"], done["notes"], now())
+            at = now()
+            follow_up.complete(done["outcome"], done["notes"], at)
             follow_up.check_next_steps(done["complaint_category"] is not None, done["request_booking"])
             complaint = None
-            row = store.save_completion(tx, domain.stored(follow_up))
-            store.log_contact(tx, row["customer_id"], "follow_up", f"{done['outcome']}: {done['notes']}",
-                              ref_id=follow_up.follow_up_id, branch_id=follow_up.branch_id)
             delivery = store.delivery(tx, follow_up.repair_order_id)
             vehicle_id = delivery["vehicle_id"] if delivery else None
             if done["request_booking"]:
-                follow_up.booking_request(vehicle_id, done["notes"] or "issue found at follow-up")
+                follow_up.booking_request(vehicle_id, done["notes"] or "issue found at follow-up", at)
+            row = store.save_completion(tx, domain.stored(follow_up))
+            store.log_contact(tx, row["customer_id"], "follow_up", f"{done['outcome']}: {done['notes']}"
+                              + (" (to book)" if done["request_booking"] else ""),
+                              ref_id=follow_up.follow_up_id, branch_id=follow_up.branch_id)
             tx.publish_recorded(follow_up)
             if done["complaint_category"]:
                 customer = store.customer(tx, follow_up.customer_id)

@@ -148,7 +148,15 @@ def follow_up(tx, follow_up_id, lock=False):
 def save_completion(tx, f):
     return tx.one(
         "UPDATE follow_ups SET status = %(status)s, outcome = %(outcome)s, notes = %(notes)s,"
-        " completed_at = %(completed_at)s WHERE follow_up_id = %(follow_up_id)s RETURNING *", f)
+        " completed_at = %(completed_at)s, booking_requested_at = %(booking_requested_at)s, booked_at = %(booked_at)s"
+        " WHERE follow_up_id = %(follow_up_id)s RETURNING *", f)
+
+
+def booking_requests_of(tx, vehicle_id):
+    """The open booking requests of follow-ups on the vehicle's repair orders, locked."""
+    return tx.all("SELECT f.* FROM follow_ups f JOIN deliveries d USING (repair_order_id)"
+                  " WHERE d.vehicle_id = %s AND f.booking_requested_at IS NOT NULL AND f.booked_at IS NULL"
+                  " FOR UPDATE OF f", (vehicle_id,))
 
 
 def log_contact(tx, customer_id, kind, note="", *, ref_id=None, branch_id=None, at=None):
@@ -305,6 +313,9 @@ def page(tx, listing: paging.Listing, filters):
     if filters.get("due_before") is not None:
         more += " AND due_at < %s"
         params.append(filters["due_before"])
+    if filters.get("booking_requested") is not None:  # the customers to book: asked for, not yet booked
+        more += (" AND booking_requested_at IS NOT NULL AND booked_at IS NULL" if filters["booking_requested"]
+                 else " AND booking_requested_at IS NULL")
     return listing.page(tx, filters, more, params)
 
 

@@ -226,6 +226,18 @@ def test_a_delivered_repair_order_gets_follow_ups_by_kind_a_survey_whose_low_sco
             "outcome": "issue_found", "notes": "squeal is back", "complaint_category": "repair_quality",
             "request_booking": True})
         assert done["status"] == "done" and done["complaint_id"] is not None
+        assert done["booking_requested_at"] is not None and done["booked_at"] is None
+        customer_id = state["customer"]["customer_id"]
+        to_book = advisor.ok("GET", "/follow-ups", booking_requested="true", customer_id=customer_id)["items"]
+        assert [f["follow_up_id"] for f in to_book] == [by_kind["after_72h"]["follow_up_id"]]
+        # the advisor books the car back: the request is answered and leaves the list
+        until(lambda: advisor.post("/bookings", fixtures.booking_request(
+            branch, customer_id, state["vehicle"]["vehicle_id"], fixtures.next_slot(17))),
+            lambda r: r.status_code == 201, what="the booking")
+        answered = until(lambda: advisor.ok("GET", f"/follow-ups/{by_kind['after_72h']['follow_up_id']}"),
+                         lambda f: f["booked_at"] is not None, what="the request answered by the booking")
+        assert answered["booked_at"] >= answered["booking_requested_at"]
+        assert advisor.ok("GET", "/follow-ups", booking_requested="true", customer_id=customer_id)["items"] == []
         wrong = advisor.post(f"/follow-ups/{by_kind['major_7d']['follow_up_id']}/completion", {
             "outcome": "reached", "complaint_category": "price"})
         assert wrong.status_code == 422
@@ -235,7 +247,7 @@ def test_a_delivered_repair_order_gets_follow_ups_by_kind_a_survey_whose_low_sco
             lambda k: {"visit", "booking", "repair_order", "delivery", "invoice", "payment", "survey",
                        "complaint", "follow_up"} <= set(k), what="the timeline")
         # newest first (messages are logged as the sender gets to them, so they may come later)
-        assert [k for k in kinds if k != "message"][0] in ("complaint", "follow_up")
+        assert [k for k in kinds if k != "message"][0] == "booking"  # the car booked back, last
         first_page = advisor.ok("GET", f"/customers/{state['customer']['customer_id']}/timeline", limit=2)
         second = advisor.ok("GET", f"/customers/{state['customer']['customer_id']}/timeline", limit=2,
                             cursor=first_page["next_cursor"])

@@ -24,7 +24,7 @@ def test_every_event_crms_rules_record_matches_the_catalogue():
                                   delivered_at=AT, kind="major_7d")
     follow_up.announce_due()
     follow_up.complete("issue_found", "noise", AT)
-    follow_up.booking_request(ids["v"], "noise")
+    follow_up.booking_request(ids["v"], "noise", AT)
     invitation = Invitation.invite(ids["s"], repair_order_id=ids["ro"], branch_id="N1", customer_id=ids["c"],
                                    number="RO-1", at=AT)
     invitation.remind(AT + timedelta(days=3))

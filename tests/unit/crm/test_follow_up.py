@@ -60,7 +60,8 @@ def test_a_follow_up_ends_with_a_known_outcome():
 def test_a_follow_up_is_rebuilt_from_its_stored_row():
     row = {"follow_up_id": "f1", "repair_order_id": "ro1", "branch_id": "N1", "customer_id": "c1",
            "delivered_at": DELIVERED, "due_at": DELIVERED, "status": "done", "outcome": "reached", "notes": "",
-           "completed_at": NOW, "created_at": DELIVERED, "kind": "after_72h", "opens_at": DELIVERED}
+           "completed_at": NOW, "created_at": DELIVERED, "kind": "after_72h", "opens_at": DELIVERED,
+           "booking_requested_at": None, "booked_at": None}
     with pytest.raises(StateConflict):
         FollowUp.from_row(row).complete("reached", "", NOW)
 
@@ -125,7 +126,8 @@ def test_an_issue_found_may_ask_booking_for_an_appointment():
     follow_up = scheduled()
     follow_up.complete("issue_found", "noise again", NOW)
     follow_up.take_events()
-    follow_up.booking_request("v1", "noise again")
+    follow_up.booking_request("v1", "noise again", NOW)
+    assert follow_up.booking_requested_at == NOW and follow_up.booked_at is None
     [event] = follow_up.events
     assert (event.type, event.facts["vehicle_id"], event.facts["note"]) == (
         "follow_up.booking_requested", "v1", "noise again")
@@ -147,4 +149,14 @@ def test_only_an_issue_found_asks_for_a_booking():
     follow_up = scheduled()
     follow_up.complete("reached", "", NOW)
     with pytest.raises(RuleBroken):
-        follow_up.booking_request("v1", "x")
+        follow_up.booking_request("v1", "x", NOW)
+
+
+def test_a_booking_made_after_the_request_answers_it_once():
+    follow_up = scheduled()
+    follow_up.complete("issue_found", "noise again", NOW)
+    assert not follow_up.booked(NOW + timedelta(hours=1))  # nothing was asked
+    follow_up.booking_request("v1", "noise again", NOW)
+    assert not follow_up.booked(NOW - timedelta(minutes=1))  # a booking from before the call
+    assert follow_up.booked(NOW + timedelta(hours=2)) and follow_up.booked_at == NOW + timedelta(hours=2)
+    assert not follow_up.booked(NOW + timedelta(hours=3))
