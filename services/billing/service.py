@@ -111,13 +111,14 @@ class BillingService(SlaClocks, BranchDirectory):
             return
         branch = org.get_branch(tx, event["branch_id"])
         ro = store.repair_order(tx, event["repair_order_id"], lock=True)  # a discount being recorded waits
-        awaited = set(map(str, event.get("approved_quote_ids") or ())) - store.approved_quote_ids(
-            tx, event["repair_order_id"])
-        if ro is not None and awaited:
-            raise NotYetKnown(f"the approval of {', '.join(sorted(awaited))} has not reached billing yet")
         # an order billing saw opened is held to its approvals; an older one (before approvals were recorded) as delivered
-        approved = None if ro is None else {str(line["line_id"]): line["net_cents"]
-                                            for line in store.approved_lines(tx, ro["repair_order_id"])}
+        approved = None
+        if ro is not None:
+            approvals = store.approvals(tx, ro["repair_order_id"])
+            awaited = set(map(str, event.get("approved_quote_ids") or ())) - {str(a["quote_id"]) for a in approvals}
+            if awaited:
+                raise NotYetKnown(f"the approval of {', '.join(sorted(awaited))} has not reached billing yet")
+            approved = {str(a["line"]["line_id"]): a["line"]["net_cents"] for a in approvals}
         invoice = domain.Invoice.issue(
             invoice_id=uuid.uuid4(), repair_order_id=event["repair_order_id"], branch_id=event["branch_id"],
             customer_id=event["customer_id"], lines=event["lines"], tax_rate_bp=branch["tax_rate_bp"], now=now(),

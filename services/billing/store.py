@@ -122,14 +122,13 @@ def save_approved_lines(tx, repair_order_id, quote_id, lines):
                    (repair_order_id, line["line_id"], quote_id, Jsonb(line), line["net_cents"]))
 
 
-def approved_quote_ids(tx, repair_order_id) -> set[str]:
-    return {str(r["quote_id"]) for r in tx.all("SELECT DISTINCT quote_id FROM approved_lines"
-                                                " WHERE repair_order_id = %s", (repair_order_id,))}
+def approvals(tx, repair_order_id) -> list[dict]:
+    """Each approved line ({line}) with the quote or supplement it was approved in ({quote_id})."""
+    return tx.all("SELECT quote_id, line FROM approved_lines WHERE repair_order_id = %s", (repair_order_id,))
 
 
 def approved_lines(tx, repair_order_id) -> list[dict]:
-    return [r["line"] for r in tx.all("SELECT line FROM approved_lines WHERE repair_order_id = %s",
-                                      (repair_order_id,))]
+    return [a["line"] for a in approvals(tx, repair_order_id)]
 
 
 def insert_discount(tx, d):
