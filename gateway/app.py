@@ -8,7 +8,7 @@ from flask import Flask, g, jsonify, request
 from marshmallow.fields import List
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from gateway import auth, errors as error_mapping, metrics, openapi, policy, rpc
+from gateway import auth, console, errors as error_mapping, metrics, openapi, policy, rpc
 from gateway.routes import ROUTES, AuditQuery, Route
 from shared import config, links
 from shared.contracts import errors, events
@@ -128,6 +128,7 @@ def create_app(call=None, store=None, collectors=None):
         view = _own_view(route, own[route.rpc], principal) if route.local else \
             _view(route, call, store, principal, records, directory)
         app.add_url_rule(route.url, endpoint=f"{route.method} {route.path}", view_func=view, methods=[route.method])
+    console.install(app, store)
     return app
 
 

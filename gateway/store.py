@@ -187,3 +187,22 @@ class GatewayStore:
     def ping(self):
         with self.pool.connection() as conn:
             conn.execute("SELECT 1")
+
+    # -- staff -----------------------------------------------------------------------------------
+    def add_staff(self, member, password_hash):
+        """Add a member of staff, or replace the password, role and scope of one with that login."""
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO staff (login, name, password_hash, role, branch_id, region_id) VALUES (%s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (login) DO UPDATE SET name = excluded.name, password_hash = excluded.password_hash,"
+                " role = excluded.role, branch_id = excluded.branch_id, region_id = excluded.region_id, active = true",
+                (member.login, member.name, password_hash, member.role, member.branch_id, member.region_id))
+
+    def staff_member(self, login):
+        with self.pool.connection() as conn:
+            return conn.execute("SELECT * FROM staff WHERE login = %s AND active", ((login or "").strip().lower(),)
+                                ).fetchone()
+
+    def rehash_staff(self, login, password_hash):
+        with self.pool.connection() as conn:
+            conn.execute("UPDATE staff SET password_hash = %s WHERE login = %s", (password_hash, login))

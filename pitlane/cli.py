@@ -136,6 +136,33 @@ def token_create(role, branch_id, region_id, subject, ttl_hours):
 
 
 @main.group()
+def staff():
+    """Staff who sign in to the console (and POST /api/v1/sessions)."""
+
+
+@staff.command("add")
+@click.option("--login", required=True)
+@click.option("--name", default="", help="The name the console shows (default: the login).")
+@click.option("--role", required=True,
+              type=click.Choice(["advisor", "technician", "parts_coordinator", "operations", "admin"]))
+@click.option("--branch", "branch_id", help="Branch of an advisor or technician.")
+@click.option("--region", "region_id", help="Region of a parts coordinator.")
+@click.password_option(help="At least 10 characters; asked for twice when not given.")
+def staff_add(login, name, role, branch_id, region_id, password):
+    """Add a member of staff, or set the password and role of one already there."""
+    from gateway.store import GatewayStore
+    from pitlane import staff as people
+    from shared.contracts import errors
+
+    try:
+        member = people.add(GatewayStore(pool_size=1), login, name, password, role, branch_id, region_id)
+    except errors.ValidationFailed as exc:
+        raise click.UsageError(f"{exc}: {exc.fields}") from None
+    click.echo(f"{member.login}: {member.role}" + (f" at {member.branch_id or member.region_id}"
+                                                   if member.branch_id or member.region_id else ""))
+
+
+@main.group()
 def dlq():
     """Dead letters: events a handler kept failing on."""
 

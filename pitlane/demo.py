@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from pitlane.demo_day import TECHNICIANS, _do_all, _found, load_day
+from pitlane.staff import DEMO_PASSWORD, add_demo_people
 from shared import config
 from shared.contracts import errors
 
@@ -247,11 +248,24 @@ def main():
     started = time.monotonic()
     with ClusterRpcProxy(config.nameko_config(), timeout=30) as proxy:
         summary = load(proxy)
+    summary["staff"] = _staff()
     print(f"[pitlane] demo data: {len(summary['branches'])} branches in {', '.join(summary['regions'])}, "
           f"{summary['parts']} parts in stock at each, {summary['customers']} customers with "
           f"{summary['vehicles']} vehicles; N1's day {' and '.join(summary['days'])}: {summary['made']} visits"
           f" made now ({time.monotonic() - started:.1f} s)", flush=True)
+    print(f"[pitlane] console: {config.public_url()}/console/ - sign in as advisor-n1, tech-n1-anna, parts-north,"
+          f" ops or admin with the password {DEMO_PASSWORD}", flush=True)
     return summary
+
+
+def _staff() -> list[str]:
+    from gateway.store import GatewayStore
+
+    store = GatewayStore(pool_size=1)
+    try:
+        return add_demo_people(store)
+    finally:
+        store.pool.close()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ command -v rabbitmq-server >/dev/null || [ -x /usr/sbin/rabbitmq-server ] || mis
 command -v pg_ctlcluster >/dev/null || missing+=(postgresql)
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v jq >/dev/null || missing+=(jq)
+[ -x /usr/bin/chromium ] || missing+=(chromium)  # the console's browser tests (Playwright drives it)
 if [ ${#missing[@]} -gt 0 ]; then
   if as_root; then
     say "installing ${missing[*]}"
@@ -23,8 +24,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}"
     exit 1
   else
-    say "missing ${missing[*]}: alert-rule tests are skipped without prometheus, and the README's"
-    say "curl walk-through needs jq (sudo apt-get install -y ${missing[*]})"
+    say "missing ${missing[*]}: alert-rule tests are skipped without prometheus, the console's browser"
+    say "tests fail without chromium, and the README's curl walk-through needs jq"
+    say "(sudo apt-get install -y ${missing[*]})"
   fi
 fi
 
