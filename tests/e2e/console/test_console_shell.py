@@ -51,3 +51,17 @@ def test_the_api_page_renders_the_openapi_document(browser, gateway):
     expect(page.locator(".opblock-tag-section").first).to_be_visible()
     shot(page, "api")
     context.close()
+
+
+def test_the_workshop_board_shows_a_card_move_by_itself_within_five_seconds(sign_in, advisor, technician, world):
+    made = checked_in_order(advisor, world["branch"], slot_hours=62, fault="knock over bumps")
+    page = sign_in("advisor")
+    page.goto("/console/workshop")
+    checked_in = page.locator("section[data-status='checked_in']")
+    diagnosed = page.locator("section[data-status='diagnosed']")
+    expect(checked_in).to_contain_text(made["plate"])
+    # someone else records the diagnosis through the API; this page is not reloaded
+    technician.ok("POST", f"/repair-orders/{made['order']['repair_order_id']}/diagnosis", {
+        "findings": [{"code": "C0500", "description": "front strut mount worn", "status": "amber"}]})
+    expect(diagnosed).to_contain_text(made["plate"], timeout=5000)
+    expect(checked_in).not_to_contain_text(made["plate"])
