@@ -1,10 +1,108 @@
-"""Screen module (being built)."""
-from flask import render_template
+"""The operations screen: SLA compliance by policy, by branch and by region (GET /sla/summary), the
+clocks at risk or breached and still open now, the clocks that breached today (GET /sla/clocks of
+every service), where to find the dead letters, and a link to Grafana when PITLANE_GRAFANA_URL is set.
 
-from gateway.console.views import console, signed_in
+"Today" is each branch's own day, in its time zone. The API's ClockQuery filters clocks by the time
+they started (from/to), not by when they breached, and has no outcome filter: breaches of today are
+the running clocks past their target plus the clocks stopped among those started in the last
+BREACH_LOOKBACK_DAYS, filtered here by `breached_at`.
+
+The API has no route for the dead-letter queue (only the `pitlane_dead_letters` gauge on /metrics,
+which is not JSON), so the screen points to `pitlane dlq list`.
+"""
+import os
+from datetime import datetime, timedelta, timezone
+
+from flask import g, render_template, request, url_for
+
+from gateway.console import present
+from gateway.console.changes import FEED
+from gateway.console.client import Refused
+from gateway.console.views import branches, console, signed_in
+from shared import config
+
+BREACH_LOOKBACK_DAYS = 8  # the longest target (the group tier, follow-up) is 3 days; a week to spare
+MOST_CLOCKS = 2000
+
+
+def _compliance(met: int, breached: int):
+    decided = met + breached
+    return None if not decided else met / decided
+
+
+def _rollup(rows, key) -> list[dict]:
+    out: dict[str, dict] = {}
+    for row in rows:
+        k = key(row) or "—"
+        agg = out.setdefault(k, {"key": k, "met": 0, "breached": 0, "cancelled": 0, "open": 0})
+        for field in ("met", "breached", "cancelled", "open"):
+            agg[field] += int(row.get(field) or 0)
+    for agg in out.values():
+        agg["compliance"] = _compliance(agg["met"], agg["breached"])
+    return sorted(out.values(), key=lambda a: (a["compliance"] if a["compliance"] is not None else 2, a["key"]))
+
+
+def _today_local(at: str | None, tz: str | None) -> bool:
+    when = present.parse(at)
+    if when is None:
+        return False
+    zone = present.zone(tz)
+    return when.astimezone(zone).date() == datetime.now(zone).date()
 
 
 @console.get("/operations")
 @signed_in
 def operations():
-    return render_template("console/refused.html", refused=type("R", (), {"message": "not built yet", "reasons": []})), 501
+    known = {b["branch_id"]: b for b in branches()}
+    regions = sorted({b.get("region_id") for b in known.values() if b.get("region_id")})
+    query = {}
+    for name in ("region_id", "branch_id", "policy"):
+        value = (request.args.get(name) or "").strip()
+        if value:
+            query[name] = value
+
+    summary = g.api.get("/sla/summary", **query)
+    rows = summary.get("compliance") or []
+    for row in rows:
+        row["region_id"] = known.get(row["branch_id"], {}).get("region_id")
+    by_policy = _rollup(rows, lambda r: r["policy"])
+    by_branch = _rollup(rows, lambda r: r["branch_id"])
+    by_region = _rollup(rows, lambda r: r["region_id"])
+    policies = sorted({r["policy"] for r in rows} | ({query["policy"]} if "policy" in query else set()))
+
+    at_risk = summary.get("at_risk") or []
+    for clock in at_risk:
+        clock["tz"] = known.get(clock["branch_id"], {}).get("timezone")
+        clock["badge"] = present.badge([clock])
+
+    since = (datetime.now(timezone.utc) - timedelta(days=BREACH_LOOKBACK_DAYS)).isoformat()
+    breaches, unanswered = [], []
+    for service in config.SERVICES:
+        try:
+            running = g.api.pages("/sla/clocks", service=service, state="running", most=MOST_CLOCKS, **query)
+            stopped = g.api.pages("/sla/clocks", service=service, state="stopped", most=MOST_CLOCKS,
+                                  **{"from": since}, **query)
+        except Refused as refused:
+            unanswered.append((service, refused.message))
+            continue
+        for clock in running + stopped:
+            tz = known.get(clock["branch_id"], {}).get("timezone")
+            if clock.get("outcome") == "breached" and _today_local(clock.get("breached_at"), tz):
+                clock["service"], clock["tz"] = service, tz
+                breaches.append(clock)
+    breaches.sort(key=lambda c: c.get("breached_at") or "", reverse=True)
+
+    grafana = os.environ.get("PITLANE_GRAFANA_URL", "").strip() or None
+    if "branch_id" in query:
+        watched = [query["branch_id"]]
+    elif "region_id" in query:
+        watched = sorted(b for b, branch in known.items() if branch.get("region_id") == query["region_id"])
+    else:
+        watched = None  # every branch
+    return render_template(
+        "console/operations.html", rows=rows, by_policy=by_policy, by_branch=by_branch, by_region=by_region,
+        at_risk=at_risk, breaches=breaches, unanswered=unanswered, grafana=grafana, known=known, regions=regions,
+        policies=policies, query=query, stamp=FEED.stamp(watched),
+        changes=url_for("console.changes", branch=watched) if watched else url_for("console.changes"),
+        live_url=url_for("console.operations", fragment=1, **query),
+        fragment=request.args.get("fragment") == "1")
