@@ -1,4 +1,5 @@
-"""The OpenAPI 3 document, generated from the route table and the services' marshmallow schemas."""
+"""The OpenAPI 3 document, generated from the route table and the public API's marshmallow schemas
+(shared/contracts/api), with the vocabulary that contract names."""
 import decimal
 import functools
 import re
@@ -9,6 +10,8 @@ from marshmallow import Schema, fields
 
 from gateway import policy
 from gateway.routes import ROUTES
+from shared.contracts.api import billing as _billing, booking as _booking, crm as _crm, messages as _messages
+from shared.contracts.api import parts as _parts, workshop as _workshop
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message", "fields"], "properties": {
@@ -29,15 +32,10 @@ TOO_LONG = {"description": "the request line (path and query) is longer than 409
 # every route answers these (a route with a body 415 too); 429 only where a rate limit applies
 COMMON = ("400", "401", "403", "404", "405", "409", "422", "503")
 
-# the values each status-like field of an answer takes (the CHECK constraints and life cycles behind them)
-from services.booking import domain as _booking_domain  # noqa: E402
-from services.crm import messages as _crm_messages  # noqa: E402
-from services.parts import domain as _parts_domain  # noqa: E402
-from services.workshop import domain as _workshop_domain  # noqa: E402
-from services.billing import domain as _billing_domain, schemas as _billing_schemas  # noqa: E402
-
-_RO = list(_workshop_domain.LIFE_CYCLE.statuses)
-_BOOKING = list(_booking_domain.LIFE_CYCLE.statuses)
+# the values each status-like field of an answer takes (the CHECK constraints and life cycles behind them),
+# in the contract's words
+_RO = list(_workshop.REPAIR_ORDER_STATUSES)
+_BOOKING = list(_booking.BOOKING_STATUSES)
 ENUMS = {
     "booking.Booking": {"status": _BOOKING},
     "booking.HistoryEntry": {"from_status": _BOOKING, "to_status": _BOOKING},
@@ -46,21 +44,20 @@ ENUMS = {
     "workshop.RepairOrder": {"status": _RO, "parts_status": ["none", "pending", "reserved", "short"]},
     "workshop.Stage": {"status": _RO},
     "workshop.StagePublic": {"status": _RO},
-    "workshop.CustomerView": {"status": _RO, "stage": sorted(set(_workshop_domain.PUBLIC_STAGES.values()))},
-    "workshop.Quote": {"status": ["open", "approved", "declined", "superseded", "withdrawn"],
-                       "kind": ["initial", "supplement"]},
-    "workshop.CheckOut": {"kind": list(_workshop_domain.CHECK_KINDS)},
-    "workshop.Line": {"option": list(_workshop_domain.QUOTE_OPTIONS)},
+    "workshop.CustomerView": {"status": _RO, "stage": sorted(set(_workshop.PUBLIC_STAGES.values()))},
+    "workshop.Quote": {"status": list(_workshop.QUOTE_STATUSES), "kind": ["initial", "supplement"]},
+    "workshop.CheckOut": {"kind": list(_workshop.CHECK_KINDS)},
+    "workshop.Line": {"option": list(_workshop.QUOTE_OPTIONS)},
     "workshop.FindingOut": {"status": ["red", "amber", "green"]},
-    "billing.Invoice": {"status": ["issued", "paid"]},
-    "billing.WarrantyClaim": {"status": list(_billing_schemas.CLAIM_STATUSES),
-                              "step_needed": list(_billing_domain.CLAIM_STEPS)},
-    "billing.ClaimPacket": {"status": list(_billing_schemas.CLAIM_STATUSES)},
-    "billing.ClaimStepOut": {"step": [*_billing_domain.CLAIM_STEPS, *_billing_domain.CLAIM_ENDINGS]},
-    "billing.CreditNoteOut": {"kind": list(_billing_schemas.CREDIT_KINDS)},
-    "billing.WarrantyCheckOut": {"terms": list(_billing_domain.PERIODS)},
-    "parts.Reservation": {"status": ["held", "consumed", "released"]},
-    "parts.Transfer": {"status": sorted(_parts_domain.TRANSFER.statuses)},
+    "billing.Invoice": {"status": list(_billing.INVOICE_STATUSES)},
+    "billing.WarrantyClaim": {"status": list(_billing.CLAIM_STATUSES),
+                              "step_needed": list(_billing.CLAIM_STEPS)},
+    "billing.ClaimPacket": {"status": list(_billing.CLAIM_STATUSES)},
+    "billing.ClaimStepOut": {"step": [*_billing.CLAIM_STEPS, *_billing.CLAIM_ENDINGS]},
+    "billing.CreditNoteOut": {"kind": list(_billing.CREDIT_KINDS)},
+    "billing.WarrantyCheckOut": {"terms": list(_billing.PERIODS)},
+    "parts.Reservation": {"status": list(_parts.RESERVATION_STATUSES)},
+    "parts.Transfer": {"status": sorted(_parts.TRANSFER_STATUSES)},
     "parts.Proposal": {"kind": ["purchase", "transfer"]},
     "parts.LeadTime": {"kind": ["branch", "purchase", "region"]},
     # thresholds, replenishment and shortage escalation
@@ -70,19 +67,19 @@ ENUMS = {
                        "clock_state": ["running", "paused", "stopped"],
                        "clock_outcome": ["met", "breached", "cancelled"]},
     "parts.ShortageProposal": {"kind": ["purchase", "transfer"]},
-    "parts.PurchaseOrder": {"status": ["open", "received", "cancelled"]},  # ledger (services/parts/ledger.py)
-    "crm.FollowUp": {"status": ["due", "done"], "outcome": ["reached", "no_answer", "issue_found"]},
-    "crm.Complaint": {"status": ["open", "resolved"]},
-    # messages to customers (services/crm/messages.py)
-    "crm.MessageOut": {"status": list(_crm_messages.STATUSES), "channel": list(_crm_messages.CHANNELS),
-                       "purpose": list(_crm_messages.PURPOSES), "key": list(_crm_messages.KINDS)},
-    "crm.Attempt": {"result": ["sent", "refused", "unavailable"], "channel": list(_crm_messages.CHANNELS)},
-    "crm.ConsentOut": {"channel": list(_crm_messages.CHANNELS), "purpose": list(_crm_messages.PURPOSES)},
-    "crm.ConsentsOut": {"preferred_channel": list(_crm_messages.CHANNELS)},
-    "crm.ConsentHistoryEntry": {"channel": list(_crm_messages.CHANNELS), "purpose": list(_crm_messages.PURPOSES)},
-    "crm.MessageTemplate": {"key": list(_crm_messages.KINDS), "language": list(_crm_messages.LANGUAGES),
+    "parts.PurchaseOrder": {"status": list(_parts.PURCHASE_ORDER_STATUSES)},  # ledger (services/parts/ledger.py)
+    "crm.FollowUp": {"status": list(_crm.FOLLOW_UP_STATUSES), "outcome": list(_crm.OUTCOMES)},
+    "crm.Complaint": {"status": list(_crm.COMPLAINT_STATUSES)},
+    # messages to customers (shared/contracts/api/messages.py)
+    "crm.MessageOut": {"status": list(_messages.STATUSES), "channel": list(_messages.CHANNELS),
+                       "purpose": list(_messages.PURPOSES), "key": list(_messages.KINDS)},
+    "crm.Attempt": {"result": ["sent", "refused", "unavailable"], "channel": list(_messages.CHANNELS)},
+    "crm.ConsentOut": {"channel": list(_messages.CHANNELS), "purpose": list(_messages.PURPOSES)},
+    "crm.ConsentsOut": {"preferred_channel": list(_messages.CHANNELS)},
+    "crm.ConsentHistoryEntry": {"channel": list(_messages.CHANNELS), "purpose": list(_messages.PURPOSES)},
+    "crm.MessageTemplate": {"key": list(_messages.KINDS), "language": list(_messages.LANGUAGES),
                             "source": ["shipped", "branch"]},
-    "crm.Feedback": {"status": ["open", "replied"]},
+    "crm.Feedback": {"status": list(_crm.FEEDBACK_STATUSES)},
     "sla.Clock": {"state": ["running", "paused", "stopped"], "outcome": ["met", "breached", "cancelled"],
                   "standing": ["running", "paused", "at_risk", "met", "breached", "cancelled"]},
 }
@@ -117,10 +114,17 @@ def _decimal(self, field, **kwargs):
     return dict(DECIMAL_OUT)
 
 
+CONTRACT = ["shared", "contracts", "api"]
+OWNERS = {"messages": "crm"}  # the contract module -> the service it names, where the two differ
+
+
 def _name(schema) -> str | None:
     cls = schema if isinstance(schema, type) else schema.__class__
     module = cls.__module__.split(".")
-    owner = module[1] if module[0] in ("services", "shared", "gateway") and len(module) > 1 else module[0]
+    if module[:3] == CONTRACT and len(module) > 3:  # shared.contracts.api.booking.Booking: booking.Booking
+        owner = OWNERS.get(module[3], module[3])
+    else:
+        owner = module[1] if module[0] in ("services", "shared", "gateway") and len(module) > 1 else module[0]
     partial = "" if isinstance(schema, type) or not schema.only else "Public"
     return f"{owner}.{cls.__name__}{partial}"
 

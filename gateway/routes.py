@@ -11,13 +11,9 @@ from typing import Callable
 from marshmallow import fields
 
 from gateway.policy import READ, WRITE
-from services.billing import schemas as billing
-from services.booking import schemas as booking
-from services.crm import schemas as crm
-from services.crm import messages_schemas as crm_messages
-from services.parts import schemas as parts
-from services.workshop import schemas as workshop
 from shared import config
+from shared.contracts.api import billing, booking, crm, parts, workshop
+from shared.contracts.api import messages as crm_messages
 from shared.contracts.fastschema import Schema
 from shared.contracts.schemas import ListQuery
 from shared.sla.clocks import Clock, ClockQuery, TargetChange

@@ -5,9 +5,10 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from shared.contracts.api.billing import (CLAIM_ENDINGS, CLAIM_STEPS, EXCLUSIONS,  # noqa: F401  (the API's words)
+                                          PAYMENT_METHODS, PERIODS)
 from shared.domain import Aggregate, RuleBroken, StateConflict
 
-PAYMENT_METHODS = ("cash", "card", "mobile")
 CHARGED = "customer"  # only customer-pay lines are charged; warranty, internal, goodwill go elsewhere
 WARRANTY = "warranty"  # claimed from the manufacturer (domain.md s6)
 
@@ -186,9 +187,8 @@ class Invoice(Aggregate):
 
 
 # -- warranty eligibility (domain.md s6) -----------------------------------------------------------------
-EXCLUSIONS = ("water_damage", "unauthorised_modification", "customer_supplied_part")
-# months and km by what the part is; None: no km limit. A part's own catalogue terms win.
-PERIODS = {"oem": (36, 50_000), "alternative": (12, 20_000), "wear": (6, None), "goodwill": (6, None)}
+# EXCLUSIONS and PERIODS (months and km by what the part is; None: no km limit) are the API's words
+# (shared/contracts/api/billing.py). A part's own catalogue terms win.
 
 
 def add_months(day: date, months: int) -> date:
@@ -252,8 +252,7 @@ def installed_parts(invoice: "Invoice", vehicle_id, day: date) -> list[dict]:
     return entries
 
 
-CLAIM_STEPS = ("fault_reproduced", "eligibility_checked", "submitted", "parts_allocated", "accepted")
-CLAIM_ENDINGS = {"rejected": ("submitted", "parts_allocated"), "paid": ("accepted",)}
+# CLAIM_STEPS in order, and CLAIM_ENDINGS (ending -> the steps it may follow): shared/contracts/api/billing.py
 
 
 @dataclass

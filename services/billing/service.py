@@ -5,11 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 from nameko.timer import timer
 
-from services.billing import domain, schemas, store
+from services.billing import domain, store
 from shared import config, org
 from shared.bus.messaging import NotYetKnown, on_event
 from shared.bus.rpc import ServiceRpcProxy, ask, load, record_id, rpc
 from shared.contracts import errors
+from shared.contracts.api import billing as schemas
 from shared.contracts.schemas import page_of
 from shared.domain import RuleBroken
 from shared.org import BranchDirectory

@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from shared.contracts.api.booking import MAX_KIT_LINES, SKILLS
 from shared.domain import RuleBroken
 
-SKILLS = ("general", "diagnostics", "ev_high_voltage", "body")
 GENERAL = "general"
 DEFAULT_ESTIMATE_HOURS = 1.0  # a service type the catalogue does not know: general work of one hour
 
@@ -47,7 +47,6 @@ KITS = {
     "timing_belt": (("BLT-TMG-KIT", 1),),
     "air_conditioning": (("CLN-AC-01", 1),),
 }
-MAX_KIT_LINES = 20
 
 
 def service_key(service_type: str) -> str:

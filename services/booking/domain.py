@@ -4,12 +4,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from services.booking import waiting
+from shared.contracts.api.booking import CHANNELS, PRIORITIES, WALK_IN, WEEKDAYS  # noqa: F401  (the API's words)
 from shared.domain import Aggregate, RuleBroken, StateConflict, StateMachine
-
-PRIORITIES = ("safety_critical", "vip", "routine", "cosmetic")
-WALK_IN = "walk_in"
-CHANNELS = ("hotline", "app", "messaging", "web", WALK_IN)
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 LIFE_CYCLE = StateMachine("booking", {
     # a walk-in may be checked in straight from `requested`: receiving the car answers the request

@@ -3,10 +3,8 @@ or per slot at the branch."""
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from shared.contracts.api.booking import EXTRAS, PER  # noqa: F401  (the API's words)
 from shared.domain import RuleBroken, StateConflict
-
-EXTRAS = ("loaner_car", "pickup", "delivery")
-PER = ("day", "slot")  # a loaner car is out for the day; a driver does one pickup or delivery per slot
 
 
 class ExtraGone(StateConflict):

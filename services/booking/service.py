@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 from nameko.timer import timer
 
-from services.booking import capacity, domain, extras, priority, reschedule, schemas, store, waiting
+from services.booking import capacity, domain, extras, priority, reschedule, store, waiting
 from services.booking import day as day_rules
 from services.booking import walk_in as walk_in_rules
 from services.booking.walk_in import WalkIn
@@ -13,6 +13,7 @@ from shared.bus.messaging import on_event
 from shared.bus.rpc import ServiceRpcProxy, ask, load, record_id, rpc
 from shared.cache import Recent
 from shared.contracts import errors
+from shared.contracts.api import booking as schemas
 from shared.contracts.schemas import page_of
 from shared.scope import CallerScope
 from shared.sla.clocks import SlaClocks

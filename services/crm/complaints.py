@@ -19,24 +19,15 @@ vehicle) in the same category (`matter_of`).
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
+from shared.contracts.api.crm import COMPLAINT_STATUSES as STATUSES  # noqa: F401  (the API's words)
+from shared.contracts.api.crm import CATEGORIES, LEVELS, SEVERITIES, SOURCES, TRIGGER_LEVEL, TRIGGERS  # noqa: F401
 from shared.domain import Aggregate, NotPermitted, RuleBroken, StateConflict, StateMachine
 
-LEVELS = (1, 2, 3)
 RESOLUTION_HOURS = {1: 24, 2: 48, 3: 72}
 RESPONSE_SECONDS = 2 * 3600
 ESCALATED_RESPONSE_SECONDS = 30 * 60
-TRIGGER_LEVEL = {
-    "repeat_problem": 2, "several_departments": 2, "customer_request": 2,
-    "safety": 3, "media": 3, "legal_threat": 3, "vip": 3,
-    "third_on_same_matter": 2, "regulator": 3,
-}
-TRIGGERS = tuple(TRIGGER_LEVEL)
 AT_ONCE = ("third_on_same_matter", "regulator")  # escalate at once: 30-minute response from opening
 THIRD = 3  # the third complaint on the same matter escalates
-CATEGORIES = ("repair_quality", "waiting_time", "price", "attitude", "parts", "communication", "other")
-SEVERITIES = ("low", "medium", "high", "safety")
-SOURCES = ("staff", "survey", "follow_up", "comeback", "social_media", "phone", "email", "walk_in")
-STATUSES = ("open", "resolved")
 LIFE = StateMachine("complaint", {"open": ("resolved",), "resolved": ("open",)})
 
 

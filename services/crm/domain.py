@@ -6,14 +6,13 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
 from services.crm.complaints import LEVELS, Complaint  # noqa: F401  (complaints' rules live there)
+from shared.contracts.api.crm import (COMPLAINT_SCORE, LANGUAGES, MAJOR_LABOUR_HOURS,  # the API's words
+                                      MAJOR_TOTAL_CENTS, OUTCOMES, SEARCH_MIN)
 from shared.domain import Aggregate, RuleBroken, StateConflict
 
 VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")  # 17 characters, never I, O or Q
 VIN_SHAPE = "17 characters, letters and digits, no I, O or Q"
 FOLLOW_UP_HOURS = 72  # domain.md s7: within 72 h of delivery; a branch may set its own
-OUTCOMES = ("reached", "no_answer", "issue_found")
-COMPLAINT_SCORE = 6  # a survey score at or below this opens a complaint, unless the branch sets its own
-LANGUAGES = ("en", "zh")
 
 
 def stored(obj) -> dict:
@@ -48,7 +47,7 @@ def normalise_phone(phone: str | None) -> str | None:
 
 
 # -- finding customers and vehicles (GET /customers?q=, GET /vehicles?q=) ---------------------------
-SEARCH_MIN = 3  # the shortest part of a key a search looks for: one trigram (pg_trgm), so an index serves it
+# SEARCH_MIN: the shortest part of a key a search looks for: one trigram (pg_trgm), so an index serves it
 PHONE_SHAPED = re.compile(r"^\+?[0-9\s()./-]+$")
 
 
@@ -282,8 +281,8 @@ class FollowUp(Aggregate):
 # follow-up kinds: days after delivery the window opens (after_72h is counted in hours, above)
 KINDS = {"after_72h": 0, "major_7d": 7, "major_30d": 30, "first_1m": 30, "first_3m": 91}
 WINDOW_DAYS = 3  # a follow-up after a week or more is due 3 days after its window opens
-MAJOR_TOTAL_CENTS = 100_000  # a repair over this (lines' net total) is major, unless the branch sets its own
-MAJOR_LABOUR_HOURS = 4  # ... and so is one with a labour line over this many hours
+# a repair over MAJOR_TOTAL_CENTS (lines' net total) is major, unless the branch sets its own, and so is one
+# with a labour line over MAJOR_LABOUR_HOURS
 
 
 def is_major(lines, threshold_cents: int | None = None, labour_hours: float | None = None) -> bool:

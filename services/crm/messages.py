@@ -14,13 +14,10 @@ from pathlib import Path
 from string import Template
 from zoneinfo import ZoneInfo
 
-
+from shared.contracts.api.messages import (CHANNELS, COMMON, KINDS, LANGUAGES,  # noqa: F401  (the API's words)
+                                           PURPOSES, STATUSES)
 from shared.domain import Aggregate, RuleBroken
 
-CHANNELS = ("email", "sms", "chat")
-PURPOSES = ("service", "marketing", "surveys")
-LANGUAGES = ("en", "zh")
-STATUSES = ("queued", "sent", "failed", "not_sent")
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 MAX_DELAY = timedelta(hours=24)  # the retry schedule never goes past a day: then the message has failed
 
@@ -104,26 +101,8 @@ def check_manual(customer: dict, consents: Consents, channel: str, purpose: str)
 
 
 # -- templates ------------------------------------------------------------------------------------------
-# key -> (purpose, the placeholders it may use). Every template may also use the COMMON ones.
-COMMON = frozenset({"name", "branch", "number", "plate", "link"})
-KINDS = {
-    "booking_confirmed": ("service", {"date", "time", "advisor", "bring", "service_type"}),
-    "booking_reminder": ("service", {"date", "time", "service_type"}),
-    "reschedule_offered": ("service", {"alternatives"}),
-    "checked_in": ("service", {"text"}),
-    "quote_ready": ("service", {"total"}),
-    "waiting_for_parts": ("service", {"text", "loaner"}),
-    "progress": ("service", {"text"}),
-    "delayed": ("service", {"reason", "new_time"}),
-    "ready": ("service", {"text"}),
-    "invoice": ("service", {"invoice_number", "total"}),
-    "follow_up": ("service", {"kind"}),
-    "survey": ("surveys", set()),
-    "survey_reminder": ("surveys", set()),
-    "warranty_ending": ("service", {"what", "ends_on"}),
-    "transfer_tracking": ("service", {"tracking_reference"}),
-    "manual": ("service", {"text"}),
-}
+# KINDS: key -> (purpose, the placeholders it may use); every template may also use the COMMON ones
+# (shared/contracts/api/messages.py: branch staff write templates through the API).
 
 
 def placeholders(body: str) -> set:

@@ -7,13 +7,14 @@ from datetime import datetime, timezone
 
 from nameko.timer import timer
 
-from services.crm import channels, erasure, messages, messages_schemas
+from services.crm import channels, erasure, messages
 from services.crm import messages_store as store
 from services.crm.store import log_contact
 from shared import config
 from shared.bus.messaging import NotYetKnown, on_event
 from shared.bus.rpc import load, record_id, rpc
 from shared.contracts import errors
+from shared.contracts.api import messages as messages_schemas
 from shared.links import customer_link
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 from nameko.timer import timer
 
-from services.crm import complaints, domain, erasure, schemas, store, surveys
+from services.crm import complaints, domain, erasure, store, surveys
 from services.crm.feedback import Feedback
 from shared import config
 from services.crm.messages_service import MessagesMixin
@@ -13,6 +13,7 @@ from shared.storage.dependencies import Database
 from shared.bus.messaging import on_event
 from shared.org import BranchDirectory
 from shared.bus.rpc import ServiceRpcProxy, ask, load, record_id, rpc
+from shared.contracts.api import crm as schemas
 from shared.contracts.schemas import page_of
 from shared.scope import CallerScope
 from shared.sla.clocks import SlaClocks

@@ -5,9 +5,8 @@ from datetime import datetime
 from uuid import UUID
 
 from services.parts import catalogue  # approved substitutes a short line may offer (parts catalogue)
+from shared.contracts.api.parts import ORIGINS, WRITE_OFF_REASONS  # noqa: F401  (the API's words)
 from shared.domain import Aggregate, NotPermitted, RuleBroken, StateConflict, StateMachine
-
-ORIGINS = ("oem", "alternative")
 
 # domain.md s1 and s5: the order of need, most needed first; a priority not named here comes last
 PRIORITIES = ("safety_critical", "vip", "routine", "cosmetic")
@@ -293,8 +292,6 @@ TRANSFER = StateMachine("transfer", {
     "cancelled": set(),
 })
 OPEN_TRANSFER = {"requested", "approved", "picked", "dispatched", "received"}
-# why units sent never arrived: the receiving branch says which when it writes them off
-WRITE_OFF_REASONS = ("lost_in_transit", "damaged_in_transit", "wrong_part_sent", "short_shipped")
 
 SENDING, RECEIVING = "from_branch_id", "branch_id"
 # Who acts on each step: the branch that gives the stock approves, picks and dispatches it, sends the

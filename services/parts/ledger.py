@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from services.parts.domain import EFFECTS, NOT_IN_SCOPE, KnownRepairOrder, Movement, movement
+from shared.contracts.api.parts import ADJUSTMENT_REASONS
 from shared.domain import Aggregate, NotPermitted, RuleBroken, StateConflict, StateMachine
 
 QUANTITIES = ("on_hand", "reserved", "in_transit", "on_order")
@@ -59,16 +60,7 @@ def check(stock_row: dict | None, branch_id: str, part_number: str, totals) -> d
 
 
 # -- adjustments and counts ---------------------------------------------------------------------------------------
-# reason -> the sign its quantity must have: +1 only up, -1 only down, 0 either way
-ADJUSTMENT_REASONS = {
-    "damaged": -1,
-    "lost": -1,
-    "stolen": -1,
-    "expired": -1,
-    "returned_to_supplier": -1,
-    "found": 1,
-    "correction": 0,
-}
+# ADJUSTMENT_REASONS (reason -> the sign its quantity must have) are the API's words: shared/contracts/api/parts.py
 
 
 def adjustment(branch_id: str, part_number: str, quantity: int, reason: str, note: str = "") -> Movement:

@@ -7,10 +7,11 @@ saves with store.py and publishes.
 import uuid
 from datetime import datetime, timezone
 
-from services.parts import donors, ledger, schemas, store
+from services.parts import donors, ledger, store
 from shared import org
 from shared.bus.rpc import load, record_id, rpc
 from shared.contracts import errors
+from shared.contracts.api import parts as schemas
 from shared.contracts.schemas import page_of
 from shared.domain import StateConflict
 from shared.scope import NOT_IN_SCOPE

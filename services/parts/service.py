@@ -2,7 +2,7 @@
 transfers."""
 import uuid
 
-from services.parts import catalogue, domain, donors, schemas, store
+from services.parts import catalogue, domain, donors, store
 from services.parts.tiers_service import ShortageTiers  # thresholds, replenishment, escalation
 from shared import org
 from shared.contracts import errors
@@ -12,6 +12,7 @@ from shared.bus.messaging import on_event
 from shared.org import BranchDirectory
 from shared.bus.rpc import ServiceRpcProxy, ask, load, record_id, rpc
 from shared.sla.clocks import SlaClocks
+from shared.contracts.api import parts as schemas
 from shared.contracts.schemas import page_of
 from shared.scope import NOT_IN_SCOPE, CallerScope
 from services.parts.ledger_service import LedgerCommands  # ledger: adjustments, counts, purchase orders

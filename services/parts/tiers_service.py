@@ -3,11 +3,12 @@ handlers only (validate, load, call the rules of replenishment.py and escalation
 PartsService inherits it (services/parts/service.py)."""
 import uuid
 
-from services.parts import donors, escalation, replenishment, schemas, store
+from services.parts import donors, escalation, replenishment, store
 from shared import org
 from shared.bus.messaging import on_event
 from shared.bus.rpc import load, record_id, rpc
 from shared.contracts import errors
+from shared.contracts.api import parts as schemas
 from shared.contracts.schemas import page_of
 from shared.scope import NOT_IN_SCOPE
 from shared.sla import store as sla_store

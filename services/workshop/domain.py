@@ -4,6 +4,8 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
+from shared.contracts.api.workshop import (CHECK_KINDS, CONSENT_METHODS, HOLD_REASONS,  # noqa: F401  (the API's words)
+                                          PUBLIC_STAGES, QUOTE_OPTIONS)
 from shared.domain import Aggregate, NotPermitted, RuleBroken, StateConflict, StateMachine, UnknownRecord
 
 # status -> statuses it may move to (domain.md s4)
@@ -27,23 +29,11 @@ CLOSE_AFTER_DELIVERY_SECONDS = 7 * 86400  # default: a delivered order not paid 
 PROMISE_BUFFER_PCT = 25  # default: the promised time carries 20 to 30 % over the likely time
 # the customer approved the work: what it covers changes only with a supplement (domain.md s3)
 APPROVED_WORK = frozenset({"approved", "waiting_for_parts", "in_progress", "on_hold", "quality_check", "ready"})
-HOLD_REASONS = ("parts", "approval", "sublet")
-CONSENT_METHODS = ("signature", "recorded_verbal", "app")
 GENERAL_SKILL = "general"  # booking's skill of ordinary work: every technician has it
-QUOTE_OPTIONS = ("basic", "standard", "premium")  # domain.md s3: a quote may offer alternatives
 UNRESERVED_PARTS = ("pending", "short")
-
-# What the customer sees of each status, in their words ("closed" is the office's: paid or settled).
-PUBLIC_STAGES = {
-    "checked_in": "Checked in", "diagnosed": "Diagnosis done", "awaiting_approval": "Quote sent for your approval",
-    "approved": "Work approved", "waiting_for_parts": "Waiting for parts", "in_progress": "Work in progress",
-    "on_hold": "Work paused", "quality_check": "Quality check", "ready": "Ready for collection",
-    "delivered": "Handed over", "closed": "Handed over", "cancelled": "Cancelled",
-}
 
 
 # -- quality (domain.md s4) ------------------------------------------------------------------------------
-CHECK_KINDS = ("self", "peer", "road_test", "function_test")
 CHECK_NAMES = {"self": "self-check", "peer": "quality check", "road_test": "road test",
                "function_test": "function test"}
 TESTS = ("road_test", "function_test")

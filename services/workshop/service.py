@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from nameko.timer import timer
 from psycopg.types.json import Jsonb
 
-from services.workshop import domain, schemas, store
+from services.workshop import domain, store
 from services.workshop.technician_time import TechnicianClock, technician_time
 from shared import config, org
 from shared.contracts import errors
@@ -15,6 +15,7 @@ from shared.storage.dependencies import Database
 from shared.bus.messaging import on_event
 from shared.org import BranchDirectory
 from shared.bus.rpc import ServiceRpcProxy, ask, load, record_id, rpc
+from shared.contracts.api import workshop as schemas
 from shared.contracts.schemas import page_of
 from shared.scope import CallerScope
 from shared.sla.clocks import SlaClocks

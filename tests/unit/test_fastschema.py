@@ -235,8 +235,9 @@ def _schemas_of(module_name):
 
 
 @pytest.mark.parametrize("module_name", [
-    "services.booking.schemas", "services.workshop.schemas", "services.parts.schemas",
-    "services.billing.schemas", "services.crm.schemas", "shared.contracts.schemas", "shared.sla.clocks", "gateway.routes",
+    "shared.contracts.api.booking", "shared.contracts.api.workshop", "shared.contracts.api.parts",
+    "shared.contracts.api.billing", "shared.contracts.api.crm", "shared.contracts.api.messages",
+    "shared.contracts.schemas", "shared.sla.clocks", "gateway.routes",
 ])
 def test_every_schema_of_ours_has_the_fast_path_and_a_plan_unless_it_has_hooks(module_name):
     for cls in _schemas_of(module_name):

@@ -7,13 +7,9 @@ import pytest
 from flask import Flask
 
 from gateway import openapi
-from services.billing import schemas as billing
-from services.booking import schemas as booking
-from services.crm import schemas as crm
-from services.parts import schemas as parts
-from services.workshop import schemas as workshop
 from shared.bus.rpc import load
 from shared.contracts import errors
+from shared.contracts.api import billing, booking, crm, parts, workshop
 
 INT4_MAX = 2**31 - 1
 SLOT = "2027-01-04T10:00:00+00:00"

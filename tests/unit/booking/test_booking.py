@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.booking import capacity, domain
+from shared.contracts.api.booking import BOOKING_STATUSES
 from shared.domain import IllegalTransition, RuleBroken, StateConflict
 
 UTC = timezone.utc
@@ -241,3 +242,7 @@ def test_the_check_in_record_and_the_work_travel_to_the_repair_order_on_the_even
         20, None, damage, ["child seat"])
     assert (facts["skill"], facts["estimated_hours"], facts["advisor"]) == ("ev_high_voltage", 1.5, "sam")
     assert (made.charge_level_pct, made.damage, made.belongings) == (20, damage, ["child seat"])
+
+
+def test_the_booking_life_cycle_has_the_statuses_the_api_names():
+    assert domain.LIFE_CYCLE.statuses == BOOKING_STATUSES

@@ -4,8 +4,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.crm.complaints import (ESCALATED_RESPONSE_SECONDS, RESPONSE_SECONDS, Complaint, matter_of,
+from services.crm.complaints import (ESCALATED_RESPONSE_SECONDS, LIFE, RESPONSE_SECONDS, Complaint, matter_of,
                                      resolution_seconds)
+from shared.contracts.api.crm import COMPLAINT_STATUSES
 from shared.domain import IllegalTransition, NotPermitted, RuleBroken, StateConflict
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc)
@@ -225,3 +226,7 @@ def test_a_reopened_complaint_is_due_again_within_its_levels_deadline():
     complaint.reopen("still dirty", T0 + timedelta(hours=3))
     [event] = complaint.events
     assert (event.facts["level"], event.facts["resolution_target_seconds"]) == (2, 48 * 3600)
+
+
+def test_the_complaint_life_cycle_has_the_statuses_the_api_names():
+    assert LIFE.statuses == COMPLAINT_STATUSES

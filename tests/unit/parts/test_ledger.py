@@ -9,6 +9,7 @@ import pytest
 from services.parts import ledger
 from services.parts.domain import EFFECTS, KnownRepairOrder, movement
 from services.parts.donors import LeadTimes
+from shared.contracts.api.parts import PURCHASE_ORDER_STATUSES
 from shared.domain import IllegalTransition, NotPermitted, RuleBroken, StateConflict
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc)
@@ -233,3 +234,7 @@ def test_the_outlook_shows_each_branch_what_is_free_on_the_road_and_on_order():
     assert (north["in_transit_quantity"], north["on_order_quantity"]) == (1, 4)
     assert north["earliest_at"] == NOW + timedelta(hours=48)  # 1 free + 1 on the road (72 h) + 4 ordered (48 h)
     assert south["earliest_at"] == NOW and south["in_transit"] == [] and south["on_order"] == []
+
+
+def test_the_purchase_order_life_cycle_has_the_statuses_the_api_names():
+    assert ledger.PURCHASE_ORDER.statuses == PURCHASE_ORDER_STATUSES

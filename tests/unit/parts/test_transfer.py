@@ -4,6 +4,7 @@ from uuid import UUID
 import pytest
 
 from services.parts.domain import NOT_IN_SCOPE, TRANSFER, KnownRepairOrder, Transfer
+from shared.contracts.api.parts import TRANSFER_STATUSES
 from shared.domain import IllegalTransition, NotPermitted, RuleBroken, StateConflict
 
 NORTH, SOUTH, EAST = "NORTH-1", "SOUTH-1", "EAST-1"
@@ -259,3 +260,7 @@ def test_a_transfer_naming_a_foreign_or_unknown_repair_order_is_refused(known):
     with pytest.raises(NotPermitted) as hidden:  # a scoped caller cannot tell it from a missing record
         Transfer.request(UUID(int=1), NORTH, SOUTH, "PAD", 1, RO, known, by={NORTH})
     assert hidden.value.message == NOT_IN_SCOPE and hidden.value.fields == {}
+
+
+def test_the_transfer_life_cycle_has_the_statuses_the_api_names():
+    assert TRANSFER.statuses == TRANSFER_STATUSES

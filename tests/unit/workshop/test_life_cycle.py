@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 
 from services.workshop.domain import LIFE_CYCLE, PUBLIC_STAGES, WorkshopSettings
+from shared.contracts.api.workshop import REPAIR_ORDER_STATUSES
 from shared.domain import IllegalTransition
 from tests.unit.workshop.test_repair_order import T0, job, order, types, ruled
 
@@ -63,3 +64,8 @@ def test_on_hold_carries_its_reason_and_pauses_the_job_clocks(reason):
     ro.hold(reason, T0 + DAY)
     assert types(ro) == ["repair_order.on_hold", "job.paused"]  # repair_promise pauses with this reason
     assert ruled(ro)[0].facts["reason"] == reason and ro.jobs[0].pause_reason == f"order on hold: {reason}"
+
+
+def test_the_repair_order_life_cycle_has_the_statuses_the_api_names():
+    assert LIFE_CYCLE.statuses == REPAIR_ORDER_STATUSES
+    assert set(PUBLIC_STAGES) == set(REPAIR_ORDER_STATUSES)  # the customer has words for every status

@@ -1,9 +1,8 @@
-"""What billing takes and gives."""
+"""What billing takes and gives, and the words it uses (services/billing/domain.py imports them from here)."""
 from datetime import date
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from services.billing import domain
 from shared.contracts.schemas import (
     ListQuery,
     Out,
@@ -17,15 +16,23 @@ from shared.contracts.schemas import (
     text,
 )
 
+PAYMENT_METHODS = ("cash", "card", "mobile")
 INVOICE_STATUSES = ("issued", "paid")  # invoices_status_check
-# domain.WarrantyClaim: drafted at invoicing, then its five steps, then rejected or paid
-CLAIM_STATUSES = ("draft", *domain.CLAIM_STEPS, *domain.CLAIM_ENDINGS)
+# warranty eligibility (domain.md s6): what an inspection may find that refuses it
+EXCLUSIONS = ("water_damage", "unauthorised_modification", "customer_supplied_part")
+# months and km by what the part is; None: no km limit. A part's own catalogue terms win.
+PERIODS = {"oem": (36, 50_000), "alternative": (12, 20_000), "wear": (6, None), "goodwill": (6, None)}
+# the warranty claim's steps in order, and how it ends: ending -> the steps it may follow
+CLAIM_STEPS = ("fault_reproduced", "eligibility_checked", "submitted", "parts_allocated", "accepted")
+CLAIM_ENDINGS = {"rejected": ("submitted", "parts_allocated"), "paid": ("accepted",)}
+# a WarrantyClaim (services/billing/domain.py): drafted at invoicing, then its five steps, then rejected or paid
+CLAIM_STATUSES = ("draft", *CLAIM_STEPS, *CLAIM_ENDINGS)
 CREDIT_KINDS = ("refund", "compensation")
 
 
 class Payment(Strict):
     amount_cents = money(minimum=1, required=True)
-    method = fields.String(required=True, validate=validate.OneOf(domain.PAYMENT_METHODS))
+    method = fields.String(required=True, validate=validate.OneOf(PAYMENT_METHODS))
     reference = fields.String(load_default="", validate=validate.Length(max=120))
 
 
@@ -159,7 +166,7 @@ class WarrantyCheck(Strict):
     installed_on = fields.Date(load_default=None, allow_none=True,
                                validate=validate.Range(min=date(1900, 1, 1), max=date(2200, 1, 1)))
     installed_km = int4(0, load_default=None, allow_none=True)
-    exclusions = fields.List(fields.String(validate=validate.OneOf(domain.EXCLUSIONS)), load_default=list,
+    exclusions = fields.List(fields.String(validate=validate.OneOf(EXCLUSIONS)), load_default=list,
                              validate=validate.Length(max=3))
     decided_by = text(80, load_default=None)
 
@@ -181,7 +188,7 @@ class WarrantyCheckOut(Out):
 
 
 class ClaimStep(Strict):
-    step = fields.String(required=True, validate=validate.OneOf((*domain.CLAIM_STEPS, *domain.CLAIM_ENDINGS)))
+    step = fields.String(required=True, validate=validate.OneOf((*CLAIM_STEPS, *CLAIM_ENDINGS)))
     reason = text(500, load_default=None, allow_none=True)
     by = text(80, load_default=None)
 
@@ -222,7 +229,7 @@ class CreditNoteQuery(ListQuery):
 
 class Refund(Strict):
     amount_cents = money(minimum=1, required=True)
-    method = fields.String(required=True, validate=validate.OneOf(domain.PAYMENT_METHODS))
+    method = fields.String(required=True, validate=validate.OneOf(PAYMENT_METHODS))
     reference = fields.String(load_default="", validate=validate.Length(max=120))
 
 

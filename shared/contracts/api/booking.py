@@ -1,7 +1,7 @@
-"""What booking takes and gives, validated at the edge of every RPC."""
+"""What booking takes and gives, validated at the edge of every RPC, and the words it uses
+(services/booking/domain.py, capacity.py and extras.py import them from here)."""
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
-from services.booking import capacity, domain, extras
 from shared.contracts.schemas import (
     Out,
     StatusListQuery,
@@ -12,6 +12,17 @@ from shared.contracts.schemas import (
     text,
 )
 
+PRIORITIES = ("safety_critical", "vip", "routine", "cosmetic")
+WALK_IN = "walk_in"
+CHANNELS = ("hotline", "app", "messaging", "web", WALK_IN)
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# the booking's life cycle in its order (services/booking/domain.py LIFE_CYCLE; a unit test keeps them equal)
+BOOKING_STATUSES = ("requested", "confirmed", "checked_in", "cancelled", "no_show")
+SKILLS = ("general", "diagnostics", "ev_high_voltage", "body")  # what a technician can do (capacity)
+MAX_KIT_LINES = 20  # lines of a service type's standard kit (services/booking/capacity.py kit)
+EXTRAS = ("loaner_car", "pickup", "delivery")
+PER = ("day", "slot")  # a loaner car is out for the day; a driver does one pickup or delivery per slot
+
 TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 
@@ -21,7 +32,7 @@ class BranchSetup(Strict):
     name = text(required=True)
     timezone = fields.String(required=True)
     business_hours = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(domain.WEEKDAYS)),
+        keys=fields.String(validate=validate.OneOf(WEEKDAYS)),
         values=fields.List(fields.List(fields.String(validate=validate.Regexp(TIME)),
                                        validate=validate.Length(equal=2))),
         required=True,
@@ -112,11 +123,11 @@ class BookingRequest(Strict):
                        " safety_critical, which then takes the first slot that fits (today if possible,"
                        " displacing cosmetic work)"})
     service_type = text(required=True, max_length=80)
-    priority = fields.String(load_default="routine", validate=validate.OneOf(domain.PRIORITIES))
-    channel = fields.String(required=True, validate=validate.OneOf(domain.CHANNELS))
+    priority = fields.String(load_default="routine", validate=validate.OneOf(PRIORITIES))
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     symptoms = fields.String(load_default="", validate=validate.Length(max=2000))
-    extras = fields.List(fields.String(validate=validate.OneOf(extras.EXTRAS)), load_default=list,
-                         validate=[validate.Length(max=len(extras.EXTRAS)), _each_once],
+    extras = fields.List(fields.String(validate=validate.OneOf(EXTRAS)), load_default=list,
+                         validate=[validate.Length(max=len(EXTRAS)), _each_once],
                          metadata={"description": "loaner_car, pickup, delivery: taken with the slot from the"
                                                   " branch's capacity per day or per slot (409 when none is left)"})
 
@@ -133,8 +144,8 @@ class ShiftIn(Strict):
 class TechnicianSetup(Strict):
     branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
     technician_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.@-]{1,80}$"))
-    skills = fields.List(fields.String(validate=validate.OneOf(capacity.SKILLS)), required=True,
-                         validate=validate.Length(min=1, max=len(capacity.SKILLS)))
+    skills = fields.List(fields.String(validate=validate.OneOf(SKILLS)), required=True,
+                         validate=validate.Length(min=1, max=len(SKILLS)))
     shifts = fields.List(fields.Nested(ShiftIn), load_default=list, validate=validate.Length(max=62),
                          metadata={"description": "one per day, in the branch's local time; replaces that day's"})
 
@@ -181,10 +192,10 @@ class KitLineIn(Strict):
 class ServiceTypeSetup(Strict):
     branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
     service_type = text(required=True, max_length=80)
-    skill = fields.String(required=True, validate=validate.OneOf(capacity.SKILLS))
+    skill = fields.String(required=True, validate=validate.OneOf(SKILLS))
     labour_hours = fields.Float(required=True, validate=validate.Range(min=0.05, max=40), allow_nan=False)
     parts = fields.List(fields.Nested(KitLineIn), load_default=None,
-                        validate=validate.Length(max=capacity.MAX_KIT_LINES), metadata={
+                        validate=validate.Length(max=MAX_KIT_LINES), metadata={
                             "description": "the kit picked for a car booked for this type before it is diagnosed;"
                                            " left out: the shipped kit of that type (if any), []: none"})
 
@@ -212,7 +223,7 @@ class WalkInArrival(Strict):
     customer_id = fields.UUID(required=True)
     vehicle_id = fields.UUID(required=True)
     service_type = text(required=True, max_length=80)
-    priority = fields.String(load_default="routine", validate=validate.OneOf(domain.PRIORITIES))
+    priority = fields.String(load_default="routine", validate=validate.OneOf(PRIORITIES))
     symptoms = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
@@ -304,8 +315,8 @@ class Day(Out):
 
 class ExtraSetup(Strict):
     branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    extra = fields.String(required=True, validate=validate.OneOf(extras.EXTRAS))
-    per = fields.String(required=True, validate=validate.OneOf(extras.PER))
+    extra = fields.String(required=True, validate=validate.OneOf(EXTRAS))
+    per = fields.String(required=True, validate=validate.OneOf(PER))
     capacity = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=500))
 
 
@@ -358,7 +369,7 @@ class CheckIn(Strict):
 
 
 class BookingQuery(StatusListQuery):
-    status = status_filter(domain.LIFE_CYCLE.statuses)
+    status = status_filter(BOOKING_STATUSES)
     customer_id = fields.UUID()
     vehicle_id = fields.UUID()
 

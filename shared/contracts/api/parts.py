@@ -1,10 +1,27 @@
-"""What parts takes and gives."""
+"""What parts takes and gives, and the words it uses (services/parts/domain.py and ledger.py import them
+from here)."""
 from marshmallow import fields, validate
 
-from services.parts import domain, ledger
 from shared.contracts.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime, money, status_filter, text
 
 RESERVATION_STATUSES = ("held", "consumed", "released")  # reservations_status_check
+ORIGINS = ("oem", "alternative")
+# the life cycles in their order (TRANSFER in services/parts/domain.py, PURCHASE_ORDER in ledger.py;
+# unit tests keep them equal)
+TRANSFER_STATUSES = ("requested", "approved", "picked", "dispatched", "received", "closed", "cancelled")
+PURCHASE_ORDER_STATUSES = ("open", "received", "cancelled")
+# why units sent never arrived: the receiving branch says which when it writes them off
+WRITE_OFF_REASONS = ("lost_in_transit", "damaged_in_transit", "wrong_part_sent", "short_shipped")
+# an adjustment's reason -> the sign its quantity must have: +1 only up, -1 only down, 0 either way
+ADJUSTMENT_REASONS = {
+    "damaged": -1,
+    "lost": -1,
+    "stolen": -1,
+    "expired": -1,
+    "returned_to_supplier": -1,
+    "found": 1,
+    "correction": 0,
+}
 
 PART_NUMBER = validate.Regexp(r"^[A-Z0-9][A-Z0-9._/-]{1,39}$", error="capitals, digits and . _ / -; 2 to 40 long")
 BRANCH = validate.Length(min=1, max=40)
@@ -13,7 +30,7 @@ BRANCH = validate.Length(min=1, max=40)
 class NewPart(Strict):
     part_number = fields.String(required=True, validate=PART_NUMBER)
     description = text(required=True, max_length=200)
-    origin = fields.String(required=True, validate=validate.OneOf(domain.ORIGINS))
+    origin = fields.String(required=True, validate=validate.OneOf(ORIGINS))
     price_cents = money(required=True)
     # catalogue: left out, the warranty is the rule's by kind (catalogue.warranty_terms);
     # given, the supplier's own terms, km as given
@@ -105,7 +122,7 @@ class MovementQuery(ListQuery):
 class TransferQuery(StatusListQuery):
     """branch_id (and the scope's branch_ids) match a transfer's either side: sending or receiving."""
 
-    status = status_filter(sorted(domain.TRANSFER.statuses))
+    status = status_filter(sorted(TRANSFER_STATUSES))
     part_number = fields.String(validate=validate.Length(min=1, max=40))
 
 
@@ -142,7 +159,7 @@ class TransferRequest(Strict):
 
 
 class TransferStep(Strict):
-    status = fields.String(required=True, validate=validate.OneOf(sorted(domain.TRANSFER.statuses)))
+    status = fields.String(required=True, validate=validate.OneOf(sorted(TRANSFER_STATUSES)))
     # units arriving with this receipt (all still in transit when not given); a transfer may be
     # received in several parts, never more than was sent
     received_quantity = fields.Integer(strict=True, load_default=None, validate=validate.Range(min=1, max=10_000))
@@ -160,7 +177,7 @@ class TransferTracking(Strict):
 class TransferWriteOff(Strict):
     """Units that will never arrive, taken out of transit by the receiving branch with the reason."""
 
-    reason = fields.String(required=True, validate=validate.OneOf(domain.WRITE_OFF_REASONS))
+    reason = fields.String(required=True, validate=validate.OneOf(WRITE_OFF_REASONS))
     # all still in transit when not given
     quantity = fields.Integer(strict=True, load_default=None, validate=validate.Range(min=1, max=10_000))
     acted_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=80))
@@ -296,7 +313,7 @@ class Adjustment(Strict):
     part_number = fields.String(required=True, validate=PART_NUMBER)
     # signed: + adds units to the shelf, - takes them (never reserved ones); not 0
     quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=-100_000, max=100_000))
-    reason = fields.String(required=True, validate=validate.OneOf(sorted(ledger.ADJUSTMENT_REASONS)))
+    reason = fields.String(required=True, validate=validate.OneOf(sorted(ADJUSTMENT_REASONS)))
     note = fields.String(load_default="", validate=validate.Length(max=200))
 
 
@@ -325,7 +342,7 @@ class PurchaseOrderCancellation(Strict):
 
 
 class PurchaseOrderQuery(StatusListQuery):
-    status = status_filter(ledger.PURCHASE_ORDER.statuses)
+    status = status_filter(PURCHASE_ORDER_STATUSES)
     part_number = fields.String(validate=validate.Length(min=1, max=40))
 
 

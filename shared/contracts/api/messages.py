@@ -1,9 +1,34 @@
-"""What the API takes and gives about messages to customers: consent, messages and their attempts, branch
-templates (the rules are in services/crm/messages.py)."""
+"""What the API takes and gives about messages to customers (crm's): consent, messages and their attempts,
+branch templates, and the words they use (the rules are in services/crm/messages.py, which imports them)."""
 from marshmallow import fields, validate, validates_schema, ValidationError
 
-from services.crm.messages import CHANNELS, KINDS, PURPOSES, STATUSES
+from shared.contracts.api.crm import LANGUAGES  # noqa: F401  (a template's languages are the customers')
 from shared.contracts.schemas import Out, Strict, aware_datetime, boolean, text
+
+CHANNELS = ("email", "sms", "chat")
+PURPOSES = ("service", "marketing", "surveys")
+STATUSES = ("queued", "sent", "failed", "not_sent")
+# A template's key -> (its purpose, the placeholders it may use). Every template may also use the COMMON ones.
+COMMON = frozenset({"name", "branch", "number", "plate", "link"})
+KINDS = {
+    "booking_confirmed": ("service", {"date", "time", "advisor", "bring", "service_type"}),
+    "booking_reminder": ("service", {"date", "time", "service_type"}),
+    "reschedule_offered": ("service", {"alternatives"}),
+    "checked_in": ("service", {"text"}),
+    "quote_ready": ("service", {"total"}),
+    "waiting_for_parts": ("service", {"text", "loaner"}),
+    "progress": ("service", {"text"}),
+    "delayed": ("service", {"reason", "new_time"}),
+    "ready": ("service", {"text"}),
+    "invoice": ("service", {"invoice_number", "total"}),
+    "follow_up": ("service", {"kind"}),
+    "survey": ("surveys", set()),
+    "survey_reminder": ("surveys", set()),
+    "warranty_ending": ("service", {"what", "ends_on"}),
+    "transfer_tracking": ("service", {"tracking_reference"}),
+    "manual": ("service", {"text"}),
+}
+
 
 class ConsentItem(Strict):
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))

@@ -1,13 +1,32 @@
-"""What crm takes and gives."""
+"""What crm takes and gives, and the words it uses (services/crm/domain.py and complaints.py import them
+from here; messages to customers are in shared/contracts/api/messages.py)."""
 from marshmallow import ValidationError, fields, validate
 
-from services.crm import complaints, domain
 from shared.contracts.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime, boolean, status_filter, text
 
-FOLLOW_UP_STATUSES = ("due", "done")  # domain.FollowUp
-COMPLAINT_STATUSES = complaints.STATUSES
-FEEDBACK_STATUSES = ("open", "replied")  # feedback.Feedback
+LANGUAGES = ("en", "zh")  # a customer's, and so a message template's
+FOLLOW_UP_STATUSES = ("due", "done")  # services/crm/domain.py FollowUp
+OUTCOMES = ("reached", "no_answer", "issue_found")  # of a follow-up call
+FEEDBACK_STATUSES = ("open", "replied")  # services/crm/feedback.py Feedback
 PHONE = r"^\+?[0-9 ()-]{5,20}$"
+SEARCH_MIN = 3  # the shortest part of a key a search looks for: one trigram (pg_trgm), so an index serves it
+COMPLAINT_SCORE = 6  # a survey score at or below this opens a complaint, unless the branch sets its own
+MAJOR_TOTAL_CENTS = 100_000  # a repair over this (lines' net total) is major, unless the branch sets its own
+MAJOR_LABOUR_HOURS = 4  # ... and so is one with a labour line over this many hours
+
+# complaints (domain.md s7; the rules are in services/crm/complaints.py)
+COMPLAINT_STATUSES = ("open", "resolved")
+LEVELS = (1, 2, 3)  # 1 front line, 2 supervisor, 3 senior management
+# escalation trigger -> the level it raises a complaint to
+TRIGGER_LEVEL = {
+    "repeat_problem": 2, "several_departments": 2, "customer_request": 2,
+    "safety": 3, "media": 3, "legal_threat": 3, "vip": 3,
+    "third_on_same_matter": 2, "regulator": 3,
+}
+TRIGGERS = tuple(TRIGGER_LEVEL)
+CATEGORIES = ("repair_quality", "waiting_time", "price", "attitude", "parts", "communication", "other")
+SEVERITIES = ("low", "medium", "high", "safety")
+SOURCES = ("staff", "survey", "follow_up", "comeback", "social_media", "phone", "email", "walk_in")
 
 
 class ContactEntry(Strict):
@@ -23,7 +42,7 @@ class NewCustomer(Strict):
     email = fields.Email(load_default=None, allow_none=True)
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(PHONE))
     consent_marketing = boolean(load_default=False)
-    language = fields.String(load_default="en", validate=validate.OneOf(domain.LANGUAGES))
+    language = fields.String(load_default="en", validate=validate.OneOf(LANGUAGES))
     vip = boolean(load_default=False)
     preferred_advisor = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=80))
     contacts = fields.List(fields.Nested(ContactEntry), load_default=list, validate=validate.Length(max=20))
@@ -35,7 +54,7 @@ class CustomerChange(Strict):
     name = text()
     email = fields.Email(allow_none=True)
     phone = fields.String(allow_none=True, validate=validate.Regexp(PHONE))
-    language = fields.String(validate=validate.OneOf(domain.LANGUAGES))
+    language = fields.String(validate=validate.OneOf(LANGUAGES))
     vip = boolean()
     preferred_advisor = fields.String(allow_none=True, validate=validate.Length(min=1, max=80))
     contacts = fields.List(fields.Nested(ContactEntry), validate=validate.Length(max=20))
@@ -96,17 +115,16 @@ class Reading(Out):
 
 
 def _searchable(typed):
-    """domain.Search's rule (at least 3 characters) as a field error: 400."""
-    try:
-        domain.Search.of(typed)
-    except domain.RuleBroken as refused:
-        raise ValidationError(refused.fields["q"]) from None
+    """A search's shape as a field error (400): at least SEARCH_MIN characters once trimmed, the rule
+    Search.of in services/crm/domain.py keeps too."""
+    if len(typed.strip()) < SEARCH_MIN:
+        raise ValidationError(f"at least {SEARCH_MIN} characters")
 
 
 def search(description):
-    """`q`: domain.Search's rule (3 characters once trimmed) checked once, and stated in the document."""
+    """`q`: a search's shape (3 characters once trimmed) checked once, and stated in the document."""
     return fields.String(validate=[validate.Length(max=80), _searchable], metadata={
-        "description": description, "minLength": domain.SEARCH_MIN, "pattern": r"^\s*\S[\s\S]+\S\s*$"})
+        "description": description, "minLength": SEARCH_MIN, "pattern": r"^\s*\S[\s\S]+\S\s*$"})
 
 
 class CustomerQuery(ListQuery):
@@ -130,11 +148,11 @@ class FollowUpQuery(StatusListQuery):
 
 
 class FollowUpDone(Strict):
-    outcome = fields.String(required=True, validate=validate.OneOf(domain.OUTCOMES))
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
     # an issue found: open a complaint (its category) and/or ask booking for an appointment
     complaint_category = fields.String(load_default=None, allow_none=True,
-                                       validate=validate.OneOf(complaints.CATEGORIES))
+                                       validate=validate.OneOf(CATEGORIES))
     request_booking = boolean(load_default=False)
 
 
@@ -219,21 +237,21 @@ class NewComplaint(Strict):
     vehicle_id = fields.UUID(load_default=None, allow_none=True)
     what_happened = text(required=True, max_length=4000)
     customer_wants = fields.String(load_default="", validate=validate.Length(max=2000))
-    category = fields.String(required=True, validate=validate.OneOf(complaints.CATEGORIES))
-    severity = fields.String(load_default="medium", validate=validate.OneOf(complaints.SEVERITIES))
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    severity = fields.String(load_default="medium", validate=validate.OneOf(SEVERITIES))
     owner = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
-    level = fields.Integer(strict=True, load_default=1, validate=validate.OneOf(domain.LEVELS))
-    source = fields.String(load_default="staff", validate=validate.OneOf(complaints.SOURCES))
+    level = fields.Integer(strict=True, load_default=1, validate=validate.OneOf(LEVELS))
+    source = fields.String(load_default="staff", validate=validate.OneOf(SOURCES))
     happened_at = aware_datetime(load_default=None, allow_none=True)
     place = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     reported_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
-    triggers = fields.List(fields.String(validate=validate.OneOf(complaints.TRIGGERS)), load_default=list,
-                           validate=validate.Length(max=len(complaints.TRIGGERS)))
+    triggers = fields.List(fields.String(validate=validate.OneOf(TRIGGERS)), load_default=list,
+                           validate=validate.Length(max=len(TRIGGERS)))
 
 
 class ComplaintQuery(StatusListQuery):
     status = status_filter(COMPLAINT_STATUSES)
-    level = fields.Integer(validate=validate.OneOf(domain.LEVELS))
+    level = fields.Integer(validate=validate.OneOf(LEVELS))
     customer_id = fields.UUID()
 
 
@@ -243,7 +261,7 @@ class ComplaintResponse(Strict):
 
 
 class Escalation(Strict):
-    trigger = fields.String(required=True, validate=validate.OneOf(complaints.TRIGGERS))
+    trigger = fields.String(required=True, validate=validate.OneOf(TRIGGERS))
     escalated_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=80))
 
 
@@ -351,12 +369,12 @@ class Erased(Out):
 
 class CrmSettings(Strict):
     branch_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    survey_threshold = fields.Integer(strict=True, load_default=domain.COMPLAINT_SCORE,
+    survey_threshold = fields.Integer(strict=True, load_default=COMPLAINT_SCORE,
                                       validate=validate.Range(min=1, max=10))
     survey_reminder_hours = fields.Integer(strict=True, load_default=48, validate=validate.Range(min=1, max=720))
-    major_total_cents = fields.Integer(strict=True, load_default=domain.MAJOR_TOTAL_CENTS,
+    major_total_cents = fields.Integer(strict=True, load_default=MAJOR_TOTAL_CENTS,
                                        validate=validate.Range(min=0, max=10**10))
-    major_labour_hours = fields.Float(load_default=domain.MAJOR_LABOUR_HOURS, validate=validate.Range(min=0.1, max=100))
+    major_labour_hours = fields.Float(load_default=MAJOR_LABOUR_HOURS, validate=validate.Range(min=0.1, max=100))
 
 
 class CrmSettingsOut(Out):

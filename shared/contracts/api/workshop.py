@@ -1,12 +1,25 @@
-"""What workshop takes and gives."""
+"""What workshop takes and gives, and the words it uses (services/workshop/domain.py imports them from here)."""
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from services.workshop import domain
 from shared.contracts.events import LINE_GROUPS, LINE_KINDS, PAY_TYPES
 from shared.contracts.schemas import (ListQuery, PricedLine, StatusListQuery, Out, Strict, aware_datetime, boolean,
                                       decimal_quantity, money, status_filter, text)
 
 QUOTE_STATUSES = ("open", "approved", "declined", "superseded", "withdrawn")  # quotes_status_check
+# the repair order's life cycle in its order (services/workshop/domain.py LIFE_CYCLE; a unit test keeps them equal)
+REPAIR_ORDER_STATUSES = ("checked_in", "diagnosed", "awaiting_approval", "approved", "waiting_for_parts",
+                         "in_progress", "on_hold", "quality_check", "ready", "delivered", "closed", "cancelled")
+HOLD_REASONS = ("parts", "approval", "sublet")
+CONSENT_METHODS = ("signature", "recorded_verbal", "app")
+QUOTE_OPTIONS = ("basic", "standard", "premium")  # domain.md s3: a quote may offer alternatives
+CHECK_KINDS = ("self", "peer", "road_test", "function_test")  # quality (domain.md s4)
+# What the customer sees of each status, in their words ("closed" is the office's: paid or settled).
+PUBLIC_STAGES = {
+    "checked_in": "Checked in", "diagnosed": "Diagnosis done", "awaiting_approval": "Quote sent for your approval",
+    "approved": "Work approved", "waiting_for_parts": "Waiting for parts", "in_progress": "Work in progress",
+    "on_hold": "Work paused", "quality_check": "Quality check", "ready": "Ready for collection",
+    "delivered": "Handed over", "closed": "Handed over", "cancelled": "Cancelled",
+}
 
 
 class Finding(Strict):
@@ -30,7 +43,7 @@ class NewLine(Strict):
     pay_type = fields.String(load_default="customer", validate=validate.OneOf(PAY_TYPES))
     keep_for_customer = boolean(load_default=False)  # the replaced part is kept for the customer
     # a line of one of the quote's alternatives; the customer approves the lines of one option at most
-    option = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(domain.QUOTE_OPTIONS))
+    option = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(QUOTE_OPTIONS))
 
     @validates_schema
     def a_part_names_its_number(self, data, **kwargs):
@@ -98,7 +111,7 @@ class Decision(Strict):
 
 
 class Consent(Strict):
-    method = fields.String(required=True, validate=validate.OneOf(domain.CONSENT_METHODS))
+    method = fields.String(required=True, validate=validate.OneOf(CONSENT_METHODS))
     by = text(required=True, max_length=120)
 
 
@@ -168,14 +181,14 @@ class FirstTimeFix(Out):
 
 
 class Hold(Strict):
-    reason = fields.String(required=True, validate=validate.OneOf(domain.HOLD_REASONS))
+    reason = fields.String(required=True, validate=validate.OneOf(HOLD_REASONS))
 
 
 class QualityCheck(Strict):
     checked_by = text(required=True, max_length=80)
     passed = boolean(required=True)
     notes = fields.String(load_default="", validate=validate.Length(max=2000))  # a failed check's reason
-    kind = fields.String(load_default="peer", validate=validate.OneOf(domain.CHECK_KINDS))
+    kind = fields.String(load_default="peer", validate=validate.OneOf(CHECK_KINDS))
     # with a peer check: the road and function test results, when the work needs them and they were
     # not recorded before; left out, the peer checker's `passed` stands for them
     road_test = boolean(load_default=None, allow_none=True)
@@ -191,7 +204,7 @@ class Cancellation(Strict):
 
 
 class RepairOrderQuery(StatusListQuery):
-    status = status_filter(domain.LIFE_CYCLE.statuses)
+    status = status_filter(REPAIR_ORDER_STATUSES)
     customer_id = fields.UUID()
     vehicle_id = fields.UUID()
 
@@ -322,7 +335,7 @@ class RepairOrder(Out):
     created_at = aware_datetime()
     updated_at = aware_datetime()
     service_type = fields.String(allow_none=True)
-    fault_family = fields.String(allow_none=True)  # for comebacks: domain.fault_family
+    fault_family = fields.String(allow_none=True)  # for comebacks: services/workshop/domain.py fault_family
     case_owner = fields.String(allow_none=True)  # the advisor who checked the car in owns the case
     skill = fields.String(allow_none=True)  # the skill the booked work needs (booking's catalogue)
     # fuel_level_pct, charge_level_pct, damage [{note, photo_ref}], belongings, checked_in_at
