@@ -88,7 +88,12 @@ class OpenBoards:
         self._lock = threading.Lock()
 
     def __enter__(self):
-        sessions = [signed_in(self.url) for _ in range(self.count)]
+        first = signed_in(self.url)  # one person's boards: the same session cookie in every one
+        sessions = []
+        for _ in range(self.count):
+            session = requests.Session()
+            session.cookies.update(first.cookies)
+            sessions.append(session)
         self._threads = [threading.Thread(target=self._board, args=(s, i), daemon=True) for i, s in enumerate(sessions)]
         for thread in self._threads:
             thread.start()

@@ -8,9 +8,9 @@ from flask import Flask, g, jsonify, request
 from marshmallow.fields import List
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from gateway import auth, console, errors as error_mapping, metrics, openapi, policy, rpc
-from gateway.routes import ROUTES, AuditQuery, Route
-from shared import config, links
+from gateway import auth, console, errors as error_mapping, metrics, openapi, policy, rpc, self_service, staff
+from gateway.routes import ROUTES, AuditQuery, DeadLetterQuery, Route, SignIn
+from shared import config
 from shared.contracts import errors, events
 from shared.contracts.schemas import MAX_DEPTH
 from shared.sla import rules as sla
@@ -57,6 +57,7 @@ def create_app(call=None, store=None, collectors=None):
         collectors = _default_collectors(call)
     exposition = metrics.install(app, collectors)
     limiter = RateLimit()
+    sign_in_limiter = RateLimit(per_minute=10)
 
     def principal():
         if "principal" not in g:
@@ -65,22 +66,48 @@ def create_app(call=None, store=None, collectors=None):
 
     records = rpc.RecordBranches()
 
-    def self_service(who, number):
+    door = self_service.Door(call)
+
+    def limited():
         if not limiter.allow(request.remote_addr or "?"):
             raise _TooMany()
-        plate = request.args.get("plate", "")
-        if not plate:
-            raise errors.ValidationFailed("the vehicle's plate is required", {"plate": ["required"]})
-        return jsonify(call("workshop", "customer_view", number, plate))
+
+    def customer_view(who, number):
+        limited()
+        return jsonify(self_service.public(call, door.by_number(number, request.args.get("plate", ""))))
+
+    def customer_decide(who, number):
+        limited()
+        view = door.by_number(number, request.args.get("plate", ""))
+        return jsonify(self_service.public(call, door.decide(view, load(self_service.Decisions, _json_body()))))
 
     def customer_link(who, token):
-        if not limiter.allow(request.remote_addr or "?"):
+        limited()
+        return jsonify(self_service.public(call, door.by_link(token)))
+
+    def customer_link_decide(who, token):
+        limited()
+        view = door.by_link(token)
+        return jsonify(self_service.public(call, door.decide(view, load(self_service.Decisions, _json_body()))))
+
+    def sign_in(who):
+        body = load(SignIn, _json_body())
+        # per login and address: a dealership's staff share one address; one login is not guessed at
+        if not sign_in_limiter.allow(f"{request.remote_addr or '?'}\0{body['login'].strip().lower()}"):
             raise _TooMany()
-        try:
-            held = links.read_customer_link(token)
-        except links.LinkRefused as refused:
-            raise errors.NotFound(str(refused), {"token": [str(refused)]}) from None
-        return jsonify(call("workshop", "customer_view_by_link", held["repair_order_id"], held["number"]))
+        member = staff.sign_in(store, body["login"], body["password"])
+        ttl = staff.TOKEN_SECONDS
+        return jsonify({"token": member.token(ttl), "token_type": "Bearer", "expires_in": ttl, "login": member.login,
+                        "name": member.name, "role": member.role, "branch_id": member.branch_id,
+                        "region_id": member.region_id})
+
+    def dead_letters(who):
+        from pitlane import dlq
+
+        query = load(DeadLetterQuery, request.args.to_dict())
+        letters = dlq.list_dead_letters(config.amqp_uri(), limit=query["limit"])
+        return jsonify({"count": dlq.count(config.amqp_uri()),
+                        "items": [{k: v for k, v in letter.items() if k != "payload"} for letter in letters]})
 
     def audit(who):
         filters = load(AuditQuery, request.args.to_dict())
@@ -119,7 +146,8 @@ def create_app(call=None, store=None, collectors=None):
         return jsonify({"status": "ok" if status == 200 else "degraded",
                         "checks": {k: "up" if v else "down" for k, v in checks.items()}}), status
 
-    own = {"customer_view": self_service, "customer_view_by_link": customer_link, "list_audit": audit, "sla_summary": sla_summary,
+    own = {"customer_view": customer_view, "customer_view_by_link": customer_link, "customer_decide": customer_decide,
+           "customer_decide_by_link": customer_link_decide, "sign_in": sign_in, "list_dead_letters": dead_letters, "list_audit": audit, "sla_summary": sla_summary,
            "list_sla_clocks": sla_clocks, "set_sla_target": sla_target, "healthz": healthz,
            "list_events": lambda who: jsonify(events.json_schema_like()),
            "openapi_document": lambda who: jsonify(openapi.document()),
@@ -128,7 +156,7 @@ def create_app(call=None, store=None, collectors=None):
         view = _own_view(route, own[route.rpc], principal) if route.local else \
             _view(route, call, store, principal, records, directory)
         app.add_url_rule(route.url, endpoint=f"{route.method} {route.path}", view_func=view, methods=[route.method])
-    console.install(app, store)
+    console.install(app)
     return app
 
 

@@ -8,8 +8,9 @@ self-service, this document, health and metrics.
 from dataclasses import dataclass, field
 from typing import Callable
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
+from gateway import self_service
 from gateway.policy import READ, WRITE
 from shared import config
 from shared.contracts.api import billing, booking, crm, parts, workshop
@@ -102,6 +103,40 @@ class AuditEntry(Schema):
     path = fields.String()
     status = fields.Integer()
     record_id = fields.String(allow_none=True)
+
+
+class SignIn(Schema):
+    login = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class Session(Schema):
+    token = fields.String()
+    token_type = fields.String(metadata={"description": "Bearer"})
+    expires_in = fields.Integer(metadata={"description": "seconds until the token expires"})
+    login = fields.String()
+    name = fields.String()
+    role = fields.String()
+    branch_id = fields.String(allow_none=True)
+    region_id = fields.String(allow_none=True)
+
+
+class DeadLetterQuery(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class DeadLetter(Schema):
+    id = fields.String(allow_none=True)
+    event_type = fields.String(allow_none=True)
+    queue = fields.String(allow_none=True)
+    attempts = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True)
+    failed_at = fields.String(allow_none=True)
+
+
+class DeadLetters(Schema):
+    count = fields.Integer(metadata={"description": "dead letters waiting in all"})
+    items = fields.List(fields.Nested(DeadLetter), metadata={"description": "the oldest `limit`, oldest first"})
 
 
 class SlaSummary(Schema):
@@ -624,20 +659,48 @@ ROUTES = [
           description="Every event on the `pitlane.events` exchange: its routing key, the service that publishes"
                       " it and its payload's fields. Any valid token may read it."),
     Route("GET", "/self-service/repair-orders/<number>", "self-service", READ, GATEWAY, "customer_view",
-          response=workshop.CustomerView, public=True, params=(NUMBER, PLATE), tags=("self-service",),
+          response=self_service.CustomerPage, public=True, params=(NUMBER, PLATE), tags=("self-service",),
           summary="A customer reads their repair order by number and plate",
           codes=("400", "404", "405", "429", "503"), answers={"404": "no such number and plate"},
           description="No token needed: the repair order's number and the vehicle's plate (in any spelling: case,"
                       " spaces and dashes do not matter) are the key. Answers 404 for a number and plate that do"
                       " not match, and 429 after 30 lookups a minute from one address."),
     Route("GET", "/customer/<token>", "self-service", READ, GATEWAY, "customer_view_by_link",
-          response=workshop.CustomerView, public=True, params=(TOKEN,), tags=("self-service",),
+          response=self_service.CustomerPage, public=True, params=(TOKEN,), tags=("self-service",),
           summary="A customer follows the link a message gave them", codes=("404", "405", "429", "503"),
           answers={"404": "a link changed, signed with another key, or expired"},
           description="No token needed: the link crm puts in a message (quote ready, ready for pick-up, survey) is"
                       " signed and lasts `PITLANE_CUSTOMER_LINK_DAYS` (30 by default). Answers the same view as the"
                       " lookup by number and plate; 404 for a link that was changed or has expired, 429 after 30"
                       " lookups a minute from one address."),
+    Route("POST", "/self-service/repair-orders/<number>/decisions", "self-service", WRITE, GATEWAY, "customer_decide",
+          body=self_service.Decisions, response=self_service.CustomerPage, public=True, params=(NUMBER, PLATE),
+          tags=("self-service",), summary="A customer approves or declines each line waiting for them",
+          codes=("400", "404", "405", "409", "415", "429", "503"),
+          answers={"404": "no such number and plate", "409": "that quote no longer waits for a decision"},
+          description="No token needed: the number and plate as for reading. Each line of the quote or supplement"
+                      " waiting (`waiting.quote_id`) is approved or declined; the decision is recorded as the"
+                      " customer's online consent, by the name given, with the time. Answers the page as it is now."),
+    Route("POST", "/customer/<token>/decisions", "self-service", WRITE, GATEWAY, "customer_decide_by_link",
+          body=self_service.Decisions, response=self_service.CustomerPage, public=True, params=(TOKEN,),
+          tags=("self-service",), summary="A customer decides on the waiting lines through their link",
+          codes=("400", "404", "405", "409", "415", "429", "503"),
+          answers={"404": "a link changed, signed with another key, or expired",
+                   "409": "that quote no longer waits for a decision"},
+          description="As the lookup by number and plate, through the signed link a message carried."),
+    Route("POST", "/sessions", "sessions", WRITE, GATEWAY, "sign_in", body=SignIn, response=Session, public=True,
+          tags=("sessions",), summary="Sign in as a member of staff: a bearer token",
+          codes=("400", "401", "405", "415", "429", "503"), answers={"401": "the login and password do not match"},
+          description="A member of staff (added with `pitlane staff add`) signs in with login and password and"
+                      " gets the same bearer token `pitlane token create` issues: their role, and the branch or"
+                      " region they act for. The console signs in this way. The same 401 answers an unknown login"
+                      " and a wrong password; 429 after 10 attempts a minute for one login from one address."),
+    Route("GET", "/dead-letters", "dead-letters", READ, GATEWAY, "list_dead_letters", query=DeadLetterQuery,
+          response=DeadLetters, tags=("operations",), summary="Events a handler kept failing on",
+          codes=("400", "401", "403", "405", "503"), answers={"403": "operations and admin only"},
+          description="The dead-letter queue as operations see it: how many there are, and the oldest `limit`"
+                      " (event type, the handler's queue, attempts, the last error, when it failed), without"
+                      " their payloads. Replaying one is an operator's command: `pitlane dlq replay`."),
     Route("GET", "/openapi.json", "meta", READ, GATEWAY, "openapi_document", response=FREE_FORM, public=True,
           summary="This document", tags=("meta",), codes=("405",),
           description="The OpenAPI 3 document of the API, generated from the route table and its schemas."),

@@ -14,6 +14,7 @@ from shared.contracts import errors
 
 HASHER = PasswordHasher()
 MIN_PASSWORD = 10
+TOKEN_SECONDS = 12 * 3600  # a signed-in member's token lasts a working day
 # a hash to verify against when the login is unknown, so that an unknown login takes as long to
 # refuse as a wrong password (no telling which logins exist by the time an answer takes)
 _NOBODY = HASHER.hash("no such login: a password nobody has")
@@ -35,7 +36,7 @@ class Member:
     branch_id: str | None = None
     region_id: str | None = None
 
-    def token(self, ttl_seconds: int = 12 * 3600) -> str:
+    def token(self, ttl_seconds: int = TOKEN_SECONDS) -> str:
         return auth.issue_token(self.role, self.login, branch_id=self.branch_id, region_id=self.region_id,
                                 ttl_seconds=ttl_seconds)
 

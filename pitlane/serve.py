@@ -11,20 +11,8 @@ import sys  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
 from pitlane import SERVICE_CLASSES, service_class  # noqa: E402
+from pitlane.logs import ExpectedErrorsAsInfo  # noqa: E402
 from shared import config  # noqa: E402
-
-
-class ExpectedErrorsAsInfo(logging.Filter):
-    """nameko logs every error a service raises on purpose (a 404, a 409) as a WARNING with its
-    traceback. Those are answers, not faults: log them at INFO, one line, no traceback (which
-    also spares formatting a traceback on every refused request)."""
-
-    def filter(self, record):
-        if not str(record.msg).startswith("(expected)"):
-            return True
-        record.levelno, record.levelname = logging.INFO, "INFO"
-        record.exc_info = record.exc_text = None
-        return logging.getLogger(record.name).isEnabledFor(logging.INFO)
 
 
 def main(argv=None):

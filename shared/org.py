@@ -11,14 +11,14 @@ def upsert_branch(tx, branch_id: str, facts: dict):
     _branches.forget_when_committed(tx, branch_id)
     tx.execute(
         "INSERT INTO branches (branch_id, region_id, name, timezone, business_hours, holidays,"
-        " labour_rate_cents, tax_rate_bp, updated_at)"
+        " labour_rate_cents, tax_rate_bp, currency, updated_at)"
         " VALUES (%(branch_id)s, %(region_id)s, %(name)s, %(timezone)s, %(business_hours)s,"
-        " %(holidays)s, %(labour_rate_cents)s, %(tax_rate_bp)s, now())"
+        " %(holidays)s, %(labour_rate_cents)s, %(tax_rate_bp)s, %(currency)s, now())"
         " ON CONFLICT (branch_id) DO UPDATE SET region_id = EXCLUDED.region_id,"
         " name = EXCLUDED.name, timezone = EXCLUDED.timezone,"
         " business_hours = EXCLUDED.business_hours, holidays = EXCLUDED.holidays,"
         " labour_rate_cents = EXCLUDED.labour_rate_cents, tax_rate_bp = EXCLUDED.tax_rate_bp,"
-        " updated_at = now()",
+        " currency = EXCLUDED.currency, updated_at = now()",
         {
             "branch_id": branch_id,
             "region_id": facts["region_id"],
@@ -28,6 +28,7 @@ def upsert_branch(tx, branch_id: str, facts: dict):
             "holidays": _jsonb([d.isoformat() if isinstance(d, date) else d for d in facts["holidays"]]),
             "labour_rate_cents": facts["labour_rate_cents"],
             "tax_rate_bp": facts["tax_rate_bp"],
+            "currency": facts.get("currency") or "EUR",  # an event from before currencies: the default
         },
     )
 

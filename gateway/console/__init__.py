@@ -14,13 +14,14 @@ from datetime import timedelta
 from flask import Flask
 
 
-def install(app: Flask, store):
+def install(app: Flask):
     from gateway.console import customer, views, advisor, technician, parts, operations  # noqa: F401  routes
 
     app.secret_key = views.session_secret()
     app.config.update(SESSION_COOKIE_NAME="pitlane_console", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
                       SESSION_COOKIE_SECURE=views.secure_cookies())
-    app.config["staff_store"] = store
     app.register_blueprint(views.console)
     app.add_url_rule("/", endpoint="root", view_func=views.root)
+    # the address messages carry (shared/links.py): the customer's page, outside /console
+    app.add_url_rule("/customer/<token>", endpoint="customer_page", view_func=customer.link_page)

@@ -137,8 +137,8 @@ def day_board():
 
     plan = g.api.get("/arrivals", branch_id=branch_id, date=day.isoformat())
     walk_ins = g.api.get("/walk-ins", branch_id=branch_id) if day == today else []
-    orders = [o for status in IN_WORKSHOP + (READY,)
-              for o in g.api.pages("/repair-orders", branch_id=branch_id, status=status)]
+    orders = [o for o in g.api.pages("/repair-orders", branch_id=branch_id, open="true")
+              if o["status"] in IN_WORKSHOP + (READY,)]
     clocks = open_clocks("workshop", branch_id)
     quotes = g.api.pages("/quotes", branch_id=branch_id, status="open")
 

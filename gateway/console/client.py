@@ -33,23 +33,26 @@ class Refused(Exception):
 
 
 class Api:
-    def __init__(self, token: str, client_address: str | None = None):
+    """The API as one caller: a signed-in person's token, or none for the customer's public routes."""
+
+    def __init__(self, token: str | None, client_address: str | None = None):
         self.token = token
         self.client_address = client_address
 
-    def get(self, path: str, **query):
-        return self.call("GET", path, query={k: v for k, v in query.items() if v is not None})
+    def get(self, path: str, root: bool = False, **query):
+        return self.call("GET", path, query={k: v for k, v in query.items() if v is not None}, root=root)
 
-    def post(self, path: str, body=None, key: str | None = None):
-        return self.call("POST", path, body=body if body is not None else {}, key=key)
+    def post(self, path: str, body=None, key: str | None = None, root: bool = False, **query):
+        return self.call("POST", path, body=body if body is not None else {}, key=key, query=query or None, root=root)
 
-    def call(self, method: str, path: str, body=None, query=None, key: str | None = None):
-        headers = {"Authorization": f"Bearer {self.token}"}
+    def call(self, method: str, path: str, body=None, query=None, key: str | None = None, root: bool = False):
+        """`root`: the path is outside /api/v1 (the customer's signed link)."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         if key:
             headers["Idempotency-Key"] = key
         environ = {"REMOTE_ADDR": self.client_address or "127.0.0.1"}
         with current_app.test_client() as client:
-            response = client.open(API + path, method=method, json=body, query_string=query or None,
+            response = client.open(path if root else API + path, method=method, json=body, query_string=query or None,
                                    headers=headers, environ_base=environ)
         data = response.get_json(silent=True)
         if response.status_code >= 400:

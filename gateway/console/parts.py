@@ -61,9 +61,14 @@ def parts():
         except Refused as refused:
             lookup_error = refused
 
-    # shelves below their levels, and the proposals made for them
-    low = [s for s in g.api.pages("/stock", below_reorder=True, most=500, **narrow) if s["branch_id"] in ids]
-    low.sort(key=lambda s: (not s.get("below_safety"), s["branch_id"], s["part_number"]))
+    # shelves below their levels, and the proposals made for them; those below safety stock come first,
+    # asked for on their own so that no number of shelves merely below the reorder point pushes one off
+    safety = [s for s in g.api.pages("/stock", below_safety=True, most=500, **narrow) if s["branch_id"] in ids]
+    listed = {(s["branch_id"], s["part_number"]) for s in safety}
+    reorder = [s for s in g.api.pages("/stock", below_reorder=True, most=500, **narrow)
+               if s["branch_id"] in ids and (s["branch_id"], s["part_number"]) not in listed]
+    low = [{**s, "alert": alert} for alert, shelves in (("safety", safety), ("reorder", reorder))
+           for s in sorted(shelves, key=lambda s: (s["branch_id"], s["part_number"]))]
     proposals = [r for r in g.api.pages("/replenishments", status="proposed", most=500, **narrow)
                  if r["branch_id"] in ids or r.get("from_branch_id") in ids]
     proposals.sort(key=lambda r: (r.get("alert") != "safety_stock", r.get("created_at") or ""))

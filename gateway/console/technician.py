@@ -6,9 +6,8 @@ names them (the API sets `technician_id` from the token and refuses another name
 and clock off act on their own job, findings and supplements are recorded with their name as
 `diagnosed_by`, and a peer check is refused by the API when they worked on the car themselves.
 
-The API's Finding has no field for a measured value against its standard value (domain.md s2: "the
-diagnostic report compares readings with standard values"), so the screen writes the reading and the
-standard into the finding's description ("… — reading 2 mm, standard 3 mm").
+A finding carries its reading and the standard value it is compared with (domain.md s2: "the
+diagnostic report compares readings with standard values"), as the technician writes them with units.
 """
 from datetime import datetime, timezone
 
@@ -117,11 +116,9 @@ def _findings(form) -> list[dict]:
         what = (form.get(f"finding-{i}-description") or "").strip()
         if not what:
             continue
-        reading = (form.get(f"finding-{i}-reading") or "").strip()
-        standard = (form.get(f"finding-{i}-standard") or "").strip()
-        measured = ", ".join(p for p in (reading and f"reading {reading}", standard and f"standard {standard}") if p)
-        out.append({"code": (form.get(f"finding-{i}-code") or "").strip() or None,
-                    "description": f"{what} — {measured}" if measured else what,
+        out.append({"code": (form.get(f"finding-{i}-code") or "").strip() or None, "description": what,
+                    "reading": (form.get(f"finding-{i}-reading") or "").strip() or None,
+                    "standard": (form.get(f"finding-{i}-standard") or "").strip() or None,
                     "status": form.get(f"finding-{i}-status") or "amber"})
     return out
 

@@ -94,6 +94,23 @@ def apply_discounts(lines: list[dict], discounts) -> list[dict]:
     return lines
 
 
+def customer_prices(lines: list[dict], tax_rate_bp: int, discounts=()) -> dict:
+    """What the customer will pay for each line, as the invoice will charge it: a customer-pay line
+    its net less the discounts recorded so far, other pay types nothing; tax per line, half up.
+    For the customer's page before the invoice exists (the approved work, and work waiting for a
+    decision, which has no discount yet)."""
+    held = [{**line, "billable_cents": line["net_cents"] if line.get("pay_type", CHARGED) == CHARGED else 0}
+            for line in lines]
+    priced = []
+    for line in apply_discounts(held, discounts):
+        charged = line["billable_cents"] - line["discount_cents"]
+        tax = line_tax(charged, tax_rate_bp)
+        priced.append({**{k: v for k, v in line.items() if k != "billable_cents"}, "charged_cents": charged,
+                       "tax_cents": tax, "gross_cents": charged + tax})
+    return {"lines": priced, "net_cents": sum(p["charged_cents"] for p in priced),
+            "tax_cents": sum(p["tax_cents"] for p in priced), "gross_cents": sum(p["gross_cents"] for p in priced)}
+
+
 @dataclass
 class Invoice(Aggregate):
     """What a delivered repair order costs the customer, and what has been paid and credited of it.

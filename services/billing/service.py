@@ -152,6 +152,17 @@ class BillingService(SlaClocks, BranchDirectory):
             return self._dump(tx, self._invoice(tx, invoice_id))
 
     @rpc
+    def customer_prices(self, repair_order_id, branch_id, approved, waiting):
+        """Gross prices for the customer's page: the approved lines with the discounts recorded so
+        far, and the lines waiting for the customer's decision (domain.customer_prices)."""
+        with self.db.read() as tx:
+            branch = org.get_branch(tx, str(branch_id))
+            rate = branch["tax_rate_bp"]
+            given = store.discounts(tx, record_id(repair_order_id, "repair_order"))
+        return {"approved": domain.customer_prices(approved or [], rate, given),
+                "waiting": domain.customer_prices(waiting or [], rate)}
+
+    @rpc
     def invoice_for_repair_order(self, repair_order_id):
         with self.db.read() as tx:
             try:

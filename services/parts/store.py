@@ -308,6 +308,10 @@ TRANSFERS = paging.Listing("SELECT * FROM (" + TRANSFER_ROW + ") t", "transfer_i
 
 def page_stock(tx, filters):
     below = " AND reorder_point IS NOT NULL AND available < reorder_point" if filters.get("below_reorder") else ""
+    if filters.get("below_safety"):
+        # the shelves the safety alert watches (domain.Stock.check_threshold): a managed shelf (one with
+        # a reorder point) whose safety stock protects something
+        below += " AND reorder_point IS NOT NULL AND safety_stock > 0 AND available < safety_stock"
     return STOCK_LIST.page(tx, filters, below)
 
 

@@ -144,8 +144,24 @@ class WorkshopService(SlaClocks, BranchDirectory):
 
     @rpc
     def approve_quote(self, repair_order_id, data):
-        approval = load(schemas.Approval, data)
+        return self._approve(repair_order_id, load(schemas.Approval, data))
+
+    @rpc
+    def customer_decide(self, repair_order_id, number, data):
+        """The customer's decision on their own page (the gateway checked the number and plate, or
+        the link): recorded as their online consent, with the time; answered with their view."""
+        decision = load(schemas.CustomerDecision, data)
+        consent = {"method": "online", "by": decision["name"]}
+        return self._approve(repair_order_id, {**decision, "consent": consent}, number=number)
+
+    def _approve(self, repair_order_id, approval, number=None):
+        """The customer's answer to the open quote; with `number` (their own page), answered with
+        their view of the order, else with the staff's."""
         with self.db.command() as tx:
+            if number is not None:
+                found = store.by_number(tx, str(number)[:40])
+                if found is None or str(found["repair_order_id"]) != str(repair_order_id):
+                    raise errors.NotFound("no repair order with that number", {})
             ro = self._repair_order_to_change(tx, repair_order_id)
             buffer = domain.WorkshopSettings.from_row(ro.branch_id, store.settings(tx, ro.branch_id)).promise_buffer_pct
             quote, approved = ro.approve(approval["quote_id"], approval["decisions"], approval["consent"], buffer,
@@ -153,6 +169,8 @@ class WorkshopService(SlaClocks, BranchDirectory):
             store.decide_quote(tx, quote, approved, approval["consent"])
             store.save_repair_order(tx, ro)
             tx.publish_recorded(ro)
+            if number is not None:
+                return self._customer_view(tx, store.by_number(tx, str(number)[:40]))
             return self._dump(tx, ro.repair_order_id)
 
     @rpc
@@ -449,7 +467,11 @@ class WorkshopService(SlaClocks, BranchDirectory):
 
     @staticmethod
     def _customer_view(tx, ro):
+        waiting = store.open_quote_of(tx, ro["repair_order_id"])
         return CUSTOMER_VIEW.dump({
+            "repair_order_id": ro["repair_order_id"], "branch_id": ro["branch_id"],
+            "promised_at": store.promised_at(tx, ro["repair_order_id"]),
+            "waiting": store.quote_with_lines(tx, waiting["quote_id"]) if waiting else None,
             "number": ro["number"], "status": ro["status"], "stage": domain.PUBLIC_STAGES[ro["status"]],
             "timeline": store.timeline(tx, ro["repair_order_id"], public=True),
             "approved_lines": store.approved_lines(tx, ro["repair_order_id"]),

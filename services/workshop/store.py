@@ -14,7 +14,7 @@ def _terms(line=""):
 
 LINES = ('SELECT line_id, kind, "group", description, part_number, quantity, unit_price_cents, net_cents,'
          f" pay_type, decision, keep_for_customer, option, {_terms()} FROM quote_lines")
-FINDINGS = "SELECT code, description, status, diagnosed_by, at FROM findings WHERE repair_order_id = %s ORDER BY id"
+FINDINGS = "SELECT code, description, status, reading, standard, diagnosed_by, at FROM findings WHERE repair_order_id = %s ORDER BY id"
 JOBS = "SELECT * FROM jobs WHERE repair_order_id = %s ORDER BY started_at"
 TIMELINE = "SELECT at, status, note FROM timeline WHERE repair_order_id = %s AND public = %s ORDER BY id"
 
@@ -116,10 +116,10 @@ def add_findings(tx, repair_order_id, findings, diagnosed_by):
     """The findings of one diagnosis, in one statement."""
     if not findings:
         return
-    tx.execute("INSERT INTO findings (repair_order_id, code, description, status, diagnosed_by) VALUES "
-               + ", ".join(["(%s, %s, %s, %s, %s)"] * len(findings)),
-               tuple(v for f in findings
-                     for v in (repair_order_id, f.get("code"), f["description"], f["status"], diagnosed_by)))
+    tx.execute("INSERT INTO findings (repair_order_id, code, description, status, reading, standard, diagnosed_by)"
+               " VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(findings)),
+               tuple(v for f in findings for v in (repair_order_id, f.get("code"), f["description"], f["status"],
+                                                   f.get("reading"), f.get("standard"), diagnosed_by)))
 
 
 def close_quote(tx, quote):
@@ -290,8 +290,15 @@ QUOTES = paging.Listing("SELECT * FROM quotes", "quote_id", lookups=("repair_ord
 JOBS_LIST = paging.Listing("SELECT * FROM jobs", "job_id", lookups=("repair_order_id", "technician_id"))
 
 
+ENDED = ("delivered", "closed", "cancelled")  # an order in none of these is still in the workshop
+
+
 def page_repair_orders(tx, filters):
-    return REPAIR_ORDERS.page(tx, filters)
+    """?open=true: the orders still in the workshop (a board's one list instead of one per status)."""
+    if filters.get("open") is None:
+        return REPAIR_ORDERS.page(tx, filters)
+    ended = ", ".join(f"'{status}'" for status in ENDED)  # written out: the partial index's predicate matches it
+    return REPAIR_ORDERS.page(tx, filters, f" AND status {'NOT IN' if filters['open'] else 'IN'} ({ended})")
 
 
 def page_quotes(tx, filters):
@@ -299,7 +306,10 @@ def page_quotes(tx, filters):
 
 
 def page_jobs(tx, filters):
-    return JOBS_LIST.page(tx, filters)
+    """?open=true: jobs not finished (clocked on or paused); false: finished ones."""
+    if filters.get("open") is None:
+        return JOBS_LIST.page(tx, filters)
+    return JOBS_LIST.page(tx, filters, " AND finished_at IS NULL" if filters["open"] else " AND finished_at IS NOT NULL")
 
 
 def settings(tx, branch_id) -> dict | None:
@@ -341,6 +351,18 @@ def declined_lines(tx, filters) -> list[dict]:
         sql += " AND r.branch_id = ANY(%s)"
         params.append(list(filters["branch_ids"]))
     return tx.all(sql + " ORDER BY q.decided_at DESC, l.position LIMIT %s", (*params, filters["limit"]))
+
+
+def open_quote_of(tx, repair_order_id) -> dict | None:
+    """The quote or supplement waiting for the customer's decision, if any."""
+    return tx.one("SELECT quote_id, kind FROM quotes WHERE repair_order_id = %s AND status = 'open'", (repair_order_id,))
+
+
+def promised_at(tx, repair_order_id):
+    """The time promised to the customer: the running repair promise's deadline (SLA engine)."""
+    row = tx.one("SELECT deadline FROM sla_clocks WHERE policy = 'repair_promise' AND subject_id = %s"
+                 " AND state IN ('running', 'paused') ORDER BY started_at DESC LIMIT 1", (str(repair_order_id),))
+    return row["deadline"] if row else None
 
 
 def open_supplement(tx, repair_order_id) -> dict | None:

@@ -90,6 +90,8 @@ class Finding(Schema):
     code = fields.String(load_default=None, allow_none=True)
     description = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(("red", "amber", "green")))
+    reading = fields.String(load_default=None, allow_none=True)  # a measurement, with its unit
+    standard = fields.String(load_default=None, allow_none=True)  # the value it is compared with
 
 
 def _facts(**declared):
@@ -116,6 +118,7 @@ _CATALOGUE = [
         holidays=fields.List(fields.Date(), required=True),
         labour_rate_cents=fields.Integer(required=True), tax_rate_bp=fields.Integer(required=True),
         bays=fields.Integer(required=True), slot_minutes=fields.Integer(required=True),
+        currency=fields.String(load_default="EUR"),
     ), description="A branch was set up or its settings changed; every service keeps a copy."),
     EventSpec("booking.created", "booking", _facts(
         booking_id=fields.UUID(required=True), customer_id=fields.UUID(required=True),

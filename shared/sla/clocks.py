@@ -10,7 +10,7 @@ import logging
 import uuid
 from datetime import datetime, timezone
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 from nameko.timer import timer
 
 from shared import config, org
@@ -34,6 +34,17 @@ class ClockQuery(ListQuery):
     policy = fields.String(validate=validate.Length(min=1, max=60))
     state = fields.String(validate=validate.OneOf(("running", "paused", "stopped")))
     subject_id = fields.String(validate=validate.Length(min=1, max=80))  # one record's clocks
+    outcome = fields.String(validate=validate.OneOf(("met", "breached", "cancelled")), metadata={
+        "description": "how the clock ended, or (breached) that it ran past its target while still open"})
+    breached_from = aware_datetime(metadata={
+        "description": "clocks that breached at or after this moment, still open or ended"})
+    breached_to = aware_datetime(metadata={
+        "description": "clocks that breached before this moment (after breached_from, when both are given)"})
+
+    @validates_schema
+    def breach_window_in_order(self, data, **kwargs):
+        if data.get("breached_from") and data.get("breached_to") and data["breached_from"] >= data["breached_to"]:
+            raise ValidationError("must be after breached_from", "breached_to")
 
 
 class Clock(Out):

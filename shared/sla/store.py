@@ -1,4 +1,4 @@
-"""SQL of the SLA clocks, the same in every service schema (shared migrations 003, 005, 007)."""
+"""SQL of the SLA clocks, the same in every service schema (shared migrations 003, 005, 007, 008, 009)."""
 from shared.storage import paging
 from shared.cache import Recent
 from shared.sla.rules import CHANGING, DURATION_BUCKETS
@@ -116,8 +116,23 @@ def figures(tx, now) -> dict:
     }
 
 
+def _breached_within(filters) -> tuple[str, list]:
+    """The breach window (breached_from, breached_to) ANDed on: clocks that breached in it, open or
+    ended (shared migration 009 indexes breached_at)."""
+    sql, params = "", []
+    if filters.get("breached_from") is not None:
+        sql += " AND breached_at >= %s"
+        params.append(filters["breached_from"])
+    if filters.get("breached_to") is not None:
+        sql += " AND breached_at < %s"
+        params.append(filters["breached_to"])
+    return sql, params
+
+
 def compliance(tx, filters) -> list[dict]:
-    sql, params = paging.where(filters, ("policy",), time_column="started_at")
+    sql, params = paging.where(filters, ("policy", "outcome"), time_column="started_at")
+    breached, more = _breached_within(filters)
+    sql, params = sql + breached, params + more
     return tx.all(
         "SELECT policy, branch_id, count(*) FILTER (WHERE outcome = 'met') AS met,"
         " count(*) FILTER (WHERE outcome = 'breached') AS breached,"
@@ -128,15 +143,17 @@ def compliance(tx, filters) -> list[dict]:
 
 def at_risk_now(tx, filters) -> list[dict]:
     """Open clocks that need a look: at risk, or breached and still not answered."""
-    sql, params = paging.where({k: v for k, v in filters.items() if k not in ("from", "to")})
+    sql, params = paging.where({k: v for k, v in filters.items() if k not in ("from", "to")}, ("outcome",))
+    breached, more = _breached_within(filters)
+    sql, params = sql + breached, params + more
     return tx.all("SELECT * FROM (" + CLOCK + ") c" + sql + " AND state = 'running' AND (at_risk OR outcome ="
                   " 'breached') ORDER BY deadline LIMIT 200", params)
 
 
 CLOCKS = paging.Listing("SELECT * FROM (" + CLOCK + ") c", "clock_id", lookups=("subject_id",),
-                        columns=("policy", "state"),
+                        columns=("policy", "state", "outcome"),
                         time_column="started_at")
 
 
 def page(tx, filters):
-    return CLOCKS.page(tx, filters)
+    return CLOCKS.page(tx, filters, *_breached_within(filters))

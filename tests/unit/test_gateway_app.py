@@ -220,9 +220,10 @@ def test_every_route_is_in_the_route_table_and_the_openapi_document(client):
 
     document = client.get("/api/v1/openapi.json").json
     rules = [rule for rule in client.application.url_map.iter_rules() if rule.endpoint != "static"]
-    # the console's pages are the API's second client, not part of it: under /console, and / leads there
-    pages = [rule for rule in rules if rule.endpoint.startswith("console.") or rule.endpoint == "root"]
-    assert all(rule.rule.startswith("/console/") or rule.rule == "/" for rule in pages)
+    # the console's pages are the API's second client, not part of it: under /console, / leads there,
+    # and the customer's page is at the address messages carry
+    pages = [rule for rule in rules if rule.endpoint.startswith("console.") or rule.endpoint in ("root", "customer_page")]
+    assert all(rule.rule.startswith("/console/") or rule.rule in ("/", "/customer/<token>") for rule in pages)
     served = {(rule.rule, method) for rule in rules if rule not in pages for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert served == {(route.url, route.method) for route in ROUTES}
     assert {"/healthz", "/metrics", "/api/v1/audit", "/api/v1/sla/summary"} <= {route.url for route in ROUTES}

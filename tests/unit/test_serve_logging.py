@@ -2,7 +2,7 @@
 import logging
 import sys
 
-from pitlane.serve import ExpectedErrorsAsInfo
+from pitlane.logs import ExpectedErrorsAsInfo
 
 
 def record(msg, level=logging.WARNING):

@@ -42,6 +42,8 @@ class BranchSetup(Strict):
     tax_rate_bp = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=10000))
     bays = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=200))
     slot_minutes = fields.Integer(strict=True, load_default=120, validate=validate.Range(min=15, max=480))
+    currency = fields.String(load_default="EUR", validate=validate.Regexp(r"^[A-Z]{3}$", error="an ISO 4217 code"
+                                                                                          " such as EUR"))
 
     @validates("timezone")
     def known_zone(self, value, **kwargs):
@@ -69,6 +71,7 @@ class Branch(Out):
     holidays = fields.List(fields.String())
     labour_rate_cents = fields.Integer()
     tax_rate_bp = fields.Integer()
+    currency = fields.String()
     bays = fields.Integer()
     slot_minutes = fields.Integer()
 

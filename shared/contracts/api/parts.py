@@ -107,7 +107,11 @@ class PartQuery(Strict):
 
 class StockQuery(ListQuery):
     part_number = fields.String(validate=validate.Length(min=1, max=40))
-    below_reorder = fields.Boolean()
+    below_reorder = fields.Boolean(metadata={"description": "true: shelves whose available stock is below their"
+                                                            " reorder point"})
+    below_safety = fields.Boolean(metadata={"description": "true: shelves whose available stock is below their"
+                                                           " safety stock (a shelf with a reorder point and a"
+                                                           " safety stock above 0)"})
 
 
 class ReservationQuery(StatusListQuery):

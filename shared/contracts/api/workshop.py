@@ -10,7 +10,7 @@ QUOTE_STATUSES = ("open", "approved", "declined", "superseded", "withdrawn")  # 
 REPAIR_ORDER_STATUSES = ("checked_in", "diagnosed", "awaiting_approval", "approved", "waiting_for_parts",
                          "in_progress", "on_hold", "quality_check", "ready", "delivered", "closed", "cancelled")
 HOLD_REASONS = ("parts", "approval", "sublet")
-CONSENT_METHODS = ("signature", "recorded_verbal", "app")
+CONSENT_METHODS = ("signature", "recorded_verbal", "app", "online")  # online: on the customer's page
 QUOTE_OPTIONS = ("basic", "standard", "premium")  # domain.md s3: a quote may offer alternatives
 CHECK_KINDS = ("self", "peer", "road_test", "function_test")  # quality (domain.md s4)
 # What the customer sees of each status, in their words ("closed" is the office's: paid or settled).
@@ -26,6 +26,9 @@ class Finding(Strict):
     code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20))
     description = text(required=True, max_length=1000)
     status = fields.String(required=True, validate=validate.OneOf(("red", "amber", "green")))
+    # a measurement and the standard value it is compared with, with their units ("2 mm", "3 mm")
+    reading = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
+    standard = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
 
 
 class Diagnosis(Strict):
@@ -207,6 +210,8 @@ class RepairOrderQuery(StatusListQuery):
     status = status_filter(REPAIR_ORDER_STATUSES)
     customer_id = fields.UUID()
     vehicle_id = fields.UUID()
+    open = fields.Boolean(metadata={"description": "true: still in the workshop (not delivered, closed or cancelled);"
+                                            " false: those ended"})
 
 
 class QuoteQuery(StatusListQuery):
@@ -217,6 +222,7 @@ class QuoteQuery(StatusListQuery):
 class JobQuery(ListQuery):
     repair_order_id = fields.UUID()
     technician_id = fields.String(validate=validate.Length(min=1, max=80))
+    open = fields.Boolean(metadata={"description": "true: not finished (clocked on or paused); false: finished"})
 
 
 class PartWarranty(Out):
@@ -312,6 +318,8 @@ class FindingOut(Out):
     code = fields.String(allow_none=True)
     description = fields.String()
     status = fields.String()
+    reading = fields.String(allow_none=True)
+    standard = fields.String(allow_none=True)
     diagnosed_by = fields.String()
     at = aware_datetime()
 
@@ -372,6 +380,7 @@ class PublicSupplement(Out):
 
 
 class PublicLine(Out):
+    line_id = fields.UUID()
     description = fields.String()
     quantity = fields.Decimal(as_string=True)
     net_cents = fields.Integer()
@@ -381,8 +390,37 @@ class PublicLine(Out):
     warranty = fields.Nested(PartWarranty, allow_none=True)
 
 
+class WaitingLine(Out):
+    line_id = fields.UUID()
+    kind = fields.String()
+    group = fields.String()
+    description = fields.String()
+    quantity = fields.Decimal(as_string=True)
+    net_cents = fields.Integer()
+    pay_type = fields.String()
+
+
+class WaitingQuote(Out):
+    """The quote or supplement waiting for the customer's decision, line by line."""
+    quote_id = fields.UUID()
+    kind = fields.String()
+    lines = fields.List(fields.Nested(WaitingLine))
+
+
+class CustomerDecision(Strict):
+    """The customer's own decision on their page: recorded as online consent, by the name they give."""
+    quote_id = fields.UUID(required=True)
+    decisions = fields.List(fields.Nested(Decision), required=True, validate=validate.Length(min=1, max=200))
+    name = text(required=True, max_length=120)
+
+
 class CustomerView(Out):
-    """What a customer with the number and the plate may read: no staff notes, no other records."""
+    """What a customer with the number and the plate may read: no staff notes, no other records.
+    `repair_order_id` and `branch_id` are for the gateway, which leaves them out of its answer."""
+    repair_order_id = fields.UUID()
+    branch_id = fields.String()
+    promised_at = aware_datetime(allow_none=True)  # the repair promise's deadline, once the work is approved
+    waiting = fields.Nested(WaitingQuote, allow_none=True)
     number = fields.String()
     status = fields.String()
     stage = fields.String()

@@ -23,6 +23,11 @@ PHONE = {"width": 390, "height": 844}
 def browser():
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         pytest.fail("Debian's chromium is not installed: run `make setup` as root (it installs it)")
+    import eventlet.patcher
+
+    if eventlet.patcher.is_monkey_patched("socket"):  # Playwright's sync API then hangs instead of failing
+        pytest.fail("this test process was monkey-patched by eventlet (an import of pitlane.serve?):"
+                    " Playwright cannot drive the browser from it")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -80,6 +80,8 @@ def test_a_coordinator_accepts_a_replenishment_proposal_in_one_click(sign_in, ad
     part = new_part(admin, "CR")
     shelf(admin, world["other_branch"], part, 20, 0, 0)
     shelf(admin, world["branch"], part, 1, 4, 2)  # below safety stock: a transfer from the region's donor
+    lower = new_part(admin, "CL")
+    shelf(admin, world["branch"], lower, 3, 4, 2)  # below the reorder point only
     [proposal] = until(lambda: admin.ok("GET", "/replenishments", part_number=part)["items"], bool,
                        what="the proposal")
     assert proposal["kind"] == "transfer"
@@ -88,6 +90,10 @@ def test_a_coordinator_accepts_a_replenishment_proposal_in_one_click(sign_in, ad
     page.goto("/console/parts")
     expect(page.locator(f"#low-stock tr[data-part='{part}'][data-branch='{world['branch']}']")).to_contain_text(
         "below safety stock")
+    expect(page.locator(f"#low-stock tr[data-part='{lower}'][data-branch='{world['branch']}']")).to_contain_text(
+        "below reorder point")
+    order = page.locator("#low-stock tbody tr").evaluate_all("rows => rows.map(r => r.dataset.part)")
+    assert order.index(part) < order.index(lower), order  # below safety stock first
     row = page.locator(f"#proposals tr[data-replenishment='{proposal['replenishment_id']}']")
     expect(row).to_contain_text(world["other_branch"])
     row.get_by_role("button", name="Accept transfer").click()

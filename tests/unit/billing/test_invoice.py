@@ -181,3 +181,27 @@ def test_every_approved_part_line_invoiced_registers_its_warranty_from_the_deliv
     assert [(e["part_number"], e["terms"], e["installed_on"], e["ends_on"]) for e in entries] == [
         ("PAD-1", "oem", date(2026, 1, 31), date(2029, 1, 31)), ("WIP-1", "oem", date(2026, 1, 31), date(2026, 7, 31))]
     assert {e["vehicle_id"] for e in entries} == {"vehicle-1"}
+
+
+def test_the_customer_sees_each_line_gross_as_the_invoice_will_charge_it():
+    """Before the invoice: customer-pay lines at their net less the discounts so far, tax per line
+    half up; a warranty line is charged to the customer at nothing. The invoice issued from the
+    same lines and discounts charges the same amounts."""
+    from services.billing.domain import customer_prices
+
+    labour, part, warranty = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    lines = [{"line_id": labour, "description": "labour", "net_cents": 17850, "pay_type": "customer"},
+             {"line_id": part, "description": "pads", "net_cents": 8905, "pay_type": "customer"},
+             {"line_id": warranty, "description": "sensor", "net_cents": 4000, "pay_type": "warranty"}]
+    discounts = [{"line_id": part, "percent_bp": 1000, "amount_cents": None}]
+    priced = customer_prices(lines, 1900, discounts)
+    by_id = {line["line_id"]: line for line in priced["lines"]}
+    assert by_id[labour]["charged_cents"] == 17850 and by_id[labour]["tax_cents"] == 3392  # 3391.5 half up
+    assert by_id[part]["charged_cents"] == 8905 - 891 and by_id[part]["gross_cents"] == 8014 + 1523  # 1522.66
+    assert by_id[warranty]["gross_cents"] == 0
+    assert priced["gross_cents"] == sum(line["gross_cents"] for line in priced["lines"])
+    invoice = Invoice.issue(invoice_id=uuid.uuid4(), repair_order_id=uuid.uuid4(), branch_id="N1",
+                            customer_id=uuid.uuid4(), lines=[{**line, "kind": "labour", "quantity": Decimal("1")}
+                                                             for line in lines],
+                            tax_rate_bp=1900, now=datetime.now(UTC), discounts=discounts)
+    assert invoice.total_cents == priced["gross_cents"]
