@@ -7,8 +7,8 @@ since the earliest start of today among the branches shown (GET /sla/clocks?brea
 or ended. Only when those branches keep different time zones does a branch's list need trimming
 here, of what breached before its own day began.
 
-The API has no route for the dead-letter queue (only the `pitlane_dead_letters` gauge on /metrics,
-which is not JSON), so the screen points to `pitlane dlq list`.
+The dead letters (GET /dead-letters): how many wait, and the oldest with their last error; replaying
+one stays an operator's command (`pitlane dlq replay`).
 """
 import os
 from datetime import datetime, time, timezone
@@ -22,6 +22,7 @@ from gateway.console.views import branches, console, signed_in
 from shared import config
 
 MOST_CLOCKS = 2000
+DEAD_LETTERS_SHOWN = 10
 
 
 def _compliance(met: int, breached: int):
@@ -98,8 +99,12 @@ def operations():
         watched = sorted(b for b, branch in known.items() if branch.get("region_id") == query["region_id"])
     else:
         watched = None  # every branch
+    try:
+        dead = g.api.get("/dead-letters", limit=DEAD_LETTERS_SHOWN)
+    except Refused as refused:
+        dead = {"count": None, "items": [], "error": refused.message}
     return render_template(
-        "console/operations.html", rows=rows, by_policy=by_policy, by_branch=by_branch, by_region=by_region,
+        "console/operations.html", dead=dead, rows=rows, by_policy=by_policy, by_branch=by_branch, by_region=by_region,
         at_risk=at_risk, breaches=breaches, unanswered=unanswered, grafana=grafana, known=known, regions=regions,
         policies=policies, query=query, stamp=FEED.stamp(watched),
         changes=url_for("console.changes", branch=watched) if watched else url_for("console.changes"),

@@ -1,6 +1,7 @@
 """The parts coordinator's and the operations screens, in Chromium against the real stack: a part's
 stock across the group, a donor and a replenishment proposal each taken in one click, and the SLA
 compliance rows and the clocks at risk or breached now."""
+import re
 import uuid
 
 from playwright.sync_api import expect
@@ -133,7 +134,9 @@ def test_operations_sees_compliance_rows_and_the_clocks_at_risk_now(sign_in, adm
     expect(page.locator(f"#by-branch tr[data-key='{branch_id}']")).to_be_visible()
     expect(page.locator(f"#by-region tr[data-key='{region_id}']")).to_be_visible()
     assert page.locator("#compliance tbody tr").count() >= 1
-    expect(page.get_by_text("pitlane dlq list")).to_be_visible()
+    dead = page.locator("section[aria-labelledby='h-dead']")
+    expect(dead.get_by_role("heading", name=re.compile("Dead letters"))).to_be_visible()
+    expect(dead).to_contain_text(re.compile("None: every event was handled|pitlane dlq replay"))
     shot(page, "operations")
     accessible(page)
 
