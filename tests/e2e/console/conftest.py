@@ -84,9 +84,9 @@ def anonymous(browser, gateway):
     context.close()
 
 
-def shot(page, name: str):
+def shot(page, name: str, full_page: bool = True):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def accessible(page):
