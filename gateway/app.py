@@ -78,8 +78,9 @@ def create_app(call=None, store=None, collectors=None):
 
     def customer_decide(who, number):
         limited()
+        decisions = load(self_service.Decisions, _json_body())  # the body first: a bad one is 400 whoever sends it
         view = door.by_number(number, request.args.get("plate", ""))
-        return jsonify(self_service.public(call, door.decide(view, load(self_service.Decisions, _json_body()))))
+        return jsonify(self_service.public(call, door.decide(view, decisions)))
 
     def customer_link(who, token):
         limited()
@@ -87,8 +88,9 @@ def create_app(call=None, store=None, collectors=None):
 
     def customer_link_decide(who, token):
         limited()
+        decisions = load(self_service.Decisions, _json_body())
         view = door.by_link(token)
-        return jsonify(self_service.public(call, door.decide(view, load(self_service.Decisions, _json_body()))))
+        return jsonify(self_service.public(call, door.decide(view, decisions)))
 
     def sign_in(who):
         body = load(SignIn, _json_body())

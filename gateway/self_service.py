@@ -11,6 +11,7 @@ from marshmallow import fields, validate
 
 from shared import links
 from shared.contracts import errors
+from shared.contracts.api import workshop
 from shared.contracts.schemas import Out, Strict as Schema, aware_datetime, boolean, text
 
 
@@ -93,14 +94,8 @@ class Decisions(Schema):
 
 
 # -- the answer, as the gateway's own contract (workshop's view is one part of it) ---------------------
-class PricedForCustomer(Out):
-    line_id = fields.UUID()
-    kind = fields.String()
-    group = fields.String()
-    description = fields.String()
-    quantity = fields.Decimal(as_string=True)
-    net_cents = fields.Integer()
-    pay_type = fields.String()
+class PricedForCustomer(workshop.WaitingLine):
+    """A line as workshop quotes it, with what the customer pays for it."""
     keep_for_customer = fields.Boolean()
     charged_cents = fields.Integer(metadata={"description": "what the customer pays before tax: a customer-pay"
                                                             " line's net less discounts, other pay types 0"})

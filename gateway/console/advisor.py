@@ -21,7 +21,7 @@ from gateway.console.changes import FEED
 from gateway.console.client import Refused
 from gateway.console.views import (
     COLUMN_LABELS,
-    _refused,
+    refused_here,
     act,
     branch_shown,
     branches,
@@ -229,7 +229,7 @@ def book():
         shown = _said_refusal(refused, tz)
         alternatives = (refused.fields or {}).get("alternatives")
         if wants_json() or not isinstance(alternatives, list) or not alternatives:
-            return _refused(shown, back)
+            return refused_here(shown, back)
         # without JavaScript: back to the form on the first alternative's day, the alternatives offered
         first = alternatives[0].get("slot_start")
         back = url_for("console.day_board", branch=branch["branch_id"],
@@ -237,7 +237,7 @@ def book():
                        vehicle_id=body["vehicle_id"], service_type=body["service_type"],
                        priority=body["priority"], channel=body["channel"], symptoms=body["symptoms"] or None,
                        alt=[a.get("slot_start") for a in alternatives if isinstance(a, dict)]) + "#book"
-        return _refused(shown, back)
+        return refused_here(shown, back)
     said = f"booked for {_slot_label(booked['slot_start'], booked.get('slot_end'), tz, True)}"
     if wants_json():
         return jsonify({"ok": True, "said": said, "result": booked})
@@ -351,7 +351,7 @@ def issue_quote(order_id):
                       "description": description, "quantity": quantity or "1", "part_number": part_number or None})
     back = url_for("console.repair_order", order_id=order_id)
     if not lines:
-        return _refused(Refused(400, "the quote has no lines", {"lines": ["fill in at least one line"]}), back)
+        return refused_here(Refused(400, "the quote has no lines", {"lines": ["fill in at least one line"]}), back)
     body = {"lines": lines}
     return act(lambda: g.api.post(f"/repair-orders/{order_id}/quotes", body, key=_key(body)), back,
                f"quote issued with {len(lines)} line{'s' if len(lines) != 1 else ''}")

@@ -74,7 +74,7 @@ def signed_in(view):
             flash("Your session has ended; sign in again.", "info")
             return redirect(url_for("console.sign_in"))
         if request.method == "POST" and not hmac.compare_digest(request.form.get("csrf", ""), me.get("csrf", "")):
-            return _refused(Refused(400, "the form has expired; reload the page and try again",
+            return refused_here(Refused(400, "the form has expired; reload the page and try again",
                                     {"csrf": ["missing or stale"]}), request.referrer or url_for("console.home"))
         g.me = me
         g.api = Api(me["token"], request.remote_addr)
@@ -82,7 +82,7 @@ def signed_in(view):
     return wrapper
 
 
-def _refused(refused: Refused, back: str):
+def refused_here(refused: Refused, back: str):
     """An action the API refused: in place for console.js, else on the screen it came from."""
     if wants_json():
         return jsonify({"error": refused.message, "reasons": refused.reasons}), refused.status
@@ -99,7 +99,7 @@ def act(call, done: str, said: str | None = None):
     try:
         result = call()
     except Refused as refused:
-        return _refused(refused, request.referrer or done)
+        return refused_here(refused, request.referrer or done)
     if wants_json():
         return jsonify({"ok": True, "said": said, "result": result})
     if said:
@@ -274,7 +274,7 @@ def move_card(order_id):
     path, body = _move_call(str(order_id), target, request.form, g.me)
     if path is None:
         reason = NEEDS_CONTENT.get(target, "no such column")
-        return _refused(Refused(409, f"cannot move the card to {COLUMN_LABELS.get(target, target)}: {reason}",
+        return refused_here(Refused(409, f"cannot move the card to {COLUMN_LABELS.get(target, target)}: {reason}",
                                 {"to": [reason]}), back)
     return act(lambda: g.api.post(path, body, key=idempotency_key()), back,
                f"moved to {COLUMN_LABELS.get(target, target.replace('_', ' '))}")

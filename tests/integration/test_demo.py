@@ -3,6 +3,8 @@ import time
 from datetime import date, datetime, time as clock_time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from pitlane import demo
 
 DEMO_VINS = {vin for *_, cars in demo.CUSTOMERS for vin, *_ in cars}
@@ -214,3 +216,25 @@ def test_loading_the_demo_again_keeps_what_a_user_changed(stack, rpc):
                  if t["technician_id"] == "tech-s2-jonas")
     assert jonas["skills"] == ["general", "body"]
     assert [(s["start"], s["end"]) for s in jonas["shifts"]] == [("09:00", "13:00")]
+
+
+def test_the_demo_staff_can_sign_in_and_a_second_load_keeps_a_changed_password(run_env):
+    from gateway import staff
+    from gateway.store import GatewayStore
+    from pitlane import staff as people
+
+    store = GatewayStore(pool_size=1)
+    try:
+        logins = people.add_demo_people(store)
+        assert {"advisor-n1", "tech-n1-anna", "parts-north", "ops", "admin"} <= set(logins)
+        advisor = staff.sign_in(store, "advisor-n1", people.DEMO_PASSWORD)
+        assert (advisor.role, advisor.branch_id) == ("advisor", "N1")
+        assert staff.sign_in(store, "tech-n1-anna", people.DEMO_PASSWORD).branch_id == "N1"
+        assert staff.sign_in(store, "parts-north", people.DEMO_PASSWORD).region_id == "NORTH"
+        people.add(store, "ops", "Operations", "a password of their own", "operations")
+        people.add_demo_people(store)
+        assert staff.sign_in(store, "ops", "a password of their own").role == "operations"
+        with pytest.raises(staff.SignInRefused):
+            staff.sign_in(store, "ops", people.DEMO_PASSWORD)
+    finally:
+        store.pool.close()

@@ -1,9 +1,20 @@
 // pitlane console: progressive enhancement. Pages work without this file; with it, forms marked
 // data-console-form answer in place, and a region marked data-live refreshes itself when the
 // change feed says a branch it shows moved on (polled every 2 s, at most one refresh at a time).
+// A region someone is working in (typing, choosing, just answered) waits until it has been left
+// alone for QUIET_MS: a refresh never wipes a half-filled form or a refusal being read.
 (function () {
   "use strict";
-  var POLL_MS = 2000;
+  var POLL_MS = 2000, QUIET_MS = 8000;
+  var touched = 0;
+
+  function quiet() { return Date.now() - touched > QUIET_MS; }
+
+  ["input", "change", "focusin", "pointerdown", "keydown"].forEach(function (kind) {
+    document.addEventListener(kind, function (event) {
+      if (live && live.contains(event.target)) touched = Date.now();
+    }, true);
+  });
 
   function enhanceForms(root) {
     root.querySelectorAll("form[data-console-form]").forEach(function (form) {
@@ -22,6 +33,7 @@
             if (!response.ok) {
               var text = body.error + (body.reasons && body.reasons.length ? ": " + body.reasons.join("; ") : "");
               if (refusal) { refusal.textContent = text; refusal.hidden = false; } else { say(text, "error"); }
+              touched = Date.now();  // the refusal stays until it has been read
               var key = form.querySelector("input[name=key]");
               if (key) key.value = newKey();  // a refused action may be tried again as a new one
               return;
@@ -29,6 +41,7 @@
             if (refusal) refusal.hidden = true;
             if (body.said) say(body.said, "ok");
             if (form.dataset.consoleForm === "reload") { window.location.reload(); return; }
+            touched = 0;
             refresh();
           })
           .catch(function () { say("no answer from the server; try again", "error"); })
@@ -76,7 +89,7 @@
     fetch(live.dataset.changes, { credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (body) {
-        if (body && body.stamp > seen) { seen = body.stamp; refresh(); }
+        if (body && body.stamp > seen && quiet()) { seen = body.stamp; refresh(); }
       })
       .catch(function () {})
       .finally(function () { setTimeout(poll, POLL_MS); });

@@ -34,6 +34,10 @@ def test_the_workshop_board_shows_a_checked_in_car_and_the_api_refusal_of_an_ill
     card.get_by_role("button", name="Move").click()
     expect(card.locator(".refusal")).to_contain_text("quality")  # the API's own reason, shown in place
     expect(page.locator("section[data-status='checked_in']")).to_contain_text(made["plate"])
+    # the branch moves on meanwhile (a new order): the board waits while its refusal is being read
+    checked_in_order(advisor, world["branch"], slot_hours=63, fault="a change elsewhere on the board")
+    page.wait_for_timeout(4000)  # two polls of the change feed
+    expect(card.locator(".refusal")).to_contain_text("quality")
 
 
 def test_an_advisor_cannot_open_another_branchs_board(sign_in, world):
