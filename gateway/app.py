@@ -72,25 +72,26 @@ def create_app(call=None, store=None, collectors=None):
         if not limiter.allow(request.remote_addr or "?"):
             raise _TooMany()
 
+    def decided(view_of):
+        """The customer's decisions on the order `view_of()` finds: the body first, so a bad one is
+        400 whoever sends it."""
+        limited()
+        decisions = load(self_service.Decisions, _json_body())
+        return jsonify(self_service.public(call, door.decide(view_of(), decisions)))
+
     def customer_view(who, number):
         limited()
         return jsonify(self_service.public(call, door.by_number(number, request.args.get("plate", ""))))
 
     def customer_decide(who, number):
-        limited()
-        decisions = load(self_service.Decisions, _json_body())  # the body first: a bad one is 400 whoever sends it
-        view = door.by_number(number, request.args.get("plate", ""))
-        return jsonify(self_service.public(call, door.decide(view, decisions)))
+        return decided(lambda: door.by_number(number, request.args.get("plate", "")))
 
     def customer_link(who, token):
         limited()
         return jsonify(self_service.public(call, door.by_link(token)))
 
     def customer_link_decide(who, token):
-        limited()
-        decisions = load(self_service.Decisions, _json_body())
-        view = door.by_link(token)
-        return jsonify(self_service.public(call, door.decide(view, decisions)))
+        return decided(lambda: door.by_link(token))
 
     def sign_in(who):
         body = load(SignIn, _json_body())
@@ -107,9 +108,9 @@ def create_app(call=None, store=None, collectors=None):
         from pitlane import dlq
 
         query = load(DeadLetterQuery, request.args.to_dict())
-        letters = dlq.list_dead_letters(config.amqp_uri(), limit=query["limit"])
-        return jsonify({"count": dlq.count(config.amqp_uri()),
-                        "items": [{k: v for k, v in letter.items() if k != "payload"} for letter in letters]})
+        count, letters = dlq.peek(config.amqp_uri(), limit=query["limit"])
+        return jsonify({"count": count, "items": [{k: v for k, v in letter.items() if k != "payload"}
+                                                  for letter in letters]})
 
     def audit(who):
         filters = load(AuditQuery, request.args.to_dict())

@@ -32,18 +32,21 @@ def _describe(message) -> dict:
 
 
 def list_dead_letters(amqp_uri: str, limit: int = 100) -> list[dict]:
-    with amqp.Connection(**connection_params(amqp_uri)) as conn:
-        channel = conn.channel()
-        found = [_describe(m) for m in _messages(channel, limit)]
-        channel.close()  # unacked messages go back to the queue, in order
-    return found
+    return peek(amqp_uri, limit)[1]
 
 
 def count(amqp_uri: str) -> int:
+    return peek(amqp_uri, 0)[0]
+
+
+def peek(amqp_uri: str, limit: int = 100) -> tuple[int, list[dict]]:
+    """How many dead letters wait, and the oldest `limit` of them, over one connection."""
     with amqp.Connection(**connection_params(amqp_uri)) as conn:
         channel = conn.channel()
-        _, messages, _ = channel.queue_declare(DEAD_LETTER_QUEUE, durable=True, auto_delete=False)
-        return messages
+        _, waiting, _ = channel.queue_declare(DEAD_LETTER_QUEUE, durable=True, auto_delete=False)
+        found = [_describe(m) for m in _messages(channel, limit)]
+        channel.close()  # unacked messages go back to the queue, in order
+    return waiting, found
 
 
 def replay(amqp_uri: str, message_id: str | None = None) -> list[str]:

@@ -11,7 +11,7 @@ The dead letters (GET /dead-letters): how many wait, and the oldest with their l
 one stays an operator's command (`pitlane dlq replay`).
 """
 import os
-from datetime import datetime, time, timezone
+from datetime import datetime, timezone
 
 from flask import g, render_template, request, url_for
 
@@ -42,12 +42,6 @@ def _rollup(rows, key) -> list[dict]:
     return sorted(out.values(), key=lambda a: (a["compliance"] if a["compliance"] is not None else 2, a["key"]))
 
 
-def _day_start(tz: str | None, now: datetime) -> datetime:
-    """When today began at a branch keeping time zone `tz`, as an aware moment."""
-    zone = present.zone(tz)
-    return datetime.combine(now.astimezone(zone).date(), time(), zone)
-
-
 @console.get("/operations")
 @signed_in
 def operations():
@@ -76,7 +70,7 @@ def operations():
     now = datetime.now(timezone.utc)
     shown = [b for b in known.values() if query.get("branch_id") in (None, b["branch_id"])
              and query.get("region_id") in (None, b.get("region_id"))]
-    since = min((_day_start(b.get("timezone"), now) for b in shown), default=_day_start(None, now))
+    since = min((present.day_start(b.get("timezone"), now) for b in shown), default=present.day_start(None, now))
     breaches, unanswered = [], []
     for service in config.SERVICES:
         try:
@@ -87,7 +81,7 @@ def operations():
             continue
         for clock in breached:
             tz = known.get(clock["branch_id"], {}).get("timezone")
-            if present.parse(clock["breached_at"]) >= _day_start(tz, now):  # not yesterday at a later zone
+            if present.parse(clock["breached_at"]) >= present.day_start(tz, now):  # not yesterday at a later zone
                 clock["service"], clock["tz"] = service, tz
                 breaches.append(clock)
     breaches.sort(key=lambda c: c.get("breached_at") or "", reverse=True)

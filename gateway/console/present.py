@@ -1,5 +1,5 @@
 """How the console shows things: times in the branch's time zone, money in its currency, SLA badges."""
-from datetime import datetime, timezone
+from datetime import datetime, time, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,6 +32,12 @@ def local(value, tz: str | None, fmt: str = "%H:%M") -> str:
     if at.tzinfo is None:
         at = at.replace(tzinfo=timezone.utc)
     return at.astimezone(zone(tz)).strftime(fmt)
+
+
+def day_start(tz: str | None, now: datetime | None = None) -> datetime:
+    """When today (at `now`) began at a branch keeping time zone `tz`, as an aware moment."""
+    zone_ = zone(tz)
+    return datetime.combine((now or datetime.now(timezone.utc)).astimezone(zone_).date(), time(), zone_)
 
 
 def money(cents, currency: str | None = None) -> str:

@@ -9,7 +9,6 @@ and clock off act on their own job, findings and supplements are recorded with t
 A finding carries its reading and the standard value it is compared with (domain.md s2: "the
 diagnostic report compares readings with standard values"), as the technician writes them with units.
 """
-from datetime import datetime, timezone
 
 from flask import g, render_template, request, url_for
 
@@ -21,11 +20,6 @@ from gateway.console.views import act, branch_shown, console, idempotency_key, o
 PAUSE_REASONS = ("break", "waiting for parts", "waiting for a tool", "waiting for the advisor", "another job")
 FINDING_ROWS = 3  # finding rows on the diagnosis form (blank rows are left out)
 CHECK_KINDS = {"self": "Self-check", "peer": "Peer check", "road_test": "Road test", "function_test": "Function test"}
-
-
-def _today_start_utc(tz: str | None) -> datetime:
-    now_local = datetime.now(present.zone(tz))
-    return now_local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
 
 
 def duration(seconds) -> str:
@@ -91,7 +85,7 @@ def my_jobs():
         checks.append(order)
 
     finished = [j for j in g.api.pages("/jobs", branch_id=branch_id, technician_id=me,
-                                       **{"from": _today_start_utc(tz).isoformat()})
+                                       **{"from": present.day_start(tz).isoformat()})
                 if j.get("finished_at")]
     finished.sort(key=lambda j: j["finished_at"], reverse=True)
     for job in finished:
