@@ -74,9 +74,9 @@ def create_app(call=None, store=None, collectors=None):
 
     def decided(view_of):
         """The customer's decisions on the order `view_of()` finds: the body first, so a bad one is
-        400 whoever sends it."""
-        limited()
+        400 whoever sends it and costs no lookup of the address's allowance (which is for lookups)."""
         decisions = load(self_service.Decisions, _json_body())
+        limited()
         return jsonify(self_service.public(call, door.decide(view_of(), decisions)))
 
     def customer_view(who, number):
