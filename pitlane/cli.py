@@ -90,12 +90,14 @@ def _origin(cls, method_name, method) -> str:
 
 @main.command()
 @click.option("--demo/--no-demo", default=True, help="Load the demo dealer group once the stack is up.")
-def run(demo):
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 16),
+              help="Processes of every service, consuming the same queues (docs/scaling.md).")
+def run(demo, processes):
     """Start every service and the gateway, supervise them, stop them all on Ctrl-C."""
     from pitlane import stack
 
     try:
-        code = stack.run(load_demo=demo)
+        code = stack.run(load_demo=demo, processes=processes)
     except stack.NotStarted as exc:
         click.echo(f"pitlane run: {exc}", err=True)
         code = 1

@@ -3,7 +3,7 @@ import json
 
 import amqp
 
-from shared.bus.broker import DEAD_LETTER_QUEUE, ConfirmingPublisher, connection_params
+from shared.bus.broker import DEAD_LETTER_QUEUE, ConfirmingPublisher, connection_params, queue_arguments
 
 
 def _messages(channel, limit=None):
@@ -20,13 +20,17 @@ def _messages(channel, limit=None):
 def _describe(message) -> dict:
     headers = message.application_headers or {}
     body = json.loads(message.body)
+    # a quorum queue's delivery limit dead-letters by itself: its x-death header says where from
+    death = (headers.get("x-death") or [{}])[0]
+    limit_reached = death.get("reason") == "delivery_limit"
     return {
         "id": message.properties.get("message_id") or body.get("event_id"),
-        "event_type": headers.get("x-pitlane-event-type"),
-        "queue": headers.get("x-pitlane-queue"),
-        "attempts": headers.get("x-pitlane-attempts"),
-        "error": headers.get("x-pitlane-error"),
-        "failed_at": headers.get("x-pitlane-failed-at"),
+        "event_type": headers.get("x-pitlane-event-type") or (death.get("routing-keys") or [None])[0],
+        "queue": headers.get("x-pitlane-queue") or death.get("queue"),
+        "attempts": headers.get("x-pitlane-attempts") or (death.get("count") if limit_reached else None),
+        "error": headers.get("x-pitlane-error") or ("delivered to consumers that never settled it, up to the"
+                                                    " queue's delivery limit" if limit_reached else None),
+        "failed_at": headers.get("x-pitlane-failed-at") or (str(death["time"]) if death.get("time") else None),
         "payload": body,
     }
 
@@ -43,7 +47,8 @@ def peek(amqp_uri: str, limit: int = 100) -> tuple[int, list[dict]]:
     """How many dead letters wait, and the oldest `limit` of them, over one connection."""
     with amqp.Connection(**connection_params(amqp_uri)) as conn:
         channel = conn.channel()
-        _, waiting, _ = channel.queue_declare(DEAD_LETTER_QUEUE, durable=True, auto_delete=False)
+        _, waiting, _ = channel.queue_declare(DEAD_LETTER_QUEUE, durable=True, auto_delete=False,
+                                              arguments=queue_arguments(dead_letters=False))
         found = [_describe(m) for m in _messages(channel, limit)]
         channel.close()  # unacked messages go back to the queue, in order
     return waiting, found

@@ -194,7 +194,7 @@ def _check_rabbitmq():
                          f"start it (`make run` starts it) or point PITLANE_AMQP_URI at one that runs") from None
 
 
-def run(load_demo=True) -> int:
+def run(load_demo=True, processes=1) -> int:
     stopping = []  # a signal arrived (one entry per signal)
 
     def stop(signum, frame):
@@ -211,7 +211,7 @@ def run(load_demo=True) -> int:
     STATE.mkdir(parents=True, exist_ok=True)
     PID_FILE.write_text(f"{os.getpid()}\n")
     try:
-        return _run(children, stopping, load_demo)
+        return _run(children, stopping, load_demo, processes)
     finally:
         try:
             if PID_FILE.read_text().strip() == str(os.getpid()):
@@ -234,14 +234,22 @@ def _step(argv, stopping, what):
         raise NotStarted(f"{what} failed (exit status {proc.returncode}, see above)")
 
 
-def _run(children, stopping, load_demo) -> int:
+def service_children(processes: int, python: str = sys.executable) -> list[Child]:
+    """`processes` processes of every service, each told how many it shares the work with
+    (PITLANE_PROCESSES: its share of the connection budget, shared/config.py)."""
+    os.environ["PITLANE_PROCESSES"] = str(processes)
+    return [Child(name if processes == 1 else f"{name}-{i}", [python, "-m", "pitlane.serve", name])
+            for name in SERVICE_CLASSES for i in range(1, processes + 1)]
+
+
+def _run(children, stopping, load_demo, processes=1) -> int:
     python = sys.executable
     _step([python, "-m", "pitlane.cli", "migrate"], stopping, "pitlane migrate")
     if not stopping:
         _step([python, "-m", "pitlane.cli", "topology", "--no-list"], stopping, "pitlane topology")
     if stopping:
         return 0
-    children += [Child(name, [python, "-m", "pitlane.serve", name]) for name in SERVICE_CLASSES]
+    children += service_children(processes, python)
     children.append(Child("gateway", [python, "-m", "gateway"]))
     for child in children:
         child.start()

@@ -111,3 +111,20 @@ def message_retry_delays() -> list[float]:
 def message_send_interval() -> float:
     """Seconds between the sender's looks for due messages."""
     return float(os.environ.get("PITLANE_MESSAGE_SEND_INTERVAL", "2"))
+
+
+# -- the broker's queues: their type, for one node or a cluster -------------------------------------------
+def queue_type() -> str:
+    """The type of the event queues (handlers, retries, dead letters): `classic` (one node, the default)
+    or `quorum` (replicated; what a RabbitMQ cluster runs). A queue keeps the type it was declared with:
+    changing it means draining and deleting the queues first (docs/scaling.md)."""
+    kind = os.environ.get("PITLANE_QUEUE_TYPE", "classic")
+    if kind not in ("classic", "quorum"):
+        raise ValueError(f"PITLANE_QUEUE_TYPE is {kind!r}: classic or quorum")
+    return kind
+
+
+def delivery_limit() -> int:
+    """Deliveries of one message to a quorum queue's consumers before the broker dead-letters it: a
+    message whose handling kills the process every time stops at this count instead of looping."""
+    return int(os.environ.get("PITLANE_DELIVERY_LIMIT", "20"))

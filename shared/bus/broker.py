@@ -9,6 +9,8 @@ from urllib.parse import unquote, urlparse
 
 import amqp
 
+from shared import config
+
 log = logging.getLogger(__name__)
 
 EVENTS_EXCHANGE = "pitlane.events"
@@ -18,6 +20,22 @@ RETRY_PREFIX = "pitlane.retry"
 
 def retry_queue(delay: float) -> str:
     return f"{RETRY_PREFIX}.{int(delay * 1000)}ms"
+
+
+def queue_arguments(dead_letters: bool = True) -> dict:
+    """The arguments of a durable event queue of the configured type (config.queue_type).
+
+    A quorum queue is replicated across a cluster's nodes and counts deliveries: a message redelivered
+    `config.delivery_limit()` times (its consumer died with it, again and again) is dead-lettered to
+    pitlane.dead_letters instead of looping. A handler's failure never counts: the consumer acks it
+    once its copy waits in a retry queue (Redelivery)."""
+    if config.queue_type() != "quorum":
+        return {}
+    arguments = {"x-queue-type": "quorum"}
+    if dead_letters:
+        arguments.update({"x-delivery-limit": config.delivery_limit(), "x-dead-letter-exchange": "",
+                          "x-dead-letter-routing-key": DEAD_LETTER_QUEUE})
+    return arguments
 
 
 def connection_params(uri: str) -> dict:

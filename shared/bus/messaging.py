@@ -18,6 +18,7 @@ from shared.bus.broker import (
     DEAD_LETTER_QUEUE,
     EVENTS_EXCHANGE,
     ConfirmingPublisher,
+    queue_arguments,
     retry_queue,
 )
 
@@ -97,6 +98,11 @@ class EventConsumer(EventHandler):
     redelivery = Redelivery()
     queue_consumer = ReconnectingQueueConsumer()
 
+    def setup(self):
+        super().setup()
+        # declared as `pitlane topology` declares it: a different type or argument would be refused
+        self.queue.queue_arguments = queue_arguments()
+
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         if exc_info is None:
             self._settle(self.queue_consumer.ack_message, message)
@@ -164,9 +170,10 @@ def declare_broker_plumbing(conn: kombu.Connection, delays=None):
         exchange = kombu.Exchange(name, "fanout", durable=True)
         kombu.Queue(
             name, exchange, durable=True,
-            queue_arguments={"x-message-ttl": int(delay * 1000), "x-dead-letter-exchange": ""},
+            queue_arguments={**queue_arguments(dead_letters=False),
+                             "x-message-ttl": int(delay * 1000), "x-dead-letter-exchange": ""},
         )(channel).declare()
-    kombu.Queue(DEAD_LETTER_QUEUE, durable=True)(channel).declare()
+    kombu.Queue(DEAD_LETTER_QUEUE, durable=True, queue_arguments=queue_arguments(dead_letters=False))(channel).declare()
 
 
 def declare_topology(amqp_uri: str, service_classes) -> list[str]:
@@ -177,8 +184,7 @@ def declare_topology(amqp_uri: str, service_classes) -> list[str]:
         exchange = kombu.Exchange(EVENTS_EXCHANGE, "topic", durable=True)
         for cls in service_classes:
             for event_type, queue_name in subscriptions(cls):
-                kombu.Queue(queue_name, exchange, routing_key=event_type, durable=True)(
-                    conn.default_channel
-                ).declare()
+                kombu.Queue(queue_name, exchange, routing_key=event_type, durable=True,
+                            queue_arguments=queue_arguments())(conn.default_channel).declare()
                 declared.append(queue_name)
     return declared

@@ -34,8 +34,8 @@ def delete_vhost(name: str):
     requests.delete(url, auth=auth, timeout=10)
 
 
-def queue_info(name: str) -> dict:
-    vhost = os.environ["PITLANE_TEST_VHOST"]
+def queue_info(name: str, vhost: str | None = None) -> dict:
+    vhost = vhost or os.environ["PITLANE_TEST_VHOST"]
     url, auth = _api(f"/queues/{quote(vhost, safe='')}/{quote(name, safe='')}")
     response = requests.get(url, auth=auth, timeout=10)
     response.raise_for_status()

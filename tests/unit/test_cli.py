@@ -159,6 +159,18 @@ def test_a_restart_waits_longer_after_each_quick_death_and_starts_over_after_a_h
     assert child.died(child.started_at + 2) == 2 and child.restarts == 9
 
 
+def test_processes_n_starts_n_processes_of_every_service_each_told_its_share(monkeypatch):
+    from pitlane import SERVICE_CLASSES, stack
+
+    monkeypatch.delenv("PITLANE_PROCESSES", raising=False)
+    children = stack.service_children(2, "python")
+    assert [c.name for c in children[:2]] == [f"{next(iter(SERVICE_CLASSES))}-1", f"{next(iter(SERVICE_CLASSES))}-2"]
+    assert len(children) == 2 * len(SERVICE_CLASSES) and len({c.name for c in children}) == len(children)
+    assert sorted(c.argv[-1] for c in children) == sorted(list(SERVICE_CLASSES) * 2)
+    assert stack.os.environ["PITLANE_PROCESSES"] == "2"  # inherited by every child it starts
+    assert [c.name for c in stack.service_children(1, "python")] == list(SERVICE_CLASSES)
+
+
 def _start_refused(monkeypatch, tmp_path, **env):
     from pitlane import stack
 
