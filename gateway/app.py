@@ -8,7 +8,7 @@ from flask import Flask, g, jsonify, request
 from marshmallow.fields import List
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from gateway import auth, console, errors as error_mapping, metrics, openapi, policy, rpc, self_service, staff
+from gateway import asyncapi, auth, console, errors as error_mapping, metrics, openapi, policy, rpc, self_service, staff
 from gateway.routes import ROUTES, AuditQuery, DeadLetterQuery, Route, SignIn
 from shared import config
 from shared.contracts import errors, events
@@ -154,6 +154,7 @@ def create_app(call=None, store=None, collectors=None):
            "list_sla_clocks": sla_clocks, "set_sla_target": sla_target, "healthz": healthz,
            "list_events": lambda who: jsonify(events.json_schema_like()),
            "openapi_document": lambda who: jsonify(openapi.document()),
+           "asyncapi_document": lambda who: jsonify(asyncapi.document()),
            "metrics": lambda who: exposition()}
     for route in ROUTES:
         view = _own_view(route, own[route.rpc], principal) if route.local else \
@@ -383,8 +384,9 @@ def _default_collectors(call):
         from gateway.sla_metrics import SlaCollector
     except ImportError:
         return []
+    from gateway.webhook_metrics import WebhookCollector
     from gateway.workshop_metrics import WorkshopCollector
-    return [SlaCollector(call), WorkshopCollector(call)]
+    return [SlaCollector(call), WorkshopCollector(call), WebhookCollector(call)]
 
 
 def _broker_ok():

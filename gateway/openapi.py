@@ -11,7 +11,7 @@ from marshmallow import Schema, fields
 from gateway import policy
 from gateway.routes import ROUTES
 from shared.contracts.api import billing as _billing, booking as _booking, crm as _crm, messages as _messages
-from shared.contracts.api import parts as _parts, workshop as _workshop
+from shared.contracts.api import parts as _parts, webhooks as _webhooks, workshop as _workshop
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message", "fields"], "properties": {
@@ -52,6 +52,10 @@ ENUMS = {
     "workshop.Line": {"option": list(_workshop.QUOTE_OPTIONS)},
     "workshop.FindingOut": {"status": ["red", "amber", "green"]},
     "billing.Invoice": {"status": list(_billing.INVOICE_STATUSES)},
+    **{f"webhooks.{name}": {"status": list(_webhooks.SUBSCRIPTION_STATUSES)}
+       for name in ("SubscriptionOut", "SubscriptionWithSecret")},
+    **{f"webhooks.{name}": {"status": list(_webhooks.DELIVERY_STATUSES)} for name in ("DeliveryOut", "DeliveryWithAttempts")},
+    "webhooks.ReplayOut": {"status": list(_webhooks.REPLAY_STATUSES)},
     "billing.WarrantyClaim": {"status": list(_billing.CLAIM_STATUSES),
                               "step_needed": list(_billing.CLAIM_STEPS)},
     "billing.ClaimPacket": {"status": list(_billing.CLAIM_STATUSES)},

@@ -38,7 +38,9 @@ POLICY = {
     "customer-data":   {"advisor": WRITE, "admin": WRITE},  # erasure and export: a reason is required
     "feedback":        {"advisor": WRITE, "operations": READ, "admin": WRITE},
     "crm-settings":    {"admin": WRITE},
-    "dead-letters":    {"operations": READ, "admin": READ},  # replaying one stays an operator's command
+    "dead-letters":    {"operations": READ, "admin": READ},
+    "webhooks":        {"operations": READ, "admin": WRITE},  # integrators' subscriptions and their delivery log
+    "replays":         {"operations": READ, "admin": WRITE},  # archived events published again into a queue  # replaying one stays an operator's command
     "sla":             {"advisor": READ, "technician": READ, "parts_coordinator": READ, "operations": READ, "admin": WRITE},
     "audit":           {"admin": READ},
     "events":          {"advisor": READ, "technician": READ, "parts_coordinator": READ, "operations": READ, "admin": READ},

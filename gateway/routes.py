@@ -15,6 +15,7 @@ from gateway.policy import READ, WRITE
 from shared import config
 from shared.contracts.api import billing, booking, crm, parts, workshop
 from shared.contracts.api import messages as crm_messages
+from shared.contracts.api import webhooks
 from shared.contracts.fastschema import Schema
 from shared.contracts.schemas import ListQuery
 from shared.sla.clocks import Clock, ClockQuery, TargetChange
@@ -697,6 +698,51 @@ ROUTES = [
                       " gets the same bearer token `pitlane token create` issues: their role, and the branch or"
                       " region they act for. The console signs in this way. The same 401 answers an unknown login"
                       " and a wrong password; 429 after 10 attempts a minute for one login from one address."),
+    # webhooks: integrators' subscriptions, their delivery log, redeliveries; replays into queues (webhooks)
+    Route("POST", "/webhooks/subscriptions", "webhooks", WRITE, "webhooks", "create_subscription", _b,
+          body=webhooks.NewSubscription, response=webhooks.SubscriptionWithSecret, status=201, actor="created_by",
+          id_field="subscription_id", tags=("webhooks",), summary="Subscribe a URL to events",
+          description="Every event of the types named is POSTed to the URL as published, signed by the Standard"
+                      " Webhooks conventions (webhook-id, webhook-timestamp, webhook-signature with the secret),"
+                      " retried with backoff for 24 h, then kept as failed for a redelivery. The answer carries"
+                      " the secret: keep it, it is not shown again."),
+    Route("GET", "/webhooks/subscriptions", "webhooks", READ, "webhooks", "list_subscriptions", _q,
+          query=webhooks.SubscriptionQuery, response=webhooks.SubscriptionOut, page=True, tags=("webhooks",),
+          summary="Subscriptions, with what waits and what was delivered or given up"),
+    Route("GET", "/webhooks/subscriptions/<subscription_id>", "webhooks", READ, "webhooks", "get_subscription",
+          _p("subscription_id"), response=webhooks.SubscriptionOut, tags=("webhooks",), summary="One subscription"),
+    Route("POST", "/webhooks/subscriptions/<subscription_id>/pause", "webhooks", WRITE, "webhooks",
+          "pause_subscription", _p("subscription_id"), response=webhooks.SubscriptionOut, tags=("webhooks",),
+          summary="Stop trying; new deliveries wait"),
+    Route("POST", "/webhooks/subscriptions/<subscription_id>/resume", "webhooks", WRITE, "webhooks",
+          "resume_subscription", _p("subscription_id"), response=webhooks.SubscriptionOut, tags=("webhooks",),
+          summary="Try again at once, the waiting deliveries first (also after a pause for failing)"),
+    Route("DELETE", "/webhooks/subscriptions/<subscription_id>", "webhooks", WRITE, "webhooks",
+          "disable_subscription", _p("subscription_id"), response=webhooks.SubscriptionOut, tags=("webhooks",),
+          summary="Unsubscribe: no more deliveries; the log stays"),
+    Route("GET", "/webhooks/subscriptions/<subscription_id>/deliveries", "webhooks", READ, "webhooks",
+          "list_deliveries", lambda path, body, query: (path["subscription_id"], query), query=webhooks.DeliveryQuery,
+          response=webhooks.DeliveryOut, page=True, tags=("webhooks",),
+          summary="The delivery log: each event, its status, tries, last answer and latency"),
+    Route("GET", "/webhooks/deliveries/<delivery_id>", "webhooks", READ, "webhooks", "get_delivery",
+          _p("delivery_id"), response=webhooks.DeliveryWithAttempts, tags=("webhooks",),
+          summary="One delivery with every try: when, the status code, the latency, the error"),
+    Route("POST", "/webhooks/subscriptions/<subscription_id>/redeliveries", "webhooks", WRITE, "webhooks",
+          "redeliver", _pb("subscription_id"), body=webhooks.Redelivery, response=webhooks.RedeliveryOut,
+          tags=("webhooks",), summary="Send archived events again: one, those after one, or a time window",
+          description="From the event archive (PITLANE_EVENT_ARCHIVE_DAYS, 30 by default, beyond the outboxes'"
+                      " 7 days): one event by id, every event after an event id, or those that occurred in a"
+                      " window, of the types the subscription wants. An event already waiting is not doubled."),
+    Route("POST", "/events/replays", "replays", WRITE, "webhooks", "replay_to_queue", _b, body=webhooks.Replay,
+          response=webhooks.ReplayOut, status=202, actor="created_by", id_field="replay_id", tags=("events",),
+          summary="Publish archived events again into a queue",
+          description="For an integrator's consumer (or a handler's queue) that lost events or started late:"
+                      " the archived events of the range are published into the queue in archive order, with"
+                      " their own ids (consumers drop what they applied already). A service's handler queue"
+                      " gets only its event type unless event_types says otherwise. Runs in the background;"
+                      " GET /events/replays/{replay_id} tells how far it is."),
+    Route("GET", "/events/replays/<replay_id>", "replays", READ, "webhooks", "get_replay", _p("replay_id"),
+          response=webhooks.ReplayOut, tags=("events",), summary="How far a replay is"),
     Route("GET", "/dead-letters", "dead-letters", READ, GATEWAY, "list_dead_letters", query=DeadLetterQuery,
           response=DeadLetters, tags=("operations",), summary="Events a handler kept failing on",
           codes=("400", "401", "403", "405", "503"), answers={"403": "operations and admin only"},
@@ -706,6 +752,10 @@ ROUTES = [
     Route("GET", "/openapi.json", "meta", READ, GATEWAY, "openapi_document", response=FREE_FORM, public=True,
           summary="This document", tags=("meta",), codes=("405",),
           description="The OpenAPI 3 document of the API, generated from the route table and its schemas."),
+    Route("GET", "/asyncapi.json", "meta", READ, GATEWAY, "asyncapi_document", response=FREE_FORM, public=True,
+          summary="The event stream's AsyncAPI document", tags=("meta",), codes=("405",),
+          description="The AsyncAPI 2.6 document of the events on the exchange pitlane.events, generated from the"
+                      " event catalogue: one channel per event type, its payload, version and publisher."),
     Route("GET", "/healthz", "meta", READ, GATEWAY, "healthz", response=HEALTH, public=True, root=True,
           summary="Whether the gateway reaches RabbitMQ and PostgreSQL", tags=("meta",), codes=("405", "503"),
           description="No token needed. 200 when both answer, 503 (status degraded) when either does not.",

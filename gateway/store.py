@@ -88,13 +88,14 @@ class GatewayStore:
     PRUNE_EVERY = 1000  # idempotency claims between two removals of expired keys, per process
     PRUNE_BATCH = 5000
 
-    def __init__(self, pool_size=4):
+    def __init__(self, pool_size: int | None = None):
         dsn = config.dsn("gateway")
-        ensure_database(dsn)
+        ensure_database(dsn)  # these two straight to PostgreSQL; the pool through PITLANE_PGBOUNCER if set
         migrate(dsn, "gateway", Path(__file__).parent / "migrations", include_shared=False)
         # autocommit: the idempotency bookkeeping's single statements and the audit trail's COPY
-        # batches commit at once; the idempotency claim runs in an explicit transaction
-        self.pool = Pool(dsn, "gateway", size=pool_size, autocommit=True)
+        # batches commit at once; the idempotency claim runs in an explicit transaction. One pool per
+        # gateway worker, shared by its threads (the connection budget: docs/reliability.md)
+        self.pool = Pool(dsn, "gateway", size=pool_size or config.gateway_db_pool_size(), autocommit=True)
         self.audit_trail = AuditTrail(self.pool)
         self._claims = itertools.count(1)
         # how long a claimed key without an answer counts as in progress: the RPC's timeout and a margin

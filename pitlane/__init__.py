@@ -1,10 +1,10 @@
 """Operator tooling: run services, declare the broker topology, tokens, dead letters, demo data."""
 import importlib
 
-from shared.config import SERVICES
+from shared.config import INTEGRATIONS, SERVICES
 
 # name -> "module:class"; each service is services/<name>/service.py, class <Name>Service
-SERVICE_CLASSES = {name: f"services.{name}.service:{name.capitalize()}Service" for name in SERVICES}
+SERVICE_CLASSES = {name: f"services.{name}.service:{name.capitalize()}Service" for name in (*SERVICES, *INTEGRATIONS)}
 
 
 def service_class(name: str):

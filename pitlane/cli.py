@@ -164,6 +164,90 @@ def staff_add(login, name, role, branch_id, region_id, password):
                                                    if member.branch_id or member.region_id else ""))
 
 
+@main.command("pgbouncer-config")
+@click.option("--port", default=6432, show_default=True, help="Port PgBouncer listens on, at 127.0.0.1.")
+@click.option("--dir", "directory", required=True, type=click.Path(file_okay=False),
+              help="Folder for pgbouncer.ini and userlist.txt (and PgBouncer's pid file and log).")
+@click.option("--pool-size", default=5, show_default=True,
+              help="Server connections at most per schema (each service's, the gateway's).")
+def pgbouncer_config(port, directory, pool_size):
+    """Write a PgBouncer configuration in transaction mode for this stack's DSNs, and say how to start it.
+
+    One PgBouncer database per schema, whose connect_query sets the search_path; migrations keep
+    going straight to PostgreSQL (docs/scaling.md, "PgBouncer")."""
+    import os
+    import pwd
+    from pathlib import Path
+
+    folder = Path(directory).resolve()
+    ini = write_pgbouncer_config(folder, port, pool_size)
+    as_user = ""
+    if os.geteuid() == 0:  # PgBouncer refuses to run as root: it will switch to postgres (-u)
+        postgres = pwd.getpwnam("postgres")
+        for path in (folder, *folder.iterdir()):
+            os.chown(path, postgres.pw_uid, postgres.pw_gid)
+        as_user = "-u postgres "
+    schemas = len(SERVICE_CLASSES) + 1
+    click.echo(f"wrote {ini} and {folder / 'userlist.txt'}: transaction mode, {schemas} databases,"
+               f" at most {schemas * pool_size} connections to PostgreSQL")
+    click.echo(f"start it:  pgbouncer -d {as_user}{ini}")
+    click.echo(f"then:      export PITLANE_PGBOUNCER=127.0.0.1:{port}")
+    click.echo(f"stop it:   kill $(cat {folder / 'pgbouncer.pid'})")
+
+
+def write_pgbouncer_config(folder, port: int, pool_size: int = 5, dsns: dict[str, str] | None = None):
+    """pgbouncer.ini and userlist.txt in `folder` for `dsns` (schema: DSN; default: every service's
+    (SERVICE_CLASSES) and the gateway's, from the environment); the path of pgbouncer.ini.
+
+    Transaction mode: a server connection serves a client for one transaction, so no session state
+    may outlive one. The search_path is set once per server connection by its database's
+    connect_query and nothing resets it (server_reset_query is empty). Trust authentication for
+    a PostgreSQL that trusts local connections; deploy/pgbouncer/ shows a production setting."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if dsns is None:
+        dsns = {schema: config.dsn(schema) for schema in (*SERVICE_CLASSES, "gateway")}
+    databases, users = [], {}
+    for schema, dsn in dsns.items():
+        params = conninfo_to_dict(dsn)
+        user = params.get("user") or "postgres"
+        dbname = params.get("dbname") or user
+        users[user] = params.get("password", "")
+        databases.append(f"{config.pgbouncer_database(dbname, schema)} = host={params.get('host') or '127.0.0.1'}"
+                         f" port={params.get('port') or 5432} dbname={dbname}"
+                         f" connect_query='SET search_path TO \"{schema}\", public'")
+    (folder / "userlist.txt").write_text("".join(f'"{u}" "{p}"\n' for u, p in users.items()))
+    ini = folder / "pgbouncer.ini"
+    ini.write_text("\n".join([
+        "; pitlane: PgBouncer in transaction mode in front of PostgreSQL (`pitlane pgbouncer-config`)",
+        "[databases]", *databases, "",
+        "[pgbouncer]",
+        "listen_addr = 127.0.0.1",
+        f"listen_port = {port}",
+        "unix_socket_dir =",  # TCP only: nothing written to /tmp or /var/run/postgresql
+        "pool_mode = transaction",
+        "auth_type = trust",
+        f"auth_file = {folder / 'userlist.txt'}",
+        f"admin_users = {', '.join(users)}",
+        f"stats_users = {', '.join(users)}",
+        # per database (schema): a service's transactions never wait for another's connections,
+        # and the stack holds at most (schemas x pool size) connections however many processes run
+        f"default_pool_size = {pool_size}",
+        f"max_db_connections = {pool_size}",
+        "reserve_pool_size = 0",
+        "max_client_conn = 500",
+        "query_wait_timeout = 30",  # as long as a pool's caller waits for a connection (shared/storage/db.py)
+        "server_idle_timeout = 60",
+        "server_reset_query =",
+        "ignore_startup_parameters = extra_float_digits",
+        f"pidfile = {folder / 'pgbouncer.pid'}",
+        f"logfile = {folder / 'pgbouncer.log'}",
+        "",
+    ]))
+    return ini
+
+
 @main.group()
 def dlq():
     """Dead letters: events a handler kept failing on."""

@@ -1,7 +1,8 @@
 """Configuration from the environment, with defaults that work on a local development machine."""
 import os
 
-SERVICES = ("booking", "workshop", "parts", "billing", "crm")
+SERVICES = ("booking", "workshop", "parts", "billing", "crm")  # the after-sales services, each keeps SLA clocks
+INTEGRATIONS = ("webhooks",)  # the event stream pushed to integrators (services/webhooks)
 
 
 def amqp_uri() -> str:
@@ -22,6 +23,69 @@ def dsn(service: str | None = None) -> str:
     return os.environ.get("PITLANE_DSN", "postgresql://postgres@127.0.0.1:5432/pitlane")
 
 
+def pgbouncer() -> str | None:
+    """host:port of a PgBouncer in transaction mode that the services' and the gateway's pools go
+    through (PITLANE_PGBOUNCER, e.g. 127.0.0.1:6432); None: straight to PostgreSQL. Migrations and
+    the creation of a missing database always go straight to PostgreSQL: they hold a session
+    (an advisory lock, CREATE DATABASE). `pitlane pgbouncer-config` writes its configuration."""
+    return os.environ.get("PITLANE_PGBOUNCER") or None
+
+
+def pgbouncer_database(dbname: str, schema: str) -> str:
+    """The PgBouncer database (an alias of `dbname`) that a pool of `schema` connects to: its
+    connect_query sets the schema's search_path, which PgBouncer 1.18 cannot take from the client
+    (it refuses the `options` startup parameter)."""
+    return f"{dbname}__{schema}"
+
+
+def processes() -> int:
+    """Processes of each service (`pitlane run --processes N` sets PITLANE_PROCESSES for them)."""
+    return max(1, int(os.environ.get("PITLANE_PROCESSES", "1")))
+
+
+def units_of_work_connections(processes: int) -> int:
+    """The budget of one service process's unit-of-work pool when PITLANE_DB_POOL does not set it:
+    4 with one process per service, 2 each with more, so that a stack of two processes per service
+    still fits twice in PostgreSQL's default 100 connections beside the tests (docs/reliability.md,
+    "Connection budget"). Beyond two processes the way on is PgBouncer (docs/scaling.md)."""
+    return 4 if processes <= 1 else 2
+
+
+def db_pool_size() -> int:
+    """Connections one service process may hold for its units of work (its outbox relay and
+    retention borrow from them; beside them: its one RPC-replies connection): PITLANE_DB_POOL,
+    else the budget for PITLANE_PROCESSES processes per service. The benchmarks found 3, 4 and 8
+    per service alike on this machine."""
+    given = os.environ.get("PITLANE_DB_POOL")
+    return int(given) if given else units_of_work_connections(processes())
+
+
+def rpc_replies_pool_size() -> int:
+    """Connections of a service process's RPC-replies pool (shared/storage/dependencies.py): one.
+    Its only query is the look-up of a kept answer, made by the process's one RPC consumer thread
+    before a command with a command id (or a redelivered one) runs, one request at a time."""
+    return 1
+
+
+def gateway_db_pool_size() -> int:
+    """Connections of one gateway worker's store (idempotency keys, audit trail, staff), shared by
+    its 8 threads: PITLANE_GATEWAY_DB_POOL, default 3. A request holds one only for its
+    Idempotency-Key's claim and completion (a statement or two each, never during its RPC), the
+    audit trail for one COPY of a batch; most requests need none."""
+    return int(os.environ.get("PITLANE_GATEWAY_DB_POOL", "3"))
+
+
+def stack_connections(processes: int, gateway_workers: int = 2, units_of_work: int | None = None,
+                      gateway_pool: int = 3) -> int:
+    """At most how many PostgreSQL connections one stack holds, straight to PostgreSQL: every
+    process of every service (SERVICES and INTEGRATIONS: units of work and RPC replies) and every
+    gateway worker."""
+    if units_of_work is None:
+        units_of_work = units_of_work_connections(processes)
+    services = len(SERVICES) + len(INTEGRATIONS)
+    return services * processes * (units_of_work + rpc_replies_pool_size()) + gateway_workers * gateway_pool
+
+
 def rpc_timeout() -> float:
     return float(os.environ.get("PITLANE_RPC_TIMEOUT", "5"))
 
@@ -40,14 +104,6 @@ def nameko_config(service: str | None = None) -> dict:
 def shutdown_grace() -> float:
     """Seconds a stopping service gets to finish its work in flight before it is killed."""
     return float(os.environ.get("PITLANE_SHUTDOWN_GRACE", "30"))
-
-
-def db_pool_size() -> int:
-    """Connections one service process may hold for its units of work (beside them: the 2 of its
-    RPC-replies pool). 4 keeps the whole stack within 40 of PostgreSQL's default 100 connections,
-    room for a second stack and the tests (docs/reliability.md, "Connection budget"); the
-    benchmarks found 3, 4 and 8 per service alike on this machine."""
-    return int(os.environ.get("PITLANE_DB_POOL", "4"))
 
 
 def retry_delays() -> list[float]:
@@ -128,3 +184,33 @@ def delivery_limit() -> int:
     """Deliveries of one message to a quorum queue's consumers before the broker dead-letters it: a
     message whose handling kills the process every time stops at this count instead of looping."""
     return int(os.environ.get("PITLANE_DELIVERY_LIMIT", "20"))
+
+
+# -- webhooks and the event archive (services/webhooks) ----------------------------------------------------
+def webhook_retry_hours() -> float:
+    """Hours a delivery is retried before it is given up (the subscription's dead letters)."""
+    return float(os.environ.get("PITLANE_WEBHOOK_RETRY_HOURS", "24"))
+
+
+def webhook_backoff() -> tuple[float, float]:
+    """(first, longest) seconds between tries of one delivery: doubling from the first, capped at the
+    longest, each with +/- 20 % jitter."""
+    return (float(os.environ.get("PITLANE_WEBHOOK_FIRST_RETRY", "5")),
+            float(os.environ.get("PITLANE_WEBHOOK_LONGEST_RETRY", "3600")))
+
+
+def webhook_pause_after() -> float:
+    """Seconds a subscription may fail every try before it is paused and operations are told."""
+    return float(os.environ.get("PITLANE_WEBHOOK_PAUSE_AFTER", str(6 * 3600)))
+
+
+def webhook_timeout() -> float:
+    """Seconds a receiver has to answer one delivery (connecting, then answering)."""
+    return float(os.environ.get("PITLANE_WEBHOOK_TIMEOUT", "10"))
+
+
+def event_archive_days() -> float:
+    """Days the event archive keeps every event for redelivery and replay (beyond the outboxes' own
+    PITLANE_MESSAGES_KEEP_DAYS); the delivery log is kept as long. At least 2: a delivery is retried
+    for a day and its event must still be there."""
+    return max(float(os.environ.get("PITLANE_EVENT_ARCHIVE_DAYS", "30")), 2.0)

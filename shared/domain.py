@@ -6,7 +6,7 @@ changed and publishes `obj.events` in the same transaction (`Transaction.publish
 A rule that says no raises one of the plain exceptions below; the service's edge maps each to a
 typed RPC error once (`shared/contracts/errors.py`, `from_domain`), and the gateway maps that to HTTP.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 
 # -- what a rule says when it says no ----------------------------------------------------------------
@@ -105,3 +105,8 @@ class Aggregate:
         """The recorded events, handed over once: the object forgets them."""
         taken, self.events = self.events, []
         return taken
+
+
+def stored(obj) -> dict:
+    """A domain object's fields as store.py writes them (not the events it recorded)."""
+    return {f.name: getattr(obj, f.name) for f in fields(obj) if f.name != "events"}

@@ -45,6 +45,9 @@ class Api:
     def post(self, path: str, body=None, key: str | None = None, root: bool = False, **query):
         return self.call("POST", path, body=body if body is not None else {}, key=key, query=query or None, root=root)
 
+    def delete(self, path: str, **query):
+        return self.call("DELETE", path, query=query or None)
+
     def call(self, method: str, path: str, body=None, query=None, key: str | None = None, root: bool = False):
         """`root`: the path is outside /api/v1 (the customer's signed link)."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from shared.contracts.api.billing import (CLAIM_ENDINGS, CLAIM_STEPS, EXCLUSIONS,  # noqa: F401  (the API's words)
                                           PAYMENT_METHODS, PERIODS)
-from shared.domain import Aggregate, RuleBroken, StateConflict
+from shared.domain import Aggregate, RuleBroken, StateConflict, stored  # noqa: F401  (store.py writes through it)
 
 CHARGED = "customer"  # only customer-pay lines are charged; warranty, internal, goodwill go elsewhere
 WARRANTY = "warranty"  # claimed from the manufacturer (domain.md s6)
@@ -15,11 +15,6 @@ WARRANTY = "warranty"  # claimed from the manufacturer (domain.md s6)
 
 def round_half_up(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def stored(obj) -> dict:
-    """A domain object's fields as store.py writes them (not the events it recorded)."""
-    return {f.name: getattr(obj, f.name) for f in fields(obj) if f.name != "events"}
 
 
 def stored_fields(cls) -> tuple:

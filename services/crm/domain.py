@@ -8,16 +8,11 @@ from datetime import datetime, timedelta
 from services.crm.complaints import LEVELS, Complaint  # noqa: F401  (complaints' rules live there)
 from shared.contracts.api.crm import (COMPLAINT_SCORE, LANGUAGES, MAJOR_LABOUR_HOURS,  # the API's words
                                       MAJOR_TOTAL_CENTS, OUTCOMES, SEARCH_MIN)
-from shared.domain import Aggregate, RuleBroken, StateConflict
+from shared.domain import Aggregate, RuleBroken, StateConflict, stored  # noqa: F401  (store.py writes through it)
 
 VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")  # 17 characters, never I, O or Q
 VIN_SHAPE = "17 characters, letters and digits, no I, O or Q"
 FOLLOW_UP_HOURS = 72  # domain.md s7: within 72 h of delivery; a branch may set its own
-
-
-def stored(obj) -> dict:
-    """A domain object's fields as store.py writes them (not the events it recorded)."""
-    return {f.name: getattr(obj, f.name) for f in fields(obj) if f.name != "events"}
 
 
 def _from_row(cls, row: dict):

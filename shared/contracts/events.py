@@ -628,6 +628,23 @@ _CATALOGUE = [
         ))
         for outcome in ("at_risk", "breached", "met")
     ],
+    # webhooks: integrators' subscriptions to this stream (services/webhooks)
+    EventSpec("webhook.subscribed", "webhooks", _facts(
+        subscription_id=fields.UUID(required=True), url=fields.String(required=True),
+        event_types=fields.List(fields.String(), required=True),
+    ), description="An admin subscribed a URL to event types (catalogue names, `<family>.*` or `*`)."),
+    EventSpec("webhook.subscription_paused", "webhooks", _facts(
+        subscription_id=fields.UUID(required=True), url=fields.String(required=True),
+        failures_in_a_row=fields.Integer(required=True),
+        failing_since=fields.AwareDateTime(allow_none=True, load_default=None), reason=fields.String(required=True),
+    ), description="No more tries until an admin resumes it: every try failed for the pause window, or an admin"
+                   " paused it. Its deliveries wait."),
+    EventSpec("webhook.subscription_resumed", "webhooks", _facts(
+        subscription_id=fields.UUID(required=True), url=fields.String(required=True),
+    ), description="Tries start again at once, the waiting deliveries first."),
+    EventSpec("webhook.unsubscribed", "webhooks", _facts(
+        subscription_id=fields.UUID(required=True), url=fields.String(required=True),
+    ), description="The subscription gets no more deliveries; its log stays until the archive's retention."),
 ]
 
 CATALOGUE: dict[str, EventSpec] = {spec.name: spec for spec in _CATALOGUE}
@@ -638,6 +655,10 @@ def _json_default(value):
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
+
+
+def names() -> frozenset:
+    return frozenset(CATALOGUE)
 
 
 def spec(event_type: str) -> EventSpec:

@@ -9,9 +9,11 @@ from time import monotonic
 
 import psycopg
 from psycopg import waiting
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg.types.json import set_json_dumps
 
+from shared import config
 from shared.contracts import errors
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,19 @@ def delete_old(conn, table: str, key: str, age_column: str, older_than, batch: i
         f"{condition} LIMIT %s FOR UPDATE SKIP LOCKED)", (older_than, batch)).rowcount
 
 
+def through_pgbouncer(dsn: str, schema: str, address: str) -> str:
+    """The conninfo of `dsn` for a pool of `schema` through the PgBouncer at `address` (host:port):
+    its alias of the database (shared.config.pgbouncer_database), the same user, no `options`."""
+    params = conninfo_to_dict(dsn)
+    params.pop("options", None)
+    host, colon, port = address.rpartition(":")
+    if not colon:  # a host alone: PgBouncer's own port
+        host, port = address, "6432"
+    dbname = params.get("dbname") or params.get("user") or "postgres"  # libpq's default: the user's name
+    params.update(host=host, port=port, dbname=config.pgbouncer_database(dbname, schema))
+    return make_conninfo("", **params)
+
+
 class Pool:
     """A bounded pool of connections whose search_path is one service's schema.
 
@@ -112,25 +127,36 @@ class Pool:
     connection refused costs only the unit of work that asked for it.
     """
 
-    def __init__(self, dsn: str, schema: str, size: int = 8, connect_timeout: int = 5, autocommit: bool = False):
+    def __init__(self, dsn: str, schema: str, size: int = 8, connect_timeout: int = 5, autocommit: bool = False,
+                 pgbouncer: str | None = None):
+        """`pgbouncer`: host:port of a PgBouncer to connect through; by default PITLANE_PGBOUNCER
+        (none: straight to PostgreSQL), "" for straight to PostgreSQL whatever the environment says."""
         self.dsn = dsn
         self.autocommit = autocommit  # single statements commit at once; conn.transaction() still groups
         self.schema = schema
         self.size = size
         self.connect_timeout = connect_timeout
+        self.pgbouncer = config.pgbouncer() if pgbouncer is None else (pgbouncer or None)
         self.connection_class = connection_class()
         self._idle: queue.LifoQueue = queue.LifoQueue()
         self._slots = threading.BoundedSemaphore(size)
         self._generation = 0
 
+    def connect_arguments(self) -> dict:
+        """What a new connection is made with. Straight to PostgreSQL, the schema's search_path
+        travels as a startup option. Through PgBouncer (transaction mode) there is no option
+        (PgBouncer 1.18 refuses it): the pool connects to the alias of its database whose
+        connect_query sets the search_path on every server connection (`pitlane pgbouncer-config`),
+        and prepares no statement, since the next transaction may run on another server connection
+        that never saw it."""
+        common = {"row_factory": dict_row, "connect_timeout": self.connect_timeout, "autocommit": self.autocommit}
+        if self.pgbouncer is None:
+            return {"conninfo": self.dsn, "options": f"-c search_path={self.schema},public", **common}
+        return {"conninfo": through_pgbouncer(self.dsn, self.schema, self.pgbouncer), "prepare_threshold": None,
+                **common}
+
     def _connect(self) -> psycopg.Connection:
-        conn = self.connection_class.connect(
-            self.dsn,
-            row_factory=dict_row,
-            connect_timeout=self.connect_timeout,
-            autocommit=self.autocommit,
-            options=f"-c search_path={self.schema},public",
-        )
+        conn = self.connection_class.connect(**self.connect_arguments())
         conn._pitlane_generation = self._generation
         return conn
 

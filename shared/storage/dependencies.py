@@ -14,7 +14,8 @@ from shared.bus.outbox import Relay, Retention
 class Database(DependencyProvider):
     """Gives each worker a UnitOfWork on the service's own schema.
 
-    At set-up it brings the schema up to date (the shared migrations, then the service's),
+    At set-up it brings the schema up to date (the shared migrations, then the service's, always
+    straight to PostgreSQL, while the pools go through PgBouncer when PITLANE_PGBOUNCER is set),
     and while the service runs it keeps an outbox relay publishing what commits announce, and
     the retention that removes published outbox rows, inbox marks and kept answers once old.
     """
@@ -32,7 +33,10 @@ class Database(DependencyProvider):
         self.retention = Retention(self.pool, config.messages_keep_days(), replies_keep=RpcReplies.KEEP)
         self.unit_of_work = UnitOfWork(self.pool, name, on_commit=self.relay.wake,
                                        on_publish=getattr(self.container.service_cls, "on_own_event", None))
-        self.replies = RpcReplies(Pool(dsn, name, size=2, autocommit=True))
+        # the look-ups of kept answers have a connection of their own, outside the units of work:
+        # the RPC consumer thread makes them before a command runs, and must not queue for the pool
+        # behind workers that hold their connections until their answers are sent
+        self.replies = RpcReplies(Pool(dsn, name, size=config.rpc_replies_pool_size(), autocommit=True))
 
     def _migrations(self) -> Path:
         """The service's migrations/ folder beside its module, unless the class names another."""

@@ -13,7 +13,8 @@ FILENAME = re.compile(r"^(\d{3})_[\w-]+\.sql$")
 
 
 def ensure_database(dsn: str):
-    """Create the database a DSN names, if it is missing (local runs and test runs)."""
+    """Create the database a DSN names, if it is missing (local runs and test runs); straight to
+    PostgreSQL, as CREATE DATABASE runs outside a transaction."""
     url = urlparse(dsn)
     name = url.path.lstrip("/")
     admin = urlunparse(url._replace(path="/postgres"))
@@ -43,7 +44,11 @@ def _files(folder: Path):
 
 
 def migrate(dsn: str, schema: str, service_migrations: Path, include_shared: bool = True) -> list[str]:
-    """Bring `schema` up to date; safe to run from several processes at once. Returns what ran."""
+    """Bring `schema` up to date; safe to run from several processes at once. Returns what ran.
+
+    Always straight to PostgreSQL (the DSN, never PITLANE_PGBOUNCER): the advisory lock that makes
+    processes take turns is held by the session, which PgBouncer in transaction mode would not keep
+    for us between statements."""
     ran = []
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"pitlane.migrate.{schema}",))

@@ -69,9 +69,9 @@ def private_stack(private_env):
     from pitlane import all_service_classes
     from shared.bus.messaging import declare_topology
     from shared.config import SERVICES
-    from tests.support import fixtures, stack_fixtures as shared
+    from tests.support import stack_fixtures as shared
     from tests.support.gateway import Api, GatewayProcess
-    from tests.support.infra import ServiceProcess, wait_for
+    from tests.support.infra import ServiceProcess
 
     declare_topology(private_env.amqp, all_service_classes())
     running, gateway = {}, None
@@ -82,17 +82,9 @@ def private_stack(private_env):
             process.wait_ready()
         gateway = GatewayProcess().start()
         admin = Api.as_role(gateway.url, "admin")
-        for branch_id, region_id in ((shared.BRANCH, shared.REGION), (shared.OTHER_BRANCH, shared.REGION)):
-            admin.ok("POST", "/branches", fixtures.branch(branch_id, region_id=region_id, bays=40), status=201)
-        admin.ok("POST", "/parts", {"part_number": shared.PART, "description": "front brake pads", "origin": "oem",
-                                    "price_cents": 8900, "warranty_months": 36, "warranty_km": 50000}, status=201)
-        wait_for(lambda: admin.post("/stock/receipts", {"branch_id": shared.BRANCH, "part_number": shared.PART,
-                                                        "quantity": 500}).status_code == 201,
-                 message="parts to know the branch")
         yield SimpleNamespace(
             running=running, gateway=gateway, rabbit=private_env.rabbit, postgres=private_env.postgres,
-            world={"branch": shared.BRANCH, "other_branch": shared.OTHER_BRANCH, "region": shared.REGION,
-                   "part": shared.PART},
+            world=shared.make_world(admin, far=False),
             advisor=Api.as_role(gateway.url, "advisor", branch_id=shared.BRANCH),
             technician=Api.as_role(gateway.url, "technician", branch_id=shared.BRANCH),
             inspector=Api.as_role(gateway.url, "technician", branch_id=shared.BRANCH))

@@ -4,7 +4,6 @@ dead-lettered as on classic queues, and a message no consumer ever settles stops
 
 On a vhost of its own: a queue keeps the type it was declared with, so quorum and classic queues of the
 same names cannot share the run's vhost."""
-import os
 import uuid
 
 import amqp
@@ -26,27 +25,14 @@ QUEUE = "evt-pitlane-booking.cancelled--probe.count_cancellation"
 def quorum(run_env):
     from shared.bus.messaging import declare_topology
 
-    uri = f"amqp://guest:guest@127.0.0.1:5672/{VHOST}"
-    infra.create_vhost(VHOST)
-    saved = {k: os.environ.get(k) for k in ("PITLANE_AMQP_URI", "PITLANE_QUEUE_TYPE", "PITLANE_DELIVERY_LIMIT")}
-    os.environ.update({"PITLANE_AMQP_URI": uri, "PITLANE_QUEUE_TYPE": "quorum", "PITLANE_DELIVERY_LIMIT": "3"})
-    process = None
-    try:
+    with infra.own_vhost(VHOST, PITLANE_QUEUE_TYPE="quorum", PITLANE_DELIVERY_LIMIT="3") as uri:
         declare_topology(uri, [ProbeService])
-        process = ServiceProcess(PROBE).start().wait_ready()
-        yield uri
-    finally:
-        if process:
+        process = ServiceProcess(PROBE).start()
+        try:
+            process.wait_ready()
+            yield uri
+        finally:
             process.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        import kombu.pools
-
-        kombu.pools.reset()
-        infra.delete_vhost(VHOST)
 
 
 def effects(booking_id):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from pitlane import SERVICE_CLASSES
+
 from shared.storage.migrate import drop_database
 from tests.support import infra
 
@@ -132,7 +134,7 @@ def test_ctrl_c_stops_the_stack_in_seconds_without_a_traceback_and_a_second_run_
     assert took < 10, f"stopping took {took:.1f} s\n{first.output}"
     assert first.proc.returncode == 0, first.output
     assert "Traceback" not in first.output, first.output
-    assert sorted(logs) == sorted(["booking.log", "workshop.log", "parts.log", "billing.log", "crm.log", "gateway.log"])
+    assert sorted(logs) == sorted([f"{name}.log" for name in SERVICE_CLASSES] + ["gateway.log"])
     for name, text in logs.items():
         assert "Traceback" not in text, f"{name}:\n{text[-4000:]}"
     assert _processes_of(env["PITLANE_AMQP_URI"]) == []

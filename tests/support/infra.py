@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -102,3 +103,33 @@ class ServiceProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def own_vhost(vhost: str, database: str | None = None, **env):
+    """A vhost (and a database) of their own, in the environment of this process and the processes it
+    starts while inside, with `env` set too; all put back and removed afterwards. For tests whose queues
+    or tables must not meet the run's own (a queue keeps its type; a service consumes all it can)."""
+    import kombu.pools
+
+    from shared.storage.migrate import drop_database, ensure_database
+
+    saved = {k: os.environ.get(k) for k in ("PITLANE_AMQP_URI", "PITLANE_DSN", *env)}
+    uri = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    dsn = os.environ["PITLANE_DSN"].rsplit("/", 1)[0] + f"/{database}" if database else None
+    create_vhost(vhost)
+    os.environ.update({"PITLANE_AMQP_URI": uri, **({"PITLANE_DSN": dsn} if dsn else {}), **env})
+    try:
+        if dsn:
+            ensure_database(dsn)
+        yield uri
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        kombu.pools.reset()  # the proxies' pooled connections to this vhost go with it
+        delete_vhost(vhost)
+        if dsn:
+            drop_database(dsn)

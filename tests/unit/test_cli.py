@@ -2,6 +2,7 @@
 import jwt
 from click.testing import CliRunner
 
+from pitlane import SERVICE_CLASSES
 from pitlane.cli import main
 from shared import config
 
@@ -87,12 +88,12 @@ def test_topology_declares_what_it_lists(monkeypatch):
                         lambda uri, classes: declared.extend(classes) or ["q1", "q2"])
     result = CliRunner().invoke(main, ["topology"])
     assert result.exit_code == 0, result.output
-    assert len(declared) == 5 and result.output.endswith("declared 2 handler queues\n")
+    assert len(declared) == len(SERVICE_CLASSES) and result.output.endswith("declared 2 handler queues\n")
 
 
 # -- the connection budget (docs/reliability.md, "Connection budget") -----------------------------------
 def test_the_stack_at_its_defaults_holds_at_most_40_postgresql_connections(monkeypatch, tmp_path):
-    """Every pool the stack opens, sized as the code sizes it: five service processes (units of work
+    """Every pool the stack opens, sized as the code sizes it: every service's process (units of work
     and RPC replies) and each gateway worker's store. PostgreSQL's default is 100 connections (3 of
     them for superusers): two stacks and the tests must fit."""
     import gateway.__main__ as gateway_main
@@ -125,10 +126,10 @@ def test_the_stack_at_its_defaults_holds_at_most_40_postgresql_connections(monke
             database.setup()
             services += 1
     per_services = sum(size for _, size in sizes)
-    assert services == 5 and len(sizes) == 10  # one unit-of-work pool and one replies pool each
+    assert services == len(SERVICE_CLASSES) and len(sizes) == 2 * services  # units of work and replies, each
 
     gateway.store.GatewayStore()
-    per_gateway_worker = sum(sizes[i][1] for i in range(10, len(sizes)))
+    per_gateway_worker = sum(sizes[i][1] for i in range(2 * services, len(sizes)))
     options = {}
     monkeypatch.setattr(gateway_main, "Gateway", lambda o: options.update(o) or type("G", (), {"run": lambda s: None})())
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
