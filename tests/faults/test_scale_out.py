@@ -1,0 +1,155 @@
+"""Scale-out as a dealer group grows into it: two processes of every service consuming the same quorum
+queues, every pool through PgBouncer in transaction mode, journeys under load, and one process of a
+service killed with SIGKILL in the middle. Nothing doubled, nothing lost: one repair order per check-in,
+one invoice, one follow-up and one consumption of the part per delivered repair order, each SLA clock's
+event once, every invoice delivered once to a webhook receiver, signature verified.
+
+On a vhost, a database and a PgBouncer of its own (a queue keeps its type; the run's own stack runs
+classic queues), removed afterwards; the machine's broker and database are only used, never restarted."""
+import os
+import signal
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from pitlane import SERVICE_CLASSES, all_service_classes
+from shared.bus.messaging import declare_topology
+from tests.conftest import RUN_ID
+from tests.support import infra, pgbouncer, stack_fixtures
+from tests.support.effects import assert_effects_once, assert_outboxes_drained, rows, run_journeys, scalar
+from tests.support.gateway import Api, GatewayProcess
+from tests.support.infra import ServiceProcess, queue_info, wait_for
+
+PROCESSES = 2
+JOURNEYS = 60
+
+
+class InvoiceReceiver:
+    """A webhook receiver that verifies each delivery and counts what it accepted by event id."""
+
+    def __init__(self):
+        self.secret, self.accepted, self.forged = None, {}, 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["content-length"])).decode()
+                try:
+                    event = Webhook(receiver.secret).verify(body, dict(self.headers))
+                except Exception:
+                    with receiver.lock:
+                        receiver.forged += 1
+                    self.send_response(400)
+                    self.end_headers()
+                    return
+                with receiver.lock:
+                    receiver.accepted[event["event_id"]] = receiver.accepted.get(event["event_id"], 0) + 1
+                self.send_response(204)
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/invoices"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def scaled_stack(run_env):
+    if not pgbouncer.available():
+        pytest.fail("pgbouncer is missing: `make test` installs it (apt-get install -y pgbouncer)")
+    with infra.own_vhost(f"pitlane-test-{RUN_ID}-scaled", f"pitlane_test_{RUN_ID}_scaled",
+                         PITLANE_QUEUE_TYPE="quorum", PITLANE_PROCESSES=str(PROCESSES)) as uri:
+        bouncer = pgbouncer.PrivatePgBouncer(os.environ["PITLANE_DSN"], pool_size=3).start()
+        os.environ.update(bouncer.env)  # every process started from here on goes through it
+        running, gateway, receiver = [], None, InvoiceReceiver()
+        try:
+            declare_topology(uri, all_service_classes())
+            running = [ServiceProcess(name).start() for name in SERVICE_CLASSES for _ in range(PROCESSES)]
+            for process in running:
+                process.wait_ready(timeout=60)
+            gateway = GatewayProcess().start()
+            admin = Api.as_role(gateway.url, "admin")
+            subscription = admin.ok("POST", "/webhooks/subscriptions", {"url": receiver.url,
+                                                                       "event_types": ["invoice.issued"]}, status=201)
+            receiver.secret = subscription["secret"]
+            world = stack_fixtures.make_world(admin, far=False)
+            yield SimpleNamespace(running=running, gateway=gateway, bouncer=bouncer, world=world, admin=admin,
+                                  receiver=receiver, subscription=subscription,
+                                  advisor=Api.as_role(gateway.url, "advisor", branch_id=world["branch"]),
+                                  technician=Api.as_role(gateway.url, "technician", branch_id=world["branch"]),
+                                  inspector=Api.as_role(gateway.url, "technician", branch_id=world["branch"]))
+        finally:
+            if gateway is not None:
+                gateway.stop()
+            for process in running:
+                process.stop()
+            receiver.close()
+            bouncer.remove()
+            os.environ.pop("PITLANE_PGBOUNCER", None)
+
+
+def test_two_processes_per_service_on_quorum_queues_through_pgbouncer_one_killed_mid_run(scaled_stack):
+    s = scaled_stack
+    assert queue_info("evt-pitlane-repair_order.delivered--billing.issue_invoice",
+                      os.environ["PITLANE_AMQP_URI"].rsplit("/", 1)[1])["type"] == "quorum"
+    billing = [p for p in s.running if p.names == ("billing",)]
+    killed = threading.Event()
+
+    def kill_one_billing(completed):
+        if completed == JOURNEYS // 3 and not killed.is_set():
+            killed.set()
+            billing[0].proc.send_signal(signal.SIGKILL)  # its unacked deliveries go to the other one
+            billing[0].proc.wait()
+
+    started = time.monotonic()
+    done, failed = run_journeys(JOURNEYS, s.advisor, s.technician, s.inspector, s.world, workers=8,
+                                on_progress=kill_one_billing, hours_ahead=30)
+    took = time.monotonic() - started
+    assert killed.is_set() and billing[0].proc.poll() == -signal.SIGKILL
+    assert not failed, failed[:5]
+    assert len(done) == JOURNEYS and all(j["paid"]["status"] == "paid" for j in done)
+    assert_outboxes_drained()
+    assert_effects_once()
+
+    orders = [j["ro"]["repair_order_id"] for j in done]
+    # the part each journey fitted was taken off the shelf once, by one of parts' two processes
+    wait_for(lambda: scalar("SELECT count(*) FROM parts.movements WHERE kind = 'issue_to_job'"
+                            " AND repair_order_id = ANY(%s::uuid[])", (orders,)) == len(orders),
+             timeout=60, message="one consumption per delivered repair order")
+    assert scalar("SELECT count(*) FROM (SELECT repair_order_id FROM parts.movements WHERE kind = 'issue_to_job'"
+                  " GROUP BY repair_order_id, part_number HAVING count(*) > 1) d") == 0
+    # timers ran in both processes of each service: each clock's outcome was announced once
+    for schema in ("booking", "workshop", "parts", "billing", "crm"):
+        assert scalar(f"SELECT count(*) FROM (SELECT payload->>'clock_id', event_type FROM {schema}.outbox"
+                      " WHERE left(event_type, 4) = 'sla.' GROUP BY 1, 2 HAVING count(*) > 1) d") == 0, schema
+
+    # every invoice reached the webhook receiver, verified, and was delivered once
+    invoices = {r[0] for r in rows("SELECT payload->>'event_id' FROM billing.outbox WHERE event_type = 'invoice.issued'")}
+    assert len(invoices) == JOURNEYS
+    wait_for(lambda: invoices <= set(s.receiver.accepted), timeout=60, message="every invoice at the receiver")
+    assert s.receiver.forged == 0
+    assert scalar("SELECT count(*) FROM webhooks.deliveries WHERE status = 'delivered' AND event_type = 'invoice.issued'"
+                  ) == JOURNEYS
+    assert all(count == 1 for count in s.receiver.accepted.values())  # none sent twice
+
+    # every pool went through PgBouncer, within its limit of server connections
+    stats = {r["database"]: r for r in s.bouncer.show("STATS")}
+    for schema in (*SERVICE_CLASSES, "gateway"):
+        alias = next(name for name in stats if name.endswith(f"__{schema}"))
+        assert stats[alias]["total_xact_count"] > 0, schema
+    servers = s.bouncer.show("SERVERS")
+    assert len(servers) <= s.bouncer.limit
+    print(f"{JOURNEYS} journeys in {took:.1f} s with {PROCESSES} processes per service;"
+          f" {len(servers)} server connections behind PgBouncer")
