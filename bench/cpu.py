@@ -22,14 +22,14 @@ from bench.stack import RESULTS, BenchStack
 UNITS = {"booking_create": "booking", "journey": "journey", "reserve_race": "reservation"}
 
 
-def run(scenario: str, seconds: int, spy: str | None, journeys: int = 60) -> dict:
+def run(scenario: str, seconds: int, spy: str | None, journeys: int = 60, processes: int = 1) -> dict:
     from gateway.auth import issue_token
     from tests.support.gateway import Api
 
     from bench.__main__ import reference_loop_ms
 
     speed_before = reference_loop_ms()
-    with BenchStack() as stack:
+    with BenchStack(processes=processes) as stack:
         world = scenarios.World(stack, Api.as_role(stack.url, "admin"))
         headers = {"Authorization": "Bearer " + issue_token("advisor", "bench", branch_id=scenarios.BRANCH)}
         counter = iter(range(10**8))
@@ -71,9 +71,10 @@ def main(argv=None):
     parser.add_argument("scenario", choices=sorted(UNITS))
     parser.add_argument("--seconds", type=int, default=15, help="booking_create's duration")
     parser.add_argument("--journeys", type=int, default=60, help="journey's count (more gives steadier figures)")
+    parser.add_argument("--processes", type=int, default=1, help="processes of every service (default 1)")
     parser.add_argument("--spy", metavar="NAME", help="py-spy these processes too: booking, gateway-worker-1, ... (comma-separated) or all")
     args = parser.parse_args(argv)
-    figures = run(args.scenario, args.seconds, args.spy, args.journeys)
+    figures = run(args.scenario, args.seconds, args.spy, args.journeys, args.processes)
     unit = UNITS[args.scenario]
     print(f"{args.scenario}: {figures['rate']} {unit}s/s over {figures['units']} {unit}s; CPU ms per {unit}:")
     for name, ms in figures["ms_per_unit"].items():

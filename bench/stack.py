@@ -17,14 +17,18 @@ RESULTS = ROOT / "bench" / "results"  # the figures (bench-*.json) and bench.cpu
 
 
 class BenchStack:
-    def __init__(self, gateway_port=18080):
+    """`processes` of every service (as `pitlane run --processes N` starts them), each with its share
+    of the connection budget."""
+
+    def __init__(self, gateway_port=18080, processes=1):
         run = uuid.uuid4().hex[:6]
         self.vhost = f"pitlane-bench-{run}"
         base = os.environ.get("PITLANE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
         self.dsn = f"{base}/pitlane_bench_{run}"
         self.env = {**os.environ, "PITLANE_DSN": self.dsn, "PITLANE_LOG_LEVEL": "WARNING",
                     "PITLANE_AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}",
-                    "PITLANE_GATEWAY_PORT": str(gateway_port)}
+                    "PITLANE_GATEWAY_PORT": str(gateway_port), "PITLANE_PROCESSES": str(processes)}
+        self.replicas = processes
         self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.url = f"http://127.0.0.1:{gateway_port}"
         self.processes: dict[str, subprocess.Popen] = {}
@@ -39,20 +43,25 @@ class BenchStack:
         declare_topology(self.env["PITLANE_AMQP_URI"], all_service_classes())
         self.logs.mkdir(parents=True, exist_ok=True)
         RESULTS.mkdir(parents=True, exist_ok=True)
-        for name in SERVICES:
-            self._spawn(name, [sys.executable, "-m", "pitlane.serve", name])
-        for name in SERVICES:
+        for name in self.service_processes():
+            self._spawn(name, [sys.executable, "-m", "pitlane.serve", name.split("-")[0]])
+        for name in self.service_processes():
             self._wait_log(name)
         self._spawn("gateway", [sys.executable, "-m", "gateway"])
         self._wait_http()
         return self
+
+    def service_processes(self) -> list[str]:
+        """The name of each service process: `booking`, or `booking-1`, `booking-2` ... with several."""
+        return [name if self.replicas == 1 else f"{name}-{i}" for name in SERVICES for i in range(1, self.replicas + 1)]
 
     def _spawn(self, name, argv):
         log = open(self.logs / f"{name}.log", "wb")
         self.processes[name] = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
     def _wait_log(self, name):
-        wait_answering(lambda proxy: getattr(proxy, name).sla_figures(), name, self.processes[name], self.logs)
+        service = name.split("-")[0]
+        wait_answering(lambda proxy: getattr(proxy, service).sla_figures(), name, self.processes[name], self.logs)
 
     def _wait_http(self, timeout=60):
         deadline = time.monotonic() + timeout

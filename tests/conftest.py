@@ -59,8 +59,7 @@ def stack(run_env):
         return running
 
     yield start
-    for process in running.values():
-        process.stop()
+    ServiceProcess.stop_all(running.values())
     channels.stop()
 
 

@@ -91,5 +91,4 @@ def private_stack(private_env):
     finally:
         if gateway is not None:
             gateway.stop()
-        for process in running.values():
-            process.stop()
+        ServiceProcess.stop_all(running.values())

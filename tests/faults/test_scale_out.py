@@ -10,6 +10,7 @@ import os
 import signal
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
@@ -19,10 +20,11 @@ from standardwebhooks.webhooks import Webhook
 from pitlane import SERVICE_CLASSES, all_service_classes
 from shared.bus.messaging import declare_topology
 from tests.conftest import RUN_ID
-from tests.support import infra, pgbouncer, stack_fixtures
+from tests.support import fixtures, infra, pgbouncer, stack_fixtures
 from tests.support.effects import assert_effects_once, assert_outboxes_drained, rows, run_journeys, scalar
 from tests.support.gateway import Api, GatewayProcess
 from tests.support.infra import ServiceProcess, queue_info, wait_for
+from tests.support.journey import until, vin
 
 PROCESSES = 2
 JOURNEYS = 60
@@ -93,8 +95,7 @@ def scaled_stack(run_env):
         finally:
             if gateway is not None:
                 gateway.stop()
-            for process in running:
-                process.stop()
+            ServiceProcess.stop_all(running)
             receiver.close()
             bouncer.remove()
             os.environ.pop("PITLANE_PGBOUNCER", None)
@@ -114,8 +115,12 @@ def test_two_processes_per_service_on_quorum_queues_through_pgbouncer_one_killed
             billing[0].proc.wait()
 
     started = time.monotonic()
+    reminded = []  # bookings within a day, booked while the journeys run: both booking processes remind
+    booker = threading.Thread(target=lambda: reminded.extend(book_within_a_day(s.advisor, s.world["branch"], 12)))
+    booker.start()
     done, failed = run_journeys(JOURNEYS, s.advisor, s.technician, s.inspector, s.world, workers=8,
                                 on_progress=kill_one_billing, hours_ahead=30)
+    booker.join()
     took = time.monotonic() - started
     assert killed.is_set() and billing[0].proc.poll() == -signal.SIGKILL
     assert not failed, failed[:5]
@@ -135,6 +140,14 @@ def test_two_processes_per_service_on_quorum_queues_through_pgbouncer_one_killed
         assert scalar(f"SELECT count(*) FROM (SELECT payload->>'clock_id', event_type FROM {schema}.outbox"
                       " WHERE left(event_type, 4) = 'sla.' GROUP BY 1, 2 HAVING count(*) > 1) d") == 0, schema
 
+    # each booking within a day was reminded once, by one of booking's two processes
+    assert len(reminded) == 12
+    wait_for(lambda: scalar("SELECT count(DISTINCT payload->>'booking_id') FROM booking.outbox"
+                            " WHERE event_type = 'booking.reminder_due' AND payload->>'booking_id' = ANY(%s)",
+                            (reminded,)) == 12, timeout=30, message="a reminder for every booking within a day")
+    assert scalar("SELECT count(*) FROM booking.outbox WHERE event_type = 'booking.reminder_due'"
+                  " AND payload->>'booking_id' = ANY(%s)", (reminded,)) == 12
+
     # every invoice reached the webhook receiver, verified, and was delivered once
     invoices = {r[0] for r in rows("SELECT payload->>'event_id' FROM billing.outbox WHERE event_type = 'invoice.issued'")}
     assert len(invoices) == JOURNEYS
@@ -153,3 +166,18 @@ def test_two_processes_per_service_on_quorum_queues_through_pgbouncer_one_killed
     assert len(servers) <= s.bouncer.limit
     print(f"{JOURNEYS} journeys in {took:.1f} s with {PROCESSES} processes per service;"
           f" {len(servers)} server connections behind PgBouncer")
+
+
+def book_within_a_day(advisor, branch_id, count) -> list[str]:
+    """`count` bookings in the next hours, each of its own customer's car; their ids."""
+    booked = []
+    for n in range(count):
+        customer = advisor.ok("POST", "/customers", {"branch_id": branch_id, "name": f"Soon {n}"})
+        vehicle = advisor.ok("POST", "/vehicles", {"customer_id": customer["customer_id"], "vin": vin(),
+                                                   "plate": f"S {uuid.uuid4().hex[:5].upper()}", "model": "Polo"})
+        booking = until(lambda: advisor.post("/bookings", fixtures.booking_request(
+            branch_id, customer["customer_id"], vehicle["vehicle_id"], fixtures.next_slot(hours_ahead=4 + n))),
+            lambda r: r.status_code == 201, what="a booking once booking knows the vehicle").json()
+        booked.append(booking["booking_id"])
+    return booked
+

@@ -96,6 +96,16 @@ class ServiceProcess:
         if self.proc:
             self._log.close()
 
+    @staticmethod
+    def stop_all(processes, timeout=20.0):
+        """Stop several at once: each is told first, then each is waited for (one after the other, a
+        process takes a few seconds to finish its work in flight)."""
+        for process in processes:
+            if process.proc and process.proc.poll() is None:
+                process.proc.terminate()
+        for process in processes:
+            process.stop(timeout)
+
     def kill(self):
         self.proc.kill()
         self.proc.wait()
