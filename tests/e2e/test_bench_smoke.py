@@ -37,7 +37,12 @@ def test_bench_smoke_run_produces_every_figure(tmp_path):
         assert per[worker] > 0 and per["all"] >= per[worker] and {"rabbitmq", "postgres", "load generator"} <= set(per)
     assert "CPU ms per journey:" in result.stdout
     assert figures["metrics_scrape"]["clocks"] == 2000 and figures["metrics_scrape"]["bytes"] > 0
-    assert len(figures["targets"]) == 10
+    from bench.__main__ import TARGETS
+
+    assert len(figures["targets"]) == len(TARGETS)
+    two = figures["two_processes"]
+    assert two["processes"] == 2 and two["journey"]["journeys_per_s"] > 0
+    assert two["booking_create"]["throughput"]["requests_per_s"] > 0 and "2 processes " in result.stdout
     assert "targets:" in result.stdout
     # the processes' logs are where the README says test logs are, one directory per run
     logs = Path(figures["logs"])
