@@ -15,7 +15,7 @@ from flask import Flask
 
 
 def install(app: Flask):
-    from gateway.console import customer, views, advisor, technician, parts, operations  # noqa: F401  routes
+    from gateway.console import customer, views, advisor, technician, parts, operations, webhooks  # noqa: F401  routes
 
     app.secret_key = views.session_secret()
     app.config.update(SESSION_COOKIE_NAME="pitlane_console", SESSION_COOKIE_HTTPONLY=True,

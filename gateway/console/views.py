@@ -34,7 +34,8 @@ NAVIGATION = {
     "technician": [("console.my_jobs", "My jobs"), ("console.workshop_board", "Workshop board")],
     "parts_coordinator": [("console.parts", "Parts"), ("console.api_page", "API")],
     "operations": [("console.operations", "Operations"), ("console.workshop_board", "Workshop board"),
-                   ("console.day_board", "Day board"), ("console.parts", "Parts"), ("console.api_page", "API")],
+                   ("console.day_board", "Day board"), ("console.parts", "Parts"), ("console.api_page", "API"),
+                   ("console.webhooks", "Webhooks")],
 }
 NAVIGATION["admin"] = NAVIGATION["operations"]
 # the workshop board's columns: the repair order's open statuses, in the order work flows

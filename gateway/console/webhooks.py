@@ -10,7 +10,7 @@ shows it, once. Times are in UTC (a subscription belongs to the dealer group, no
 to send again is typed in UTC too.
 """
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import flash, g, redirect, render_template, request, session, url_for
 
@@ -25,7 +25,9 @@ STATUS_LEVELS = {"active": "on-track", "paused": "at-risk", "disabled": "none",
                  "pending": "paused", "delivered": "on-track", "failed": "breached"}
 STATUS_LABELS = {"active": "active", "paused": "paused", "disabled": "unsubscribed",
                  "pending": "waiting", "delivered": "delivered", "failed": "failed"}
-WINDOWS = {"": None, "7d": timedelta(days=7), "24h": timedelta(hours=24), "1h": timedelta(hours=1)}
+# the delivery log's "created" filter: key -> (label, how far back); the API pages oldest first
+WINDOWS = {"": ("everything kept", None), "7d": ("in the last 7 days", timedelta(days=7)),
+           "24h": ("in the last 24 hours", timedelta(hours=24)), "1h": ("in the last hour", timedelta(hours=1))}
 SUBSCRIPTION_FILTERS = ("active", "paused", "disabled")
 DELIVERY_FILTERS = ("pending", "delivered", "failed")
 
@@ -40,7 +42,7 @@ def age(since, now: datetime | None = None) -> str:
     at = present.parse(since)
     if at is None:
         return ""
-    seconds = max(int(((now or datetime.now(timezone.utc)) - at).total_seconds()), 0)
+    seconds = max(int(((now or datetime.now(UTC)) - at).total_seconds()), 0)
     days, rest = divmod(seconds, 86400)
     hours, minutes = rest // 3600, rest % 3600 // 60
     if days:
@@ -50,10 +52,8 @@ def age(since, now: datetime | None = None) -> str:
     return f"{minutes} min" if minutes else f"{seconds} s"
 
 
-def answer(delivery: dict) -> dict:
-    """The receiver's last answer as the log shows it: the status code, or the error's kind and text."""
-    status, error = delivery.get("last_status"), delivery.get("last_error") or delivery.get("error")
-    status = delivery.get("status_code", status) if "status_code" in delivery else status
+def answer(status: int | None, error: str | None) -> dict:
+    """The receiver's answer as the log shows it: the status code, or the error's kind (ReadTimeout) and text."""
     if status is not None:
         return {"head": f"HTTP {status}", "rest": (error or "")[:160], "good": 200 <= status < 300}
     if error:
@@ -88,7 +88,7 @@ def _utc(value: str, name: str) -> str | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc).isoformat()
+        return datetime.fromisoformat(value).replace(tzinfo=UTC).isoformat()
     except ValueError:
         raise Refused(400, "not a date and time", {name: ["a date and time, in UTC"]}) from None
 
@@ -104,17 +104,21 @@ def _dress(subscription: dict, now: datetime) -> dict:
 def _dress_delivery(delivery: dict) -> dict:
     delivery["level"] = STATUS_LEVELS.get(delivery["status"], "none")
     delivery["label"] = STATUS_LABELS.get(delivery["status"], delivery["status"])
-    delivery["answer"] = answer(delivery)
+    delivery["answer"] = answer(delivery.get("last_status"), delivery.get("last_error"))
     return delivery
 
 
 # -- the subscriptions --------------------------------------------------------------------------------------
 @console.get("/webhooks")
 @signed_in
-def webhooks(form=None, refusal=None, status_code=200):
+def webhooks():
+    return _subscriptions_page()
+
+
+def _subscriptions_page(form=None, refusal=None, status_code=200):
     shown = request.args.get("status") if request.args.get("status") in SUBSCRIPTION_FILTERS else None
     subscriptions = g.api.pages("/webhooks/subscriptions", status=shown, most=SUBSCRIPTIONS_SHOWN)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     order = {"paused": 0, "active": 1, "disabled": 2}  # what needs someone first; unsubscribed last
     subscriptions.sort(key=lambda s: (order.get(s["status"], 3), s.get("created_at") or ""))
     may_write = _may_write()
@@ -135,9 +139,11 @@ def subscribe():
     try:
         created = g.api.post("/webhooks/subscriptions", body, key=idempotency_key())
     except Refused as refused:  # the page again, with what was typed and the API's reasons
+        if not _may_write():  # no form to come back to
+            return refused_here(refused, url_for("console.webhooks"))
         typed = {"url": body["url"], "description": body["description"], "event_types": body["event_types"],
                  "event_names": request.form.get("event_names", "")}
-        return webhooks(form=typed, refusal=refused, status_code=refused.status)
+        return _subscriptions_page(form=typed, refusal=refused, status_code=refused.status)
     # shown once, on the next page, then gone (the API does not show it again either)
     session["webhook_secret"] = {key: created[key] for key in ("subscription_id", "url", "secret")}
     return redirect(url_for("console.webhooks") + "#new-secret")
@@ -172,14 +178,14 @@ def unsubscribe_webhook(subscription_id):
 @console.get("/webhooks/<uuid:subscription_id>")
 @signed_in
 def webhook_subscription(subscription_id):
-    subscription = _dress(g.api.get(f"/webhooks/subscriptions/{subscription_id}"), datetime.now(timezone.utc))
+    subscription = _dress(g.api.get(f"/webhooks/subscriptions/{subscription_id}"), datetime.now(UTC))
     status = request.args.get("status") if request.args.get("status") in DELIVERY_FILTERS else None
     event_type = (request.args.get("event_type") or "").strip() or None
     since = request.args.get("since") if request.args.get("since") in WINDOWS else ""
-    window = WINDOWS[since]
+    window = WINDOWS[since][1]
     query = {"status": status, "event_type": event_type, "limit": DELIVERIES_PER_PAGE,
              "cursor": request.args.get("cursor") or None,
-             "from": (datetime.now(timezone.utc) - window).isoformat() if window else None}
+             "from": (datetime.now(UTC) - window).isoformat() if window else None}
     page = g.api.get(f"/webhooks/subscriptions/{subscription_id}/deliveries", **query)
     chosen = None
     if request.args.get("delivery"):
@@ -187,7 +193,7 @@ def webhook_subscription(subscription_id):
         if chosen["subscription_id"] != str(subscription_id):
             raise Refused(404, "no such delivery of this subscription", {"delivery": ["unknown delivery"]})
         for attempt in chosen["tries"]:
-            attempt["answer"] = answer(attempt)
+            attempt["answer"] = answer(attempt.get("status_code"), attempt.get("error"))
     filters = {"status": status, "event_type": event_type, "since": since or None}
     return render_template(
         "console/webhook_subscription.html", s=subscription, deliveries=[_dress_delivery(d) for d in page["items"]],
