@@ -58,7 +58,7 @@ FROM generate_series(1, {open}) g;
 
 
 def figures_before(tx, now) -> dict:
-    """figures() as it was before shared migration 011: every aggregate over every clock."""
+    """figures() as it was before shared migration 011: every aggregate over every clock (the tests' reference)."""
     outcomes = tx.all(
         "SELECT c.policy, c.branch_id, b.region_id, c.outcome, count(*) AS count FROM sla_clocks c"
         " LEFT JOIN branches b USING (branch_id) WHERE c.outcome IS NOT NULL GROUP BY 1, 2, 3, 4")
@@ -75,8 +75,13 @@ def figures_before(tx, now) -> dict:
     safety = tx.all(
         "SELECT c.branch_id, b.region_id, count(*) AS count FROM sla_clocks c LEFT JOIN branches b"
         " USING (branch_id) WHERE c.safety_critical AND c.outcome = 'breached' GROUP BY 1, 2")
-    return {"outcomes": outcomes, "open": open_, "seconds_to_breach_min": nearest, "durations": durations,
-            "safety_critical_breaches": safety}
+    return {
+        "outcomes": [dict(r) for r in outcomes], "open": [dict(r) for r in open_],
+        "seconds_to_breach_min": [dict(r) for r in nearest],
+        "durations": [{"policy": r["policy"], "count": r["count"], "sum": float(r["sum"]),
+                       "buckets": {str(b): r[f"le_{b}"] for b in DURATION_BUCKETS}} for r in durations],
+        "safety_critical_breaches": [dict(r) for r in safety],
+    }
 
 
 def _history(dsn, schema, ended) -> dict:

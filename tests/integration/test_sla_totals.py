@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from bench.metrics_scale import figures_before as reference  # figures() before the totals: every clock
 from shared import org
 from shared.sla import clocks, rules as sla
 from shared.sla import store as sla_store
@@ -25,33 +26,6 @@ TOTALS_MIGRATION = "011_sla_totals.sql"
 
 def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
-
-
-# -- the reference: figures() as it was before the totals, one GROUP BY over every clock -------------
-def reference(tx, now) -> dict:
-    outcomes = tx.all(
-        "SELECT c.policy, c.branch_id, b.region_id, c.outcome, count(*) AS count FROM sla_clocks c"
-        " LEFT JOIN branches b USING (branch_id) WHERE c.outcome IS NOT NULL GROUP BY 1, 2, 3, 4")
-    open_ = tx.all(
-        "SELECT c.policy, c.branch_id, b.region_id, c.state, c.at_risk, c.outcome, count(*) AS count"
-        " FROM sla_clocks c LEFT JOIN branches b USING (branch_id) WHERE c.state IN ('running', 'paused')"
-        " GROUP BY 1, 2, 3, 4, 5, 6")
-    nearest = tx.all(
-        "SELECT policy, branch_id, EXTRACT(EPOCH FROM min(deadline) - %s)::float AS seconds FROM sla_clocks"
-        " WHERE state = 'running' AND outcome IS NULL GROUP BY 1, 2", (now,))
-    buckets = ", ".join(f"count(*) FILTER (WHERE duration_seconds <= {b}) AS le_{b}" for b in sla.DURATION_BUCKETS)
-    durations = tx.all(f"SELECT policy, count(*) AS count, coalesce(sum(duration_seconds), 0) AS sum, {buckets}"
-                       " FROM sla_clocks WHERE state = 'stopped' AND outcome IN ('met', 'breached') GROUP BY policy")
-    safety = tx.all(
-        "SELECT c.branch_id, b.region_id, count(*) AS count FROM sla_clocks c LEFT JOIN branches b"
-        " USING (branch_id) WHERE c.safety_critical AND c.outcome = 'breached' GROUP BY 1, 2")
-    return {
-        "outcomes": [dict(r) for r in outcomes], "open": [dict(r) for r in open_],
-        "seconds_to_breach_min": [dict(r) for r in nearest],
-        "durations": [{"policy": r["policy"], "count": r["count"], "sum": float(r["sum"]),
-                       "buckets": {str(b): r[f"le_{b}"] for b in sla.DURATION_BUCKETS}} for r in durations],
-        "safety_critical_breaches": [dict(r) for r in safety],
-    }
 
 
 def comparable(figures: dict) -> dict:

@@ -6,15 +6,12 @@ subscription until it is resumed; archived events are redelivered and replayed i
 
 The webhooks service runs on a vhost and database of its own: it consumes every event of its vhost."""
 import random
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import amqp
 import pytest
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from shared.bus.broker import connection_params
 from shared.contracts import errors
@@ -22,68 +19,9 @@ from tests.conftest import RUN_ID
 from tests.support import infra
 from tests.support.bus import publish_event, rpc_proxy
 from tests.support.infra import ServiceProcess, wait_for
+from tests.support.receiver import Receiver
 
 TIMEOUT = 1.5  # PITLANE_WEBHOOK_TIMEOUT: a hanging receiver is given up on after this
-
-
-class Receiver:
-    """An HTTP receiver on a free port. `behave(event_id, tries_so_far)` says what it does with a request:
-    "ok" (verify, keep, 200), "500", "hang" (answer after the sender's timeout) or "drop" (close unanswered)."""
-
-    def __init__(self, behave=lambda event_id, tries: "ok"):
-        self.behave = behave
-        self.secret = None
-        self.accepted: list[dict] = []  # verified and answered 200, in the order they came
-        self.tries: dict[str, int] = {}
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["content-length"])).decode()
-                event_id = self.headers.get("webhook-id")
-                with receiver.lock:
-                    tries = receiver.tries.get(event_id, 0)
-                    receiver.tries[event_id] = tries + 1
-                what = receiver.behave(event_id, tries)
-                if what == "drop":
-                    self.close_connection = True
-                    self.connection.close()
-                    return
-                if what == "hang":
-                    time.sleep(TIMEOUT + 1)
-                if what in ("500", "hang"):
-                    self.send_response(500)
-                    self.end_headers()
-                    return
-                try:
-                    event = Webhook(receiver.secret).verify(body, dict(self.headers))
-                except WebhookVerificationError as exc:
-                    self.send_response(400)
-                    self.end_headers()
-                    self.wfile.write(str(exc).encode())
-                    return
-                with receiver.lock:
-                    receiver.accepted.append({**event, "_type": self.headers["pitlane-event-type"],
-                                              "_id": event_id, "_at": time.monotonic()})
-                self.send_response(204)
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def ids(self) -> set:
-        with self.lock:
-            return {e["_id"] for e in self.accepted}
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +46,7 @@ def receivers():
     made = []
 
     def make(behave=lambda event_id, tries: "ok"):
-        made.append(Receiver(behave))
+        made.append(Receiver(behave, hang_seconds=TIMEOUT + 1))
         return made[-1]
 
     yield make
