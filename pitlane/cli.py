@@ -75,6 +75,7 @@ def service_topology(cls) -> list[str]:
         if event_type:
             handlers.append(f"  event  {event_type} -> {method_name}  queue {handler_queue(event_type, cls.name, method_name)}"
                             f"{origin}")
+    handlers += [f"  stream {pattern}  queue {queue}  (consumed in batches)" for pattern, queue in getattr(cls, "stream_queues", ())]
     own = getattr(cls, "sla_own_events", ())
     tail = [f"  sla    {', '.join(own)}  (own events: clocks move in the publishing transaction, no queue)"] if own else []
     return lines + rpcs + handlers + timers + tail

@@ -19,12 +19,15 @@ def _messages(channel, limit=None):
 
 def _describe(message) -> dict:
     headers = message.application_headers or {}
-    body = json.loads(message.body)
+    try:
+        body = json.loads(message.body)
+    except ValueError:  # not JSON at all (the stream archive parks such a message): shown as it came
+        body = message.body.decode(errors="replace") if isinstance(message.body, bytes) else message.body
     # a quorum queue's delivery limit dead-letters by itself: its x-death header says where from
     death = (headers.get("x-death") or [{}])[0]
     limit_reached = death.get("reason") == "delivery_limit"
     return {
-        "id": message.properties.get("message_id") or body.get("event_id"),
+        "id": message.properties.get("message_id") or (body.get("event_id") if isinstance(body, dict) else None),
         "event_type": headers.get("x-pitlane-event-type") or (death.get("routing-keys") or [None])[0],
         "queue": headers.get("x-pitlane-queue") or death.get("queue"),
         "attempts": headers.get("x-pitlane-attempts") or (death.get("count") if limit_reached else None),

@@ -2,7 +2,6 @@
 to the whole stream); each subscription that wants it gets a delivery, POSTed signed by the Standard
 Webhooks conventions, retried with backoff, logged try by try; archived events are redelivered to a
 subscription or replayed into a queue on request. Rules: services/webhooks/domain.py."""
-import json
 import logging
 import time
 import uuid
@@ -14,9 +13,9 @@ import requests
 from nameko.timer import timer
 
 from services.webhooks import domain, store
+from services.webhooks.stream import QUEUE, StreamArchive
 from shared import config
 from shared.bus.broker import ConfirmingPublisher, JsonText, connection_params
-from shared.bus.messaging import on_every_event
 from shared.bus.rpc import load, record_id, rpc
 from shared.contracts import errors
 from shared.contracts.api import webhooks as schemas
@@ -48,22 +47,9 @@ class WebhooksService(SlaClocks):
     name = "webhooks"
 
     db = Database()
+    stream = StreamArchive(SETTLE_SECONDS)  # every event into the archive, with its deliveries (stream.py)
+    stream_queues = (("#", QUEUE),)  # declared by `pitlane topology` with the handlers' queues
     senders = eventlet.GreenPool(SENDERS)
-
-    # -- the archive: every event, once, and a delivery for each subscription that wants it ----------------
-    @on_every_event
-    def archive_event(self, tx, event_type, body):
-        payload = json.loads(body)
-        row = store.archive(tx, payload["event_id"], event_type, domain.subject_of(payload),
-                            payload["occurred_at"], body)
-        if row is None:  # a copy of an event archived already: its deliveries exist
-            return
-        due = row["received_at"] + timedelta(seconds=SETTLE_SECONDS)
-        store.add_deliveries(tx, [
-            {"delivery_id": uuid.uuid4(), "subscription_id": s["subscription_id"], "event_id": payload["event_id"],
-             "event_type": event_type, "subject": domain.subject_of(payload), "occurred_at": payload["occurred_at"],
-             "seq": row["seq"], "next_attempt_at": due}
-            for s in store.receiving(tx) if domain.wants(s["event_types"], event_type)])
 
     # -- subscriptions -------------------------------------------------------------------------------------
     @rpc
@@ -204,6 +190,9 @@ class WebhooksService(SlaClocks):
                 conn.channel().queue_declare(queue, passive=True)
         except amqp.exceptions.NotFound:
             raise errors.NotFound("no such queue on the broker", {"queue": ["declare it (bind it) first"]}) from None
+        except (amqp.exceptions.ResourceLocked, amqp.exceptions.AccessRefused):
+            raise errors.Unprocessable("that queue takes no replay", {"queue": [
+                "exclusive to another connection, or not ours to write"]}) from None
         except (OSError, amqp.exceptions.AMQPError) as exc:
             raise errors.Unavailable(f"the broker did not answer: {exc}") from exc
 

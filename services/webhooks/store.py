@@ -11,11 +11,20 @@ DELIVERIES = paging.Listing("SELECT * FROM deliveries", "delivery_id",
 
 
 # -- the archive ----------------------------------------------------------------------------------------
-def archive(tx, event_id, event_type, subject, occurred_at, payload: str):
-    """The event's place in the archive; None if it is there already (a copy of a delivered event)."""
-    return tx.one("INSERT INTO archive (event_id, event_type, subject, occurred_at, payload)"
-                  " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING RETURNING seq, received_at",
-                  (event_id, event_type, subject, occurred_at, payload))
+def archive_many(tx, events) -> list[dict]:
+    """Archive (type, id, occurred_at, subject, body) events in one statement, in the order given; the
+    rows of those that were not there yet (a copy of an archived event is left out)."""
+    if not events:
+        return []
+    values = ", ".join(["(%s, %s::uuid, %s::timestamptz, %s, %s, %s)"] * len(events))
+    params = [p for i, (kind, event_id, occurred_at, subject, body) in enumerate(events)
+              for p in (i, event_id, occurred_at, kind, subject, body)]
+    return tx.all(
+        "INSERT INTO archive (event_id, occurred_at, event_type, subject, payload)"
+        f" SELECT event_id, occurred_at, event_type, subject, payload FROM (VALUES {values})"
+        " AS v (n, event_id, occurred_at, event_type, subject, payload) ORDER BY n"
+        " ON CONFLICT (event_id) DO NOTHING"
+        " RETURNING seq, event_id, event_type, subject, occurred_at, received_at", params)
 
 
 def archived(tx, event_id):

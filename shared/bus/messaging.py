@@ -151,34 +151,10 @@ def on_event(event_type: str):
     return decorate
 
 
-class EveryEventConsumer(EventConsumer):
-    """Every event of the stream on one queue (bound with `#`): the handler gets the event's type (its
-    routing key) and its body exactly as it was published, not parsed."""
-
-    def handle_message(self, body, message):
-        raw = message.body.decode() if isinstance(message.body, bytes) else message.body
-        super().handle_message({"event_type": message.delivery_info["routing_key"], "body": raw}, message)
-
-
-EVERY_EVENT = "#"
-
-
-def on_every_event(fn):
-    """Declare a handler of every event: `def handler(self, tx, event_type, body)`, in a transaction of
-    the service's `db`. It keeps its own inbox (the archive's unique event id): no mark is written."""
-
-    @functools.wraps(fn)
-    def handler(self, message):
-        with self.db.transaction() as tx:
-            return fn(self, tx, message["event_type"], message["body"])
-
-    handler.pitlane_event_type = EVERY_EVENT
-    return EveryEventConsumer.decorator(EXCHANGE_OWNER, EVERY_EVENT)(handler)
-
-
 def subscriptions(service_cls) -> list[tuple[str, str]]:
-    """(event type, queue name) of every event handler a service class declares."""
-    found = []
+    """(event type, queue name) of every event handler a service class declares, and of the queues it
+    consumes by other means (`stream_queues`: a routing pattern and its queue, webhooks' archive)."""
+    found = list(getattr(service_cls, "stream_queues", ()))
     for method_name, method in inspect.getmembers(service_cls, inspect.isfunction):
         event_type = getattr(method, "pitlane_event_type", None)
         if event_type:

@@ -40,6 +40,8 @@ def test_mistakes_get_a_field_level_answer(gateway, admin):
     assert admin.get(f"/webhooks/deliveries/{uuid.uuid4()}").status_code == 404
     no_queue = admin.post("/events/replays", {"queue": "no-such-queue", "from": "2026-01-01T00:00:00Z"})
     assert no_queue.status_code == 404 and "queue" in no_queue.json()["error"]["fields"]
+    long = admin.post("/events/replays", {"queue": "é" * 200, "from": "2026-01-01T00:00:00Z"})  # 400 bytes
+    assert long.status_code == 400 and "queue" in long.json()["error"]["fields"]
     two = admin.post("/events/replays", {"queue": "q", "from": "2026-01-01T00:00:00Z",
                                           "after_event_id": str(uuid.uuid4())})
     assert two.status_code == 400 and "from" in two.json()["error"]["fields"]

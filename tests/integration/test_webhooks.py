@@ -188,6 +188,30 @@ def test_archived_events_are_redelivered_one_or_a_window_and_replayed_into_a_que
     call("disable_subscription", subscription["subscription_id"])
 
 
+def test_a_message_on_the_stream_that_is_no_event_is_parked_and_the_stream_goes_on(webhooks, receivers):
+    from pitlane import dlq
+    from shared.bus.broker import EVENTS_EXCHANGE
+    from services.webhooks.stream import QUEUE
+
+    receiver = receivers()
+    subscription = subscribe(receiver, ["booking.cancelled"])
+    marker = f"not-an-event-{uuid.uuid4().hex[:8]}"
+    with amqp.Connection(**connection_params(webhooks.env["PITLANE_AMQP_URI"])) as conn:
+        channel = conn.channel()
+        for body in (marker, f'{{"what": "{marker}"}}'):  # not JSON; JSON without an event id
+            channel.basic_publish(amqp.Message(body, message_id=marker), exchange=EVENTS_EXCHANGE,
+                                  routing_key="booking.cancelled")
+    event = publish_subjects(subjects=1, steps=1)
+    def parked():
+        found = [d for d in dlq.list_dead_letters(webhooks.env["PITLANE_AMQP_URI"]) if d["id"] == marker]
+        return found if len(found) == 2 else None
+
+    assert {d["queue"] for d in wait_for(parked, timeout=20, message="both messages parked")} == {QUEUE}
+    wait_for(lambda: receiver.ids() >= {e for ids in event.values() for e in ids}, timeout=20,
+             message="the real event after them")
+    call("disable_subscription", subscription["subscription_id"])
+
+
 def test_what_cannot_be_done_says_why_with_a_typed_error(webhooks):
     with rpc_proxy() as proxy:
         with pytest.raises(errors.Unprocessable) as refused:  # well-formed, but no such event type

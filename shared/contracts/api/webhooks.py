@@ -80,6 +80,11 @@ class DeliveryWithAttempts(DeliveryOut):
     tries = fields.List(fields.Nested(AttemptOut))
 
 
+def _queue_name(name: str):
+    if len(name.encode()) > 255:
+        raise ValidationError("a queue's name is at most 255 bytes in UTF-8")
+
+
 class _Range(Strict):
     """Which archived events: one by id, those after an event id, or a time window of occurrence."""
 
@@ -110,7 +115,8 @@ class Replay(_Range):
     """Events of the archive published again into one queue of the broker, for an integrator's own
     consumer (or a service's handler queue) that lost or never had them."""
 
-    queue = text(required=True, max_length=255)
+    queue = fields.String(required=True, validate=[validate.Length(min=1), _queue_name],
+                          metadata={"description": "a queue on the broker, at most 255 bytes in UTF-8"})
     created_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
 
 
