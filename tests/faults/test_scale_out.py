@@ -21,12 +21,13 @@ from tests.conftest import RUN_ID
 from tests.support import fixtures, infra, pgbouncer, stack_fixtures
 from tests.support.effects import assert_effects_once, assert_outboxes_drained, rows, run_journeys, scalar
 from tests.support.gateway import Api, GatewayProcess
-from tests.support.infra import ServiceProcess, queue_info, wait_for
+from shared.storage.migrate import SHARED_MIGRATIONS
+from tests.support.infra import ROOT, ServiceProcess, queue_info, wait_for
 from tests.support.journey import until, vin
 from tests.support.receiver import Receiver
 
 PROCESSES = 2
-JOURNEYS = 60
+JOURNEYS = 40
 
 
 @pytest.fixture
@@ -80,9 +81,10 @@ def test_two_processes_per_service_on_quorum_queues_through_pgbouncer_one_killed
     reminded = []  # bookings within a day, booked while the journeys run: both booking processes remind
     booker = threading.Thread(target=lambda: reminded.extend(book_within_a_day(s.advisor, s.world["branch"], 12)))
     booker.start()
-    done, failed = run_journeys(JOURNEYS, s.advisor, s.technician, s.inspector, s.world, workers=8,
-                                on_progress=kill_one_billing, hours_ahead=30)
-    booker.join()
+    with pgbouncer.ConnectionWatch(s.bouncer, os.environ["PITLANE_DSN"]) as watch:
+        done, failed = run_journeys(JOURNEYS, s.advisor, s.technician, s.inspector, s.world, workers=8,
+                                    on_progress=kill_one_billing, hours_ahead=30)
+        booker.join()
     took = time.monotonic() - started
     assert killed.is_set() and billing[0].proc.poll() == -signal.SIGKILL
     assert not failed, failed[:5]
@@ -119,15 +121,25 @@ def test_two_processes_per_service_on_quorum_queues_through_pgbouncer_one_killed
                   ) == JOURNEYS
     assert set(s.receiver.counts().values()) == {1}  # none sent twice
 
-    # every pool went through PgBouncer, within its limit of server connections
+    # every pool went through PgBouncer in transaction mode (no statement prepared: it would be lost),
+    # PostgreSQL saw no connection to the database but PgBouncer's, never more than its limit, fewer
+    # than the clients it served; the migrations, which go straight to PostgreSQL, all ran
+    dbname = os.environ["PITLANE_DSN"].rsplit("/", 1)[1]
     stats = {r["database"]: r for r in s.bouncer.show("STATS")}
     for schema in (*SERVICE_CLASSES, "gateway"):
-        alias = next(name for name in stats if name.endswith(f"__{schema}"))
-        assert stats[alias]["total_xact_count"] > 0, schema
-    servers = s.bouncer.show("SERVERS")
-    assert len(servers) <= s.bouncer.limit
-    print(f"{JOURNEYS} journeys in {took:.1f} s with {PROCESSES} processes per service;"
-          f" {len(servers)} server connections behind PgBouncer")
+        assert stats[f"{dbname}__{schema}"]["total_xact_count"] > 0, f"no transaction of {schema} went through"
+    assert dbname not in stats  # nothing connected to the plain database through PgBouncer
+    assert watch.samples > 5
+    assert watch.not_through_pgbouncer == set(), "connections to the database that PgBouncer did not make"
+    assert 0 < watch.peak_servers <= s.bouncer.limit, (watch.peak_servers, s.bouncer.limit)
+    assert max(watch.peak_per_schema.values()) <= s.bouncer.pool_size, watch.peak_per_schema
+    assert watch.peak_clients > watch.peak_servers, (watch.peak_clients, watch.peak_servers)  # it multiplexed
+    for schema in (*SERVICE_CLASSES, "gateway"):
+        folder = ROOT / ("gateway" if schema == "gateway" else f"services/{schema}") / "migrations"
+        shared = 0 if schema == "gateway" else len(list(SHARED_MIGRATIONS.glob("*.sql")))
+        assert scalar(f"SELECT count(*) FROM {schema}.schema_migrations") == shared + len(list(folder.glob("*.sql")))
+    print(f"{JOURNEYS} journeys in {took:.1f} s with {PROCESSES} processes per service; at most"
+          f" {watch.peak_servers} server connections behind PgBouncer for {watch.peak_clients} clients")
 
 
 def book_within_a_day(advisor, branch_id, count) -> list[str]:

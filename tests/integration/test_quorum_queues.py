@@ -74,6 +74,7 @@ def test_a_message_never_settled_stops_at_the_delivery_limit(quorum):
         channel = conn.channel()
         channel.queue_declare(name, durable=True, auto_delete=False, arguments=queue_arguments())
         channel.queue_bind(name, EVENTS_EXCHANGE, routing_key="test.limit")
+        channel.confirm_select()  # the publish returns once the queue has the message
         channel.basic_publish(amqp.Message('{"event_id": "limit-1"}', message_id="limit-1",
                                            delivery_mode=2), exchange=EVENTS_EXCHANGE, routing_key="test.limit")
         deliveries = 0

@@ -17,6 +17,7 @@ its folder.
 import os
 import shutil
 import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -101,3 +102,45 @@ class PrivatePgBouncer:
             for path in self.dir.glob("*.log"):
                 shutil.copy(path, target / path.name)
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ConnectionWatch:
+    """Samples, while journeys run, PgBouncer's server and client connections and every connection
+    PostgreSQL has to the test's database, on one connection of its own (left out)."""
+
+    def __init__(self, bouncer, dsn):
+        self.bouncer, self.dsn = bouncer, dsn
+        self.peak_servers, self.peak_per_schema, self.peak_clients = 0, {}, 0
+        self.not_through_pgbouncer: set[int] = set()
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(10)
+
+    def _server_pids(self) -> set[int]:
+        servers = self.bouncer.show("SERVERS")
+        self.peak_servers = max(self.peak_servers, len(servers))
+        for database in {s["database"] for s in servers}:
+            count = sum(1 for s in servers if s["database"] == database)
+            self.peak_per_schema[database] = max(self.peak_per_schema.get(database, 0), count)
+        return {s["remote_pid"] for s in servers}
+
+    def _run(self):
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            while not self._stop.wait(0.2):
+                before = self._server_pids()
+                backends = {row[0] for row in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND backend_type = 'client backend' AND pid <> pg_backend_pid()")}
+                after = self._server_pids()
+                self.not_through_pgbouncer |= backends - before - after
+                clients = [c for c in self.bouncer.show("CLIENTS") if c["database"] != "pgbouncer"]
+                self.peak_clients = max(self.peak_clients, len(clients))
+                self.samples += 1

@@ -56,6 +56,7 @@ def test_topology_lists_every_service_with_its_rpcs_and_handlers_marking_the_gen
     # every event a hosted policy names moves the clocks: through a generated handler, or (the
     # service's own events) in the publishing transaction, listed on the service's `sla` line
     blocks = _blocks(out)
+    assert blocks["webhooks"]["stream"] == ["  stream #  queue evt-pitlane-#--webhooks.archive  (consumed in batches)"]
     for p in sla.POLICIES:
         for event_type in p.events if p.active else ():
             if events.spec(event_type).source == p.host:
@@ -69,11 +70,12 @@ def test_topology_lists_every_service_with_its_rpcs_and_handlers_marking_the_gen
 
 
 def _blocks(out):
-    """service -> kind of line (rpc, event, timer, sla) -> its lines."""
+    """service -> kind of line (rpc, event, stream, timer, sla) -> its lines."""
     blocks, current = {}, None
     for line in out.splitlines():
         if not line.startswith(" "):
-            current = blocks.setdefault(line.split(" ")[0], {"rpc": [], "event": [], "timer": [], "sla": []})
+            current = blocks.setdefault(line.split(" ")[0], {"rpc": [], "event": [], "stream": [], "timer": [],
+                                                             "sla": []})
         else:
             current[line.split()[0]].append(line)
     return {name: {kind: lines if kind != "sla" else " ".join(lines) for kind, lines in kinds.items()}
