@@ -4,6 +4,7 @@ dead-lettered as on classic queues, and a message no consumer ever settles stops
 
 On a vhost of its own: a queue keeps the type it was declared with, so quorum and classic queues of the
 same names cannot share the run's vhost."""
+import time
 import uuid
 
 import amqp
@@ -74,16 +75,24 @@ def test_a_message_never_settled_stops_at_the_delivery_limit(quorum):
         channel = conn.channel()
         channel.queue_declare(name, durable=True, auto_delete=False, arguments=queue_arguments())
         channel.queue_bind(name, EVENTS_EXCHANGE, routing_key="test.limit")
-        channel.confirm_select()  # the publish returns once the queue has the message
-        channel.basic_publish(amqp.Message('{"event_id": "limit-1"}', message_id="limit-1",
-                                           delivery_mode=2), exchange=EVENTS_EXCHANGE, routing_key="test.limit")
-        deliveries = 0
-        for _ in range(20):
-            message = channel.basic_get(name, no_ack=False)
-            if message is None:
-                break
+        # returns once the broker confirmed it: a quorum queue has it then
+        channel.basic_publish_confirm(amqp.Message('{"event_id": "limit-1"}', message_id="limit-1", delivery_mode=2),
+                                      exchange=EVENTS_EXCHANGE, routing_key="test.limit")
+        def delivered(within):
+            """The message, given again to a consumer, or None if it did not come back within `within` s."""
+            deadline = time.monotonic() + within
+            while time.monotonic() < deadline:
+                message = channel.basic_get(name, no_ack=False)
+                if message is not None:
+                    return message
+                time.sleep(0.05)
+            return None
+
+        deliveries, message = 0, delivered(10)
+        while message is not None and deliveries < 20:
             deliveries += 1
             channel.basic_reject(message.delivery_tag, requeue=True)  # as a consumer that died with it
+            message = delivered(2)
         assert deliveries == 4  # the first delivery and three redeliveries, then the limit
         channel.queue_delete(name)
     letter = wait_for(lambda: [d for d in dlq.list_dead_letters(quorum) if d["id"] == "limit-1"], timeout=10,

@@ -42,7 +42,7 @@
             if (body.said) say(body.said, "ok");
             if (form.dataset.consoleForm === "reload") { window.location.reload(); return; }
             touched = 0;
-            refresh();
+            refresh(true);
           })
           .catch(function () { say("no answer from the server; try again", "error"); })
           .finally(function () { if (button) button.disabled = false; });
@@ -65,19 +65,23 @@
 
   var live = null, seen = 0, busy = false;
 
-  function refresh() {
+  function refresh(asked, stamp) {
     if (!live || busy) return;
     busy = true;
+    var started = Date.now();
     fetch(live.dataset.live, { headers: { "X-Console": "fragment" }, credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         if (html === null) return;
+        // someone started working in the region while this was on its way: theirs wins, and the
+        // next poll brings the change once they have left it alone (`seen` has not moved)
+        if (!asked && touched >= started) return;
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = doc.getElementById("live");
         if (!fresh) return;
         var focused = document.activeElement && document.activeElement.id;
         live.innerHTML = fresh.innerHTML;
-        seen = Math.max(seen, parseFloat(fresh.dataset.stamp || "0"));
+        seen = Math.max(seen, stamp || 0, parseFloat(fresh.dataset.stamp || "0"));
         live.dataset.refreshedAt = String(Date.now());
         enhanceForms(live);
         if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
@@ -89,7 +93,7 @@
     fetch(live.dataset.changes, { credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (body) {
-        if (body && body.stamp > seen && quiet()) { seen = body.stamp; refresh(); }
+        if (body && body.stamp > seen && quiet()) refresh(false, body.stamp);
       })
       .catch(function () {})
       .finally(function () { setTimeout(poll, POLL_MS); });
