@@ -148,11 +148,7 @@ class Subscription(Aggregate):
         self.failing_since = self.failing_since or at
         failing_for = (at - self.failing_since).total_seconds()
         if self.status == "active" and self.failures_in_a_row >= MIN_PAUSE_FAILURES and failing_for >= pause_after:
-            self.status = SUBSCRIPTION.check(self.status, "paused")
-            self.paused_reason = f"every try failed for {failing_for / 3600:.1f} h ({self.failures_in_a_row} tries); last: {why}"[:500]
-            self.record("webhook.subscription_paused", subscription_id=self.subscription_id, url=self.url,
-                        failures_in_a_row=self.failures_in_a_row, failing_since=self.failing_since,
-                        reason=self.paused_reason)
+            self.pause(f"every try failed for {failing_for / 3600:.1f} h ({self.failures_in_a_row} tries); last: {why}")
 
     def pause(self, why: str):
         self.status = SUBSCRIPTION.check(self.status, "paused")

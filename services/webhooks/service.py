@@ -207,17 +207,12 @@ class WebhooksService(SlaClocks):
             with self.db.transaction() as tx:
                 claimed = store.claim_due(tx, at, at + timedelta(seconds=config.webhook_timeout() * 3 + 30),
                                           free, PER_SUBSCRIPTION)
+                bodies = store.bodies(tx, [r["seq"] for r in claimed]) if claimed else {}
         except errors.Unavailable as exc:
             log.warning("webhook dispatch skipped: %s", exc)
             return
-        if claimed:
-            bodies = self._bodies([r["seq"] for r in claimed])
-            for row in claimed:
-                self.senders.spawn_n(self._try, row, bodies.get(row["seq"]))
-
-    def _bodies(self, seqs):
-        with self.db.read() as tx:
-            return store.bodies(tx, seqs)
+        for row in claimed:
+            self.senders.spawn_n(self._try, row, bodies.get(row["seq"]))
 
     def _try(self, row, body):
         """POST one delivery, then record the try (the receiver's answer, or why there was none)."""
