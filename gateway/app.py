@@ -3,6 +3,7 @@ import hashlib
 import logging
 import threading
 import time
+from datetime import datetime, timezone
 
 from flask import Flask, g, jsonify, request
 from marshmallow.fields import List
@@ -10,7 +11,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from gateway import asyncapi, auth, console, errors as error_mapping, metrics, openapi, policy, rpc, self_service, staff
 from gateway.routes import ROUTES, AuditQuery, DeadLetterQuery, Route, SignIn
-from shared import config
+from shared import config, sites
 from shared.contracts import errors, events
 from shared.contracts.schemas import MAX_DEPTH
 from shared.sla import rules as sla
@@ -119,10 +120,13 @@ def create_app(call=None, store=None, collectors=None):
 
     def sla_summary(who):
         answers = _fan_out(call, "sla_summary", _scoped_query(who, ClockQuery))
-        return jsonify({"compliance": sorted((r for a in answers for r in a["compliance"]),
-                                             key=lambda r: (r["policy"], r["branch_id"])),
-                        "at_risk": sorted((c for a in answers for c in a["at_risk"]),
-                                          key=lambda c: c["deadline"] or "")})
+        compliance = sorted((r for a in answers for r in a["compliance"]), key=lambda r: (r["policy"], r["branch_id"]))
+        remote = [{**entry, "as_of": datetime.fromisoformat(entry["as_of"])}
+                  for a in answers for entry in a.get("sites", ())]
+        group = sites.group_view(config.site(), compliance, remote, datetime.now(timezone.utc))
+        return jsonify({"compliance": compliance,
+                        "at_risk": sorted((c for a in answers for c in a["at_risk"]), key=lambda c: c["deadline"] or ""),
+                        "sites": [{**s, "as_of": s["as_of"].isoformat()} for s in group]})
 
     def sla_clocks(who):
         query = _scoped_query(who, ClockQuery)

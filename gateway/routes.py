@@ -140,11 +140,32 @@ class DeadLetters(Schema):
     items = fields.List(fields.Nested(DeadLetter), metadata={"description": "the oldest `limit`, oldest first"})
 
 
+class SitePolicy(Schema):
+    policy = fields.String()
+    met = fields.Integer()
+    breached = fields.Integer()
+    cancelled = fields.Integer()
+    open = fields.Integer()
+    compliance = fields.Float(allow_none=True)
+
+
+class SiteCompliance(Schema):
+    site = fields.String(metadata={"description": "the site's name (PITLANE_SITE), `local` for a stack of one site"})
+    local = fields.Boolean(metadata={"description": "the site that answered"})
+    as_of = fields.AwareDateTime(metadata={"description": "the time of the site's figures"})
+    age_seconds = fields.Float(metadata={"description": "how old the site's figures are"})
+    compliance = fields.List(fields.Nested(SitePolicy))
+
+
 class SlaSummary(Schema):
     compliance = fields.List(fields.Dict(), metadata={
         "description": "met, breached, cancelled (counted neither way), open, and compliance = met / (met +"
                        " breached), per policy and branch"})
     at_risk = fields.List(fields.Nested(Clock))
+    sites = fields.List(fields.Nested(SiteCompliance), metadata={
+        "description": "every site of the group (docs/sites.md): this one first, as of now; each other site as"
+                       " of its latest figures (all-time totals, filtered by policy and the caller's branches),"
+                       " with their age"})
 
 
 FREE_FORM = {"type": "object", "additionalProperties": True}

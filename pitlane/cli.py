@@ -72,7 +72,10 @@ def service_topology(cls) -> list[str]:
         timers += [f"  timer  {method_name} every {e.interval:g} s{origin}"
                    for e in getattr(method, "nameko_entrypoints", ()) if isinstance(e, Timer)]
         event_type = getattr(method, "pitlane_event_type", None)
-        if event_type:
+        if event_type and getattr(method, "pitlane_site_event", False):
+            handlers.append(f"  site   {event_type} -> {method_name}  queue evt-sites-{event_type}--{cls.name}.{method_name}"
+                            f"  (from other sites){origin}")
+        elif event_type:
             handlers.append(f"  event  {event_type} -> {method_name}  queue {handler_queue(event_type, cls.name, method_name)}"
                             f"{origin}")
     handlers += [f"  stream {pattern}  queue {queue}  (consumed in batches)" for pattern, queue in getattr(cls, "stream_queues", ())]
@@ -289,3 +292,44 @@ def dlq_replay(message_id, replay_all):
 
 if __name__ == "__main__":
     main()
+
+
+@main.group()
+def sites():
+    """Link this site to other sites (docs/sites.md): run at each site, for each other site."""
+
+
+@sites.command("link")
+@click.argument("site")
+@click.argument("remote_uri")
+@click.option("--reconnect-delay", default=5.0, show_default=True, help="Seconds between the shovel's reconnects.")
+def sites_link(site, remote_uri, reconnect_delay):
+    """Send this site's crossing events to SITE, whose broker REMOTE_URI names (its vhost too): declares
+    the queue they wait in (pitlane.sites.to.SITE) and sets the shovel pitlane-to-SITE."""
+    from pitlane import sites as links
+
+    links.link(site, remote_uri, reconnect_delay)
+    click.echo(f"linked to {site}: shovel {links.shovel_name(site)} from queue pitlane.sites.to.{site}")
+
+
+@sites.command("unlink")
+@click.argument("site")
+@click.option("--drop-queue", is_flag=True, help="Delete the events waiting for SITE too.")
+def sites_unlink(site, drop_queue):
+    """Stop sending events to SITE (they wait in its queue unless --drop-queue)."""
+    from pitlane import sites as links
+
+    links.unlink(site, drop_queue)
+    click.echo(f"unlinked from {site}")
+
+
+@sites.command("status")
+def sites_status():
+    """Each link's shovel state and the events waiting for it."""
+    from pitlane import sites as links
+
+    rows = links.status()
+    for row in rows:
+        click.echo(f"{row['shovel']:<28} {row['state']:<12} waiting {row['waiting']!s:<6} {row['queue']} -> {row['to']}")
+    if not rows:
+        click.echo("no links (this site sends nothing to other sites)")

@@ -214,3 +214,27 @@ def event_archive_days() -> float:
     PITLANE_MESSAGES_KEEP_DAYS); the delivery log is kept as long. At least 2: a delivery is retried
     for a day and its event must still be there."""
     return max(float(os.environ.get("PITLANE_EVENT_ARCHIVE_DAYS", "30")), 2.0)
+
+
+# -- sites: regional stacks linked by shovels (docs/sites.md) ----------------------------------------------
+def site() -> str | None:
+    """This stack's site name (PITLANE_SITE, e.g. north), or None: one stack hosts every region and
+    nothing crosses to another site (the default, and what `make run` starts)."""
+    return os.environ.get("PITLANE_SITE", "").strip() or None
+
+
+def site_regions() -> frozenset | None:
+    """The regions this site hosts (PITLANE_SITE_REGIONS, comma-separated), or None: every region."""
+    regions = frozenset(r.strip() for r in os.environ.get("PITLANE_SITE_REGIONS", "").split(",") if r.strip())
+    return regions or None
+
+
+def site_figures_interval() -> float:
+    """Seconds between a site's published figures to the other sites (stock above safety, SLA compliance):
+    also the heartbeat that tells them how old what they hold of this site is."""
+    return float(os.environ.get("PITLANE_SITE_FIGURES_INTERVAL", "30"))
+
+
+def remote_figures_max_age() -> float:
+    """Seconds after which another site's stock figures are too old to propose its branches as donors."""
+    return float(os.environ.get("PITLANE_REMOTE_FIGURES_MAX_AGE", "900"))

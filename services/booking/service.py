@@ -8,11 +8,12 @@ from services.booking import capacity, domain, extras, priority, reschedule, sto
 from services.booking import day as day_rules
 from services.booking import walk_in as walk_in_rules
 from services.booking.walk_in import WalkIn
-from shared import config, org
+from shared import config, org, sites
 from shared.bus.messaging import on_event
 from shared.bus.rpc import ServiceRpcProxy, ask, load, record_id, rpc
 from shared.cache import Recent
 from shared.contracts import errors
+from shared.domain import RuleBroken
 from shared.contracts.api import booking as schemas
 from shared.contracts.schemas import page_of
 from shared.scope import CallerScope
@@ -47,6 +48,9 @@ class BookingService(SlaClocks):
     def configure_branch(self, data):
         setup = load(schemas.BranchSetup, data)
         branch_id = setup.pop("branch_id")
+        refused = sites.Site(config.site(), config.site_regions()).may_configure(setup["region_id"])
+        if refused:
+            raise RuleBroken(refused, region_id="hosted by another site (docs/sites.md)")
         with self.db.command() as tx:
             org.upsert_branch(tx, branch_id, setup)
             store.save_capacity(tx, branch_id, setup["bays"], setup["slot_minutes"])

@@ -292,12 +292,18 @@ TRANSFER = StateMachine("transfer", {
     "cancelled": set(),
 })
 OPEN_TRANSFER = {"requested", "approved", "picked", "dispatched", "received"}
+TRANSFER_ORDER = ("requested", "approved", "picked", "dispatched", "received", "closed", "cancelled")
+
+
+class TransferBehind(Exception):
+    """A step of another site arrived before a step it follows (docs/sites.md): it waits, and is tried again."""
 
 SENDING, RECEIVING = "from_branch_id", "branch_id"
 # Who acts on each step: the branch that gives the stock approves, picks and dispatches it, sends the
 # carrier's tracking reference (and may cancel before it leaves); the branch that needs it asks for it,
 # receives it, writes off what never came and closes the transfer.
 ACTS_ON = {"requested": RECEIVING, "approved": SENDING, "picked": SENDING, "dispatched": SENDING,
+           "partly_received": RECEIVING,
            "cancelled": SENDING, "tracking_sent": SENDING, "received": RECEIVING, "written_off": RECEIVING,
            "closed": RECEIVING}
 SIDE = {SENDING: "sending", RECEIVING: "receiving"}
@@ -336,21 +342,29 @@ class Transfer(Aggregate):
     repair_order_id: UUID | None = None
     tracking_reference: str | None = None
     written_off_quantity: int = 0
+    # between two sites (docs/sites.md): the site of each branch, and the site this copy is kept at
+    from_site: str | None = None
+    to_site: str | None = None
+    here: str | None = field(default=None, kw_only=True, compare=False)
     movements: list = field(default_factory=list, kw_only=True, repr=False, compare=False)
     steps: list = field(default_factory=list, kw_only=True, repr=False, compare=False)
 
     @classmethod
-    def from_row(cls, row: dict) -> "Transfer":
+    def from_row(cls, row: dict, here: str | None = None) -> "Transfer":
         return cls(row["transfer_id"], row["branch_id"], row["from_branch_id"], row["part_number"],
                    row["quantity"], row["status"], row["received_quantity"], row["repair_order_id"],
-                   row["tracking_reference"], row.get("written_off_quantity") or 0)
+                   row["tracking_reference"], row.get("written_off_quantity") or 0, row.get("from_site"),
+                   row.get("to_site"), here=here)
 
     @classmethod
     def request(cls, transfer_id, branch_id, from_branch_id, part_number, quantity, repair_order_id=None,
-                repair_order: KnownRepairOrder | None = None, by=None, actor: str | None = None) -> "Transfer":
-        """The receiving branch asks for stock; a repair order it names must be one of its own."""
+                repair_order: KnownRepairOrder | None = None, by=None, actor: str | None = None,
+                from_site: str | None = None, here: str | None = None) -> "Transfer":
+        """The receiving branch asks for stock; a repair order it names must be one of its own. From a
+        branch of another site (`from_site`), the transfer is between this site (`here`) and that one."""
         transfer = cls(transfer_id, branch_id, from_branch_id, part_number, quantity,
-                       repair_order_id=repair_order_id)
+                       repair_order_id=repair_order_id, from_site=from_site,
+                       to_site=here if from_site is not None else None, here=here)
         transfer._may_act("requested", by)
         if repair_order_id is not None and (repair_order is None or repair_order.branch_id != branch_id):
             if by is not None:  # a scoped caller cannot tell another branch's order from none
@@ -395,8 +409,9 @@ class Transfer(Aggregate):
         30 minutes (send_tracking)."""
         self._step("dispatched", by, actor, announce=False)
         refs = {"transfer_id": self.transfer_id}
-        self.movements += [movement("transfer_out", self.from_branch_id, self.part_number, self.quantity, **refs),
-                           movement("in_transit", self.branch_id, self.part_number, self.quantity, **refs)]
+        self.movements.append(movement("transfer_out", self.from_branch_id, self.part_number, self.quantity, **refs))
+        if self._kept_here(RECEIVING):  # else the receiving site moves it into transit when the dispatch arrives
+            self.movements.append(movement("in_transit", self.branch_id, self.part_number, self.quantity, **refs))
         self.tracking_reference = tracking_reference or self.tracking_reference
         self._announce("dispatched", actor, delivery_seconds=delivery_hours * 3600 if delivery_hours else None)
         if tracking_reference:
@@ -444,6 +459,72 @@ class Transfer(Aggregate):
     def cancel(self, by=None, actor=None):
         self._step("cancelled", by, actor)
 
+    # -- between two sites: the other site's steps, applied to this site's copy --------------------------------
+    @classmethod
+    def mirror_request(cls, facts: dict, here: str) -> "Transfer":
+        """A branch of another site asked this site's branch for stock: this site's copy of the transfer,
+        for the sending branch to approve, pick and dispatch here."""
+        transfer = cls(facts["transfer_id"], facts["branch_id"], facts["from_branch_id"], facts["part_number"],
+                       facts["quantity"], repair_order_id=facts["repair_order_id"], from_site=facts["from_site"],
+                       to_site=facts["to_site"], here=here)
+        if transfer._kept_here(RECEIVING) or not transfer._kept_here(SENDING):
+            raise RuleBroken("a transfer between sites is requested at the receiving branch's site, for a branch"
+                             " of this one", from_site=f"is {transfer.from_site}, this site is {here}")
+        transfer._announce("requested", facts["acted_by"], mirrored_from=transfer.to_site)
+        return transfer
+
+    def mirror(self, step: str, facts: dict) -> bool:
+        """A step the other site took (its event, crossed by the shovel), applied to this copy once and in
+        order: True when it changed the copy (and recorded the step here, mirrored_from that site); False
+        when the copy has it already (a copy of the event sent twice, or an older step); TransferBehind
+        when a step it follows has not arrived yet (the event waits and is tried again)."""
+        side = ACTS_ON[step]
+        if self._kept_here(side):
+            raise RuleBroken("this site takes that step itself", status=f"{step} is this site's step")
+        acted, quantity = facts.get("acted_by"), None
+        if step == "tracking_sent":
+            if self.status not in ("dispatched", "received", "closed"):
+                raise TransferBehind(f"{step} before the dispatch of {self.transfer_id}")
+            if self.tracking_reference == facts["tracking_reference"]:
+                return False
+            self.tracking_reference = facts["tracking_reference"]
+        elif step in ("partly_received", "written_off", "received"):
+            if self.status in ("received", "closed"):
+                return False
+            if self.status != "dispatched":
+                raise TransferBehind(f"{step} before the dispatch of {self.transfer_id}")
+            gone = (facts["received_quantity"] or 0) + (facts["written_off_quantity"] or 0)
+            if gone < self.received_quantity + self.written_off_quantity or \
+                    (gone == self.received_quantity + self.written_off_quantity and step != "received"):
+                return False
+            quantity = gone - self.received_quantity - self.written_off_quantity or None
+            self.received_quantity = facts["received_quantity"] or 0
+            self.written_off_quantity = facts["written_off_quantity"] or 0
+            if step == "received":
+                self.status = "received"
+        else:
+            if self.status == step or TRANSFER_ORDER.index(self.status) > TRANSFER_ORDER.index(step):
+                return False
+            if not TRANSFER.can(self.status, step):
+                raise TransferBehind(f"{step} before the step it follows, of {self.transfer_id}")
+            self.status = step
+            if step == "dispatched":
+                self.tracking_reference = facts["tracking_reference"] or self.tracking_reference
+                if self._kept_here(RECEIVING):
+                    self.movements.append(movement("in_transit", self.branch_id, self.part_number, self.quantity,
+                                                   transfer_id=self.transfer_id))
+        self._announce(step, acted, quantity=quantity, reason=facts.get("reason"),
+                       mirrored_from=self._site_of(side), delivery_seconds=facts.get("delivery_seconds"))
+        return True
+
+    def _site_of(self, side: str) -> str | None:
+        return self.from_site if side == SENDING else self.to_site
+
+    def _kept_here(self, side: str) -> bool:
+        """The branch of `side` is at this site (always so for a transfer within one site)."""
+        site = self._site_of(side)
+        return site is None or site == self.here
+
     def take_movements(self) -> list[Movement]:
         taken, self.movements = self.movements, []
         return taken
@@ -480,22 +561,31 @@ class Transfer(Aggregate):
     def _may_act(self, step: str, by):
         """The caller acts for the side of the transfer that owns `step`; a caller who acts for
         neither side is told the transfer is not there, as for any record outside their scope."""
-        if by is None:
-            return
         side = ACTS_ON[step]
-        if getattr(self, side) in by:
+        if by is None or getattr(self, side) in by:
+            self._here_or_refuse(step, side)
             return
         if not {self.branch_id, self.from_branch_id} & set(by):
             raise NotPermitted(NOT_IN_SCOPE)
+        self._here_or_refuse(step, side)
         other = SENDING if side == RECEIVING else RECEIVING
         raise NotPermitted(f"only the {SIDE[side]} branch ({getattr(self, side)}) {VERB[step]} a transfer;"
                            f" you act for the {SIDE[other]} branch ({getattr(self, other)})",
                            status=f"the {SIDE[side]} branch ({side}) {VERB[step]} a transfer")
 
+    def _here_or_refuse(self, step: str, side: str):
+        """A step is taken at the site of the branch that owns it; the other site gets it by the link."""
+        if not self._kept_here(side):
+            raise StateConflict(f"the {SIDE[side]} branch ({getattr(self, side)}) {VERB[step]} a transfer at its own"
+                                f" site, {self._site_of(side)}; this site gets the step when it is taken there",
+                                status=f"taken at site {self._site_of(side)}")
+
     def _announce(self, step: str, actor: str | None, quantity: int | None = None, reason: str | None = None,
                   **more):
         self.steps.append(Step(step, actor, quantity, reason))
-        self.record(f"transfer.{step}", transfer_id=self.transfer_id, from_branch_id=self.from_branch_id,
+        if self.from_site is not None:
+            more.update(from_site=self.from_site, to_site=self.to_site)
+        self.record(f"transfer.{step}", step=step, transfer_id=self.transfer_id, from_branch_id=self.from_branch_id,
                     part_number=self.part_number, quantity=self.quantity, repair_order_id=self.repair_order_id,
                     tracking_reference=self.tracking_reference, received_quantity=self.received_quantity,
                     written_off_quantity=self.written_off_quantity, acted_by=actor, reason=reason,

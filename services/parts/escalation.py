@@ -53,11 +53,13 @@ def _purchase(part_number, quantity, lead_times) -> dict:
             "lead_time_hours": lead_times.purchase()}
 
 
-def propose(tier: str, branch_id: str, region_id: str | None, short: dict, shelves: dict, lead_times) -> list[dict]:
+def propose(tier: str, branch_id: str, region_id: str | None, short: dict, shelves: dict, lead_times,
+            now=None, max_age=None) -> list[dict]:
     """The tier's proposal, one entry per part short: the local tier buys from the local supplier; the
     region tier takes the best donor of the same region; the group tier the best donor of another
     region; with no such donor that can give all of it above its safety stock, a purchase.
-    `shelves` is part number -> every branch's stock rows of it (store.group_stock)."""
+    `shelves` is part number -> every branch's stock rows of it (store.group_stock), other sites'
+    included: their figures as of `now`, too old after `max_age` seconds (donors.rank)."""
     proposal = []
     for part_number, quantity in sorted(short.items()):
         if tier == "local":
@@ -65,7 +67,7 @@ def propose(tier: str, branch_id: str, region_id: str | None, short: dict, shelv
             continue
         same = tier == "region"
         rows = [r for r in shelves.get(part_number, ()) if (r["region_id"] == region_id) == same]
-        plan = donors.rank(branch_id, region_id, quantity, rows, lead_times)["proposal"]
+        plan = donors.rank(branch_id, region_id, quantity, rows, lead_times, now, max_age)["proposal"]
         if plan["kind"] == "transfer":
             proposal.append({"part_number": part_number, **plan})
         else:

@@ -4,7 +4,7 @@ import uuid
 
 from services.parts import catalogue, domain, donors, store
 from services.parts.tiers_service import ShortageTiers  # thresholds, replenishment, escalation
-from shared import org
+from shared import config, org
 from shared.contracts import errors
 from shared.storage.dependencies import Database
 from shared.domain import RuleBroken, StateConflict
@@ -16,6 +16,7 @@ from shared.contracts.api import parts as schemas
 from shared.contracts.schemas import page_of
 from shared.scope import NOT_IN_SCOPE, CallerScope
 from services.parts.ledger_service import LedgerCommands  # ledger: adjustments, counts, purchase orders
+from services.parts.sites_service import SiteLinks, fresh_now  # figures and transfers across sites
 
 PART, STOCK, RESERVATION = schemas.Part(), schemas.Stock(), schemas.Reservation()
 MOVEMENT, TRANSFER = schemas.Movement(), schemas.Transfer()
@@ -24,7 +25,7 @@ SUBSTITUTE = schemas.Substitute()
 GROUP = "HQ"  # branch_id of group-wide facts such as the catalogue
 
 
-class PartsService(SlaClocks, BranchDirectory, LedgerCommands, ShortageTiers):
+class PartsService(SlaClocks, BranchDirectory, LedgerCommands, ShortageTiers, SiteLinks):
     name = "parts"
 
     db = Database()
@@ -262,14 +263,19 @@ class PartsService(SlaClocks, BranchDirectory, LedgerCommands, ShortageTiers):
                                           {"from_branch_id": ["must differ from branch_id"]})
         named = self._repair_order(request["repair_order_id"]) if request["repair_order_id"] else None
         with self.db.command() as tx:
-            for branch_id in (request["branch_id"], request["from_branch_id"]):
-                org.get_branch(tx, branch_id)
+            here = config.site()
+            if self._site_of_branch(tx, request["branch_id"]) is not None:
+                raise StateConflict("a transfer is requested at the receiving branch's site",
+                                    branch_id=["a branch of another site: request it there"])
+            from_site = self._site_of_branch(tx, request["from_branch_id"])  # another site's branch, or None
             self._part(tx, request["part_number"])
             if donor:
-                donors.accept(store.stock(tx, request["from_branch_id"], request["part_number"]), request["quantity"])
+                shelf = (store.stock(tx, request["from_branch_id"], request["part_number"]) if from_site is None
+                         else store.remote_shelf(tx, request["from_branch_id"], request["part_number"]))
+                donors.accept(shelf, request["quantity"], **fresh_now())
             actor = request.pop("acted_by")
             transfer = domain.Transfer.request(uuid.uuid4(), **request, by=self.scope.branches, repair_order=named,
-                                               actor=actor)
+                                               actor=actor, from_site=from_site, here=here)
             row = store.insert_transfer(tx, transfer)
             tx.publish_recorded(transfer)
             if then is not None:
@@ -284,7 +290,8 @@ class PartsService(SlaClocks, BranchDirectory, LedgerCommands, ShortageTiers):
         filters = load(schemas.GroupStockQuery, query or {})
         with self.db.read() as tx:
             self._part(tx, filters["part_number"])
-            return [donors.shelf(r) for r in store.group_stock(tx, filters["part_number"])]
+            fresh = fresh_now()
+            return [donors.shelf(r, **fresh) for r in store.group_stock(tx, filters["part_number"])]
 
     @rpc
     def rank_donors(self, query):
@@ -293,7 +300,8 @@ class PartsService(SlaClocks, BranchDirectory, LedgerCommands, ShortageTiers):
             branch = org.get_branch(tx, filters["branch_id"])
             self._part(tx, filters["part_number"])
             plan = donors.rank(filters["branch_id"], branch.get("region_id"), filters["quantity"],
-                               store.group_stock(tx, filters["part_number"]), donors.LeadTimes(store.lead_times(tx)))
+                               store.group_stock(tx, filters["part_number"]), donors.LeadTimes(store.lead_times(tx)),
+                               **fresh_now())
             return {**plan, "part_number": filters["part_number"]}
 
     @rpc
@@ -348,7 +356,7 @@ class PartsService(SlaClocks, BranchDirectory, LedgerCommands, ShortageTiers):
         moves = transfer.take_movements()
         if any(m.kind == "transfer_in" for m in moves):
             self._arrive(tx, transfer.branch_id, moves, linked=transfer.repair_order_id)
-        elif any(m.kind == "transfer_out" for m in moves):
+        elif any(m.kind in ("transfer_out", "in_transit") for m in moves):  # (only one of them between sites)
             self._send(tx, moves)
         else:
             for m in moves:  # written off on the road: out of transit at the receiving branch
@@ -357,7 +365,7 @@ class PartsService(SlaClocks, BranchDirectory, LedgerCommands, ShortageTiers):
 
     def _delivery_hours(self, tx, transfer) -> int:
         """The lead time from the sending branch to the receiving one: the delivery clock's target."""
-        regions = {b: org.get_branch(tx, b).get("region_id") for b in (transfer.from_branch_id, transfer.branch_id)}
+        regions = {b: self._region_anywhere(tx, b) for b in (transfer.from_branch_id, transfer.branch_id)}
         return donors.LeadTimes(store.lead_times(tx)).between(
             transfer.from_branch_id, regions[transfer.from_branch_id], transfer.branch_id, regions[transfer.branch_id])
 
@@ -460,4 +468,4 @@ class PartsService(SlaClocks, BranchDirectory, LedgerCommands, ShortageTiers):
         if row is None:  # as shared/scope.py Scope.admit answers: a scoped caller cannot tell missing from foreign
             raise errors.Forbidden(NOT_IN_SCOPE, {}) if self.scope.limited else \
                 errors.NotFound("no such transfer", {"transfer_id": ["unknown transfer"]})
-        return domain.Transfer.from_row(row)
+        return domain.Transfer.from_row(row, config.site())

@@ -4,6 +4,7 @@ PartsService inherits it (services/parts/service.py)."""
 import uuid
 
 from services.parts import donors, escalation, replenishment, store
+from services.parts.sites_service import fresh_now
 from shared import org
 from shared.bus.messaging import on_event
 from shared.bus.rpc import load, record_id, rpc
@@ -35,7 +36,7 @@ class ShortageTiers:
         if quantity < 1:
             return
         plan = donors.rank(stock.branch_id, stock.region_id, quantity, store.group_stock(tx, stock.part_number),
-                           donors.LeadTimes(store.lead_times(tx)))
+                           donors.LeadTimes(store.lead_times(tx)), **fresh_now())
         proposal = replenishment.Replenishment.propose(uuid.uuid4(), stock, alert, coming, plan)
         if proposal is not None and store.insert_replenishment(tx, proposal) is not None:
             tx.publish_recorded(proposal)
@@ -128,7 +129,8 @@ class ShortageTiers:
             return
         shelves = {part: store.group_stock(tx, part) for part in waiting.needs}
         waiting.escalate(tier, event["occurred_at"], escalation.propose(
-            tier, waiting.branch_id, waiting.region_id, waiting.needs, shelves, donors.LeadTimes(store.lead_times(tx))))
+            tier, waiting.branch_id, waiting.region_id, waiting.needs, shelves, donors.LeadTimes(store.lead_times(tx)),
+            **fresh_now()))
         store.save_escalation(tx, waiting)
         tx.publish_recorded(waiting)
 

@@ -16,6 +16,16 @@ log = logging.getLogger(__name__)
 EVENTS_EXCHANGE = "pitlane.events"
 DEAD_LETTER_QUEUE = "pitlane.dead_letters"
 RETRY_PREFIX = "pitlane.retry"
+# Sites (docs/sites.md): events for the other sites leave through sites.outbound, whose queue per linked
+# site (pitlane.sites.to.<site>) a shovel empties into that site's sites.events.
+SITES_OUTBOUND = "sites.outbound"
+SITES_INBOUND_OWNER = "sites"  # nameko names the exchange "<owner>.events": sites.events
+SITES_INBOUND = f"{SITES_INBOUND_OWNER}.events"
+
+
+def site_queue(site: str) -> str:
+    """The queue where events for `site` wait for the shovel (and through a cut of the link)."""
+    return f"pitlane.sites.to.{site}"
 
 
 def retry_queue(delay: float) -> str:
@@ -150,6 +160,7 @@ class ConfirmingPublisher(_Channel):
         channel.events["basic_ack"].add(self._on_ack)
         channel.events["basic_nack"].add(self._on_nack)
         channel.exchange_declare(EVENTS_EXCHANGE, "topic", durable=True, auto_delete=False)
+        channel.exchange_declare(SITES_OUTBOUND, "topic", durable=True, auto_delete=False)
         self._conn, self._channel, self._next_tag = conn, channel, 1
         self._pending.clear()
 

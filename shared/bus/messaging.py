@@ -1,4 +1,4 @@
-"""Event handling: one exchange, durable queues, inbox per handler, retries with backoff, dead letters."""
+"""Event handling: one exchange (and one for events from other sites), durable queues, inbox per handler, retries with backoff, dead letters."""
 import functools
 import json
 import inspect
@@ -17,6 +17,9 @@ from shared.bus.rpc import BROKER_GONE, ReconnectingQueueConsumer
 from shared.bus.broker import (
     DEAD_LETTER_QUEUE,
     EVENTS_EXCHANGE,
+    SITES_INBOUND,
+    SITES_INBOUND_OWNER,
+    SITES_OUTBOUND,
     ConfirmingPublisher,
     queue_arguments,
     retry_queue,
@@ -151,6 +154,42 @@ def on_event(event_type: str):
     return decorate
 
 
+def on_site_event(event_type: str, type_of=None):
+    """Declare a handler of an event from another site (docs/sites.md), delivered by a shovel into this
+    site's sites.events: `def handler(self, tx, event)`, in a transaction with its inbox mark, as
+    on_event. `event_type` may be a routing pattern (transfer.*: every step of a transfer in one queue,
+    so one subject's steps are handled in the order they were taken); `type_of(payload)` then names the
+    catalogued type of each message."""
+    if type_of is None:
+        events.spec(event_type)
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def handler(self, payload):
+            try:
+                concrete = type_of(payload) if type_of else event_type
+                events.spec(concrete)
+            except (KeyError, TypeError, LookupError):
+                raise errors.ValidationFailed("not a catalogued event", {"event_type": [event_type]}) from None
+            event = events.load(concrete, payload)
+            consumer = f"{self.name}.{fn.__name__}"
+            with self.db.transaction() as tx:
+                if not tx.first_delivery(str(event["event_id"]), consumer):
+                    log.info("%s: %s already applied", consumer, event["event_id"])
+                    return None
+                return fn(self, tx, concrete, event)
+
+        handler.pitlane_event_type, handler.pitlane_site_event = event_type, True
+        return EventConsumer.decorator(SITES_INBOUND_OWNER, event_type)(handler)
+
+    return decorate
+
+
+def exchange_of(queue_name: str) -> str:
+    """The exchange a handler queue is bound to: sites.events for events from other sites."""
+    return SITES_INBOUND if queue_name.startswith(f"evt-{SITES_INBOUND_OWNER}-") else EVENTS_EXCHANGE
+
+
 def subscriptions(service_cls) -> list[tuple[str, str]]:
     """(event type, queue name) of every event handler a service class declares, and of the queues it
     consumes by other means (`stream_queues`: a routing pattern and its queue, webhooks' archive)."""
@@ -158,14 +197,16 @@ def subscriptions(service_cls) -> list[tuple[str, str]]:
     for method_name, method in inspect.getmembers(service_cls, inspect.isfunction):
         event_type = getattr(method, "pitlane_event_type", None)
         if event_type:
-            found.append((event_type, handler_queue(event_type, service_cls.name, method_name)))
+            owner = SITES_INBOUND_OWNER if getattr(method, "pitlane_site_event", False) else EXCHANGE_OWNER
+            found.append((event_type, f"evt-{owner}-{event_type}--{service_cls.name}.{method_name}"))
     return found
 
 
 def declare_broker_plumbing(conn: kombu.Connection, delays=None):
     """The events exchange, the retry queues and the dead-letter queue."""
     channel = conn.default_channel
-    kombu.Exchange(EVENTS_EXCHANGE, "topic", durable=True)(channel).declare()
+    for name in (EVENTS_EXCHANGE, SITES_OUTBOUND, SITES_INBOUND):
+        kombu.Exchange(name, "topic", durable=True)(channel).declare()
     for delay in delays if delays is not None else config.retry_delays():
         name = retry_queue(delay)
         exchange = kombu.Exchange(name, "fanout", durable=True)
@@ -182,9 +223,9 @@ def declare_topology(amqp_uri: str, service_classes) -> list[str]:
     declared = []
     with kombu.Connection(amqp_uri) as conn:
         declare_broker_plumbing(conn)
-        exchange = kombu.Exchange(EVENTS_EXCHANGE, "topic", durable=True)
         for cls in service_classes:
             for event_type, queue_name in subscriptions(cls):
+                exchange = kombu.Exchange(exchange_of(queue_name), "topic", durable=True)
                 kombu.Queue(queue_name, exchange, routing_key=event_type, durable=True,
                             queue_arguments=queue_arguments())(conn.default_channel).declare()
                 declared.append(queue_name)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from shared.contracts import errors
 from shared.storage.db import delete_old
-from shared.bus.broker import EVENTS_EXCHANGE, ConfirmingPublisher, JsonText, PublishFailed
+from shared.bus.broker import EVENTS_EXCHANGE, SITES_OUTBOUND, ConfirmingPublisher, JsonText, PublishFailed
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +68,20 @@ class Relay:
                 rows = conn.execute(
                     "UPDATE outbox SET published_at = now() WHERE id IN (SELECT id FROM outbox"
                     " WHERE published_at IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
-                    " RETURNING id, event_type, event_id::text AS event_id, payload::text AS payload",
+                    " RETURNING id, event_type, event_id::text AS event_id, payload::text AS payload, crossing",
                     (self.batch_size,),
                 ).fetchall()
                 if not rows:
                     return 0
                 rows.sort(key=lambda r: r["id"])  # RETURNING does not keep the subquery's order
                 # the payload goes out as stored: no JSON parsed here only to be written again
-                self.publisher.publish(
-                    [(EVENTS_EXCHANGE, r["event_type"], JsonText(r["payload"], r["event_id"]), {}) for r in rows]
-                )
+                messages = []
+                for r in rows:
+                    body = JsonText(r["payload"], r["event_id"])
+                    messages.append((EVENTS_EXCHANGE, r["event_type"], body, {}))
+                    if r["crossing"]:  # for the other sites too: the shovels take it from there
+                        messages.append((SITES_OUTBOUND, r["event_type"], body, {}))
+                self.publisher.publish(messages)
         return len(rows)
 
 

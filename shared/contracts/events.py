@@ -83,6 +83,30 @@ class PartShortage(Schema):
     substitutes = fields.List(fields.Nested(ShortSubstitute), load_default=list)
 
 
+class SiteShelf(Schema):
+    class Meta:
+        unknown = EXCLUDE  # consumers ignore facts added in later minor versions
+
+    branch_id = fields.String(required=True)
+    region_id = fields.String(allow_none=True, load_default=None)
+    part_number = fields.String(required=True)
+    available = fields.Integer(required=True)
+    safety_stock = fields.Integer(allow_none=True, load_default=None)
+
+
+class SiteCompliance(Schema):
+    class Meta:
+        unknown = EXCLUDE  # consumers ignore facts added in later minor versions
+
+    policy = fields.String(required=True)
+    branch_id = fields.String(required=True)
+    region_id = fields.String(allow_none=True, load_default=None)
+    met = fields.Integer(required=True)
+    breached = fields.Integer(required=True)
+    cancelled = fields.Integer(required=True)
+    open = fields.Integer(required=True)
+
+
 class Finding(Schema):
     class Meta:
         unknown = EXCLUDE  # consumers ignore facts added in later minor versions
@@ -524,10 +548,18 @@ _CATALOGUE = [
             acted_by=fields.String(allow_none=True, load_default=None),
             reason=fields.String(allow_none=True, load_default=None),
             delivery_seconds=fields.Integer(allow_none=True, load_default=None),
+            # sites (docs/sites.md): the step's name, the sites of the two branches (none when one stack
+            # hosts both), and for a step taken at the other site and applied here, that site
+            step=fields.String(allow_none=True, load_default=None),
+            from_site=fields.String(allow_none=True, load_default=None),
+            to_site=fields.String(allow_none=True, load_default=None),
+            mirrored_from=fields.String(allow_none=True, load_default=None),
         ), description=f"A transfer of stock between branches was {step} (branch_id: the receiving branch;"
                        " received_quantity: the units received so far; written_off_quantity: units that never"
                        " came, written off with a reason; acted_by: who did it; delivery_seconds, at dispatch: the lead time"
-                       " between the two branches, the delivery clock's target).")
+                       " between the two branches, the delivery clock's target; from_site and to_site: the"
+                       " sites of the two branches when they are at two sites, whose steps cross between them;"
+                       " mirrored_from: the site where the step was taken, when it is applied at the other).")
         for step in ("requested", "approved", "picked", "dispatched", "tracking_sent", "partly_received",
                      "written_off", "received", "closed", "cancelled")
     ],
@@ -645,6 +677,21 @@ _CATALOGUE = [
     EventSpec("webhook.unsubscribed", "webhooks", _facts(
         subscription_id=fields.UUID(required=True), url=fields.String(required=True),
     ), description="The subscription gets no more deliveries; its log stays until the archive's retention."),
+    # sites: what a site tells the others every interval (docs/sites.md); branch_id is GROUP
+    EventSpec("stock.site_figures", "parts", _facts(
+        site=fields.String(required=True), regions=fields.List(fields.String(), load_default=list),
+        as_of=fields.AwareDateTime(required=True), since=fields.AwareDateTime(allow_none=True, load_default=None),
+        shelves=fields.List(fields.Nested(SiteShelf), required=True),
+    ), description="A site's stock figures for the other sites' donor ranking: the shelves that changed since"
+                   " its previous figures (`since`; none: every shelf), each with what is available and the"
+                   " safety stock. Sent every interval, empty when nothing changed: the figures are good as of"
+                   " `as_of`."),
+    EventSpec("sla.site_figures", ANY_SOURCE, _facts(
+        site=fields.String(required=True), service=fields.String(required=True),
+        as_of=fields.AwareDateTime(required=True),
+        compliance=fields.List(fields.Nested(SiteCompliance), required=True),
+    ), description="One service's SLA figures at a site, for the group view at the other sites: clocks met,"
+                   " breached, cancelled and open per policy and branch, as of `as_of`. Sent every interval."),
 ]
 
 CATALOGUE: dict[str, EventSpec] = {spec.name: spec for spec in _CATALOGUE}

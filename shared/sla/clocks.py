@@ -13,11 +13,11 @@ from datetime import datetime, timezone
 from marshmallow import ValidationError, fields, validate, validates_schema
 from nameko.timer import timer
 
-from shared import config, org
+from shared import config, org, site_figures, sites
 from shared.contracts import errors, events
 from shared.sla import rules as sla
 from shared.sla import store as sla_store
-from shared.bus.messaging import on_event
+from shared.bus.messaging import on_event, on_site_event
 from shared.bus.rpc import load, rpc
 from shared.contracts.schemas import ListQuery, Out, Strict, aware_datetime, page_of
 
@@ -102,6 +102,8 @@ def starts(tx, host, event_type, event) -> list[tuple[str, tuple]]:
     """The inserts of the clocks `event` starts among `host`'s policies (not sent: the caller
     sends them, with the event's own outbox row when it publishes the event itself)."""
     new = []
+    if not sla.starts_here(event):
+        return new
     for policy in sla.hosted_by(host):
         if policy.move(event_type) == "start" and event.get(policy.subject) is not None:
             target = policy.target_given(event) or sla_store.target(tx, policy.name, event["branch_id"],
@@ -138,6 +140,10 @@ def _clock(tx, policy, row) -> sla.Clock:
     return sla.Clock.from_row(row, policy, _calendar(tx, policy, row["branch_id"]))
 
 
+def _no_site_figures(self, *args):
+    """(a service that keeps no SLA clocks)"""
+
+
 class SlaClocks:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -150,6 +156,8 @@ class SlaClocks:
             handler = _handler(event_type)
             setattr(cls, handler.__name__, handler)
         cls.sla_own_events = tuple(sorted(own))  # for `pitlane topology`
+        if not sla.hosted_by(host):  # no clocks: no figures to send other sites, nor to keep of theirs
+            cls.sla_publish_site_figures = cls.sla_keep_site_figures = _no_site_figures
         if own:
             def on_own_event(tx, event_type, event):
                 """(the clock inserts to send with the event's outbox row, what to do after it)"""
@@ -198,6 +206,30 @@ class SlaClocks:
         self._sla_look(tx, sla_store.running_with_policy(tx, predicted), predicted,
                        lambda clock, policy, row: clock.warn_at_risk(at, predicted_finish=predict(policy, row, tx)))
 
+    # -- the group view across sites (docs/sites.md) --------------------------------------------------
+    @timer(interval=config.site_figures_interval())
+    def sla_publish_site_figures(self):
+        """Tell the other sites this service's compliance, every interval, once across its processes."""
+        site = config.site()
+        if site is None or not sla.hosted_by(self.name):
+            return
+        try:
+            with self.db.transaction() as tx:
+                claim = site_figures.claim_publication(tx, "sla", config.site_figures_interval())
+                if claim is None:
+                    return
+                figures = sla_store.figures(tx, now())
+                tx.publish("sla.site_figures", "GROUP", site=site, service=self.name, as_of=claim[1],
+                           compliance=sites.compliance_rows(figures["outcomes"], figures["open"]))
+        except errors.Unavailable as exc:
+            log.warning("site figures skipped: %s", exc)
+
+    @on_site_event("sla.site_figures")
+    def sla_keep_site_figures(self, tx, event_type, event):
+        """Another site's figures of this same service: kept for the group view, the newest only."""
+        if event["service"] == self.name and event["site"] != config.site():
+            site_figures.keep_remote_sla(tx, event["site"], event["as_of"], event["compliance"])
+
     # -- what the gateway reads ----------------------------------------------------------------------
     @rpc
     def sla_figures(self):
@@ -212,9 +244,12 @@ class SlaClocks:
         with self.db.read() as tx:
             rows = sla_store.compliance(tx, filters)
             at_risk = sla_store.at_risk_now(tx, filters)
+            remote = site_figures.remote_sla(tx)
         for row in rows:
             row["compliance"] = sla.compliance(row["met"], row["breached"])
-        return {"compliance": rows, "at_risk": CLOCK.dump(_shown(at_risk), many=True)}
+        return {"compliance": rows, "at_risk": CLOCK.dump(_shown(at_risk), many=True),
+                "sites": [{"site": r["site"], "as_of": r["as_of"].isoformat(),
+                           "compliance": sites.select(r["compliance"], filters)} for r in remote]}
 
     @rpc
     def list_sla_clocks(self, query):

@@ -200,6 +200,13 @@ def standing(state: str, at_risk: bool, outcome: str | None) -> str:
     return "at_risk" if at_risk else "running"
 
 
+def starts_here(event: dict) -> bool:
+    """A clock starts at the site where its starting event happened (docs/sites.md): a step taken at
+    another site and applied here (mirrored_from) stops or moves this site's clocks, and starts none,
+    so no clock is kept twice in the group."""
+    return event.get("mirrored_from") is None
+
+
 def compliance(met: int, breached: int) -> float | None:
     """Share of decided clocks that were met; cancelled and open clocks are not decided."""
     decided = met + breached

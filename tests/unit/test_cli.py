@@ -70,11 +70,11 @@ def test_topology_lists_every_service_with_its_rpcs_and_handlers_marking_the_gen
 
 
 def _blocks(out):
-    """service -> kind of line (rpc, event, stream, timer, sla) -> its lines."""
+    """service -> kind of line (rpc, event, site, stream, timer, sla) -> its lines."""
     blocks, current = {}, None
     for line in out.splitlines():
         if not line.startswith(" "):
-            current = blocks.setdefault(line.split(" ")[0], {"rpc": [], "event": [], "stream": [], "timer": [],
+            current = blocks.setdefault(line.split(" ")[0], {"rpc": [], "event": [], "site": [], "stream": [], "timer": [],
                                                              "sla": []})
         else:
             current[line.split()[0]].append(line)

@@ -208,6 +208,9 @@ class Transfer(Out):
     written_off_quantity = fields.Integer()
     in_transit = fields.Integer(metadata={"description": "units dispatched, neither received nor written off"})
     dispatched_at = aware_datetime(allow_none=True)
+    from_site = fields.String(allow_none=True, metadata={
+        "description": "the sending branch's site, when the two branches are at two sites (docs/sites.md)"})
+    to_site = fields.String(allow_none=True, metadata={"description": "the receiving branch's site, likewise"})
     steps = fields.List(fields.Nested(TransferHistoryStep), metadata={
         "description": "every step with who did it and when (in the answer for one transfer)"})
     created_at = aware_datetime()
@@ -227,6 +230,12 @@ class GroupShelf(Out):
     available = fields.Integer()
     safety_stock = fields.Integer(allow_none=True)
     can_give = fields.Integer()
+    site = fields.String(allow_none=True, metadata={
+        "description": "the branch's site when it is another site's (docs/sites.md); none for this site's"})
+    as_of = aware_datetime(allow_none=True, metadata={"description": "another site's figures: their time"})
+    age_seconds = fields.Float(allow_none=True, metadata={"description": "another site's figures: their age"})
+    stale = fields.Boolean(metadata={
+        "description": "another site's figures older than PITLANE_REMOTE_FIGURES_MAX_AGE: never proposed"})
 
 
 class DonorQuery(Strict):

@@ -66,3 +66,32 @@ def test_a_branch_lead_time_is_between_two_branches():
     with pytest.raises(RuleBroken):
         donors.lead_time_entry("branch", "B1", "B1", 5)
     assert donors.lead_time_entry("region", "north", "north", 5)["hours"] == 5
+
+
+# -- branches of other sites (docs/sites.md) ------------------------------------------------------------------
+def remote(branch_id, region_id, available, as_of, site="south"):
+    return {**shelf(branch_id, region_id, available), "site": site, "as_of": as_of}
+
+
+def test_another_sites_donor_shows_the_age_of_its_figures():
+    from datetime import datetime, timedelta, timezone
+    now = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)
+    plan = donors.rank("N1", "R-N", 2, [remote("S1", "R-S", 10, now - timedelta(seconds=40))],
+                       donors.LeadTimes(), now=now, max_age=900)
+    (donor,) = plan["donors"]
+    assert (donor["site"], donor["age_seconds"], donor["stale"]) == ("south", 40.0, False)
+    assert plan["proposal"]["from_branch_id"] == "S1"
+
+
+def test_a_donor_whose_figures_are_older_than_the_limit_is_listed_stale_and_never_proposed():
+    from datetime import datetime, timedelta, timezone
+    now = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)
+    old = remote("S1", "R-S", 50, now - timedelta(seconds=901))
+    fresh = remote("S2", "R-S", 3, now - timedelta(seconds=10))
+    plan = donors.rank("N1", "R-N", 5, [old, fresh], donors.LeadTimes(), now=now, max_age=900)
+    assert [(d["branch_id"], d["stale"]) for d in plan["donors"]] == [("S2", False), ("S1", True)]
+    assert plan["proposal"]["kind"] == "purchase"  # S2 cannot give 5; S1's 50 may be gone
+    with pytest.raises(RuleBroken) as refused:
+        donors.accept(old, 5, now=now, max_age=900)
+    assert "too old" in str(refused.value)
+    assert donors.accept(fresh, 3, now=now, max_age=900) == 3

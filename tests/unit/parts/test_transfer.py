@@ -264,3 +264,78 @@ def test_a_transfer_naming_a_foreign_or_unknown_repair_order_is_refused(known):
 
 def test_the_transfer_life_cycle_has_the_statuses_the_api_names():
     assert TRANSFER.statuses == TRANSFER_STATUSES
+
+
+# -- between two sites (docs/sites.md): SOUTH-1 at site south sends to NORTH-1 at site north --------------------
+from services.parts.domain import TransferBehind  # noqa: E402
+
+
+def across(here, status="requested", received=0):
+    return Transfer(UUID(int=1), NORTH, SOUTH, "PAD", 2, status, received, from_site="south", to_site="north",
+                    here=here)
+
+
+def facts_of(t, step):
+    (event,) = [e for e in t.take_events() if e.type == f"transfer.{step}"]
+    return {"branch_id": event.branch_id, **event.facts}
+
+
+def test_a_transfer_between_sites_is_requested_at_the_receiving_site_and_says_both_sites():
+    t = Transfer.request(UUID(int=1), NORTH, SOUTH, "PAD", 2, from_site="south", here="north")
+    facts = facts_of(t, "requested")
+    assert (facts["from_site"], facts["to_site"], facts.get("mirrored_from")) == ("south", "north", None)
+    copy = Transfer.mirror_request(facts, "south")
+    assert (copy.status, copy.from_site, copy.to_site) == ("requested", "south", "north")
+    assert facts_of(copy, "requested")["mirrored_from"] == "north"
+
+
+def test_a_step_is_taken_at_the_site_of_the_branch_that_owns_it():
+    with pytest.raises(StateConflict) as refused:
+        across("north").approve(by=ADMIN)
+    assert "at its own site, south" in str(refused.value)
+    across("south").approve(by={SOUTH})  # the sending branch, at its site
+    with pytest.raises(StateConflict):
+        across("south", "dispatched").receive(by=ADMIN)
+
+
+def test_each_site_moves_only_its_own_branches_stock():
+    sender = across("south", "picked")
+    sender.dispatch(by={SOUTH})
+    assert [(m.kind, m.branch_id) for m in sender.take_movements()] == [("transfer_out", SOUTH)]
+    receiver = across("north", "picked")
+    assert receiver.mirror("dispatched", facts_of(sender, "dispatched"))
+    assert [(m.kind, m.branch_id) for m in receiver.take_movements()] == [("in_transit", NORTH)]
+
+
+def test_the_other_sites_step_is_applied_once_and_in_order():
+    home = across("north")
+    sender = across("south")
+    sender.approve(by={SOUTH})
+    approved = facts_of(sender, "approved")
+    sender.pick(by={SOUTH})
+    picked = facts_of(sender, "picked")
+    with pytest.raises(TransferBehind):
+        home.mirror("picked", picked)  # ahead of the approval: it waits
+    assert home.mirror("approved", approved) and home.status == "approved"
+    assert facts_of(home, "approved")["mirrored_from"] == "south"
+    assert not home.mirror("approved", approved)  # sent twice: nothing more
+    assert home.mirror("picked", picked) and home.status == "picked"
+
+
+def test_receipts_and_write_offs_at_the_receiving_site_reach_the_sender_by_their_totals():
+    home, copy = across("north", "dispatched"), across("south", "dispatched")
+    home.receive(1, by={NORTH})
+    partly = facts_of(home, "partly_received")
+    home.write_off("lost_in_transit", 1, by={NORTH})
+    events = {e.type: {"branch_id": e.branch_id, **e.facts} for e in home.take_events()}
+    assert copy.mirror("written_off", events["transfer.written_off"])  # the later total first
+    assert not copy.mirror("partly_received", partly)  # an older total: nothing more
+    assert copy.status == "dispatched" and copy.outstanding == 0
+    assert copy.mirror("received", events["transfer.received"]) and copy.status == "received"
+    assert copy.take_movements() == []  # the sender's stock left at dispatch
+    assert not copy.mirror("received", events["transfer.received"])
+
+
+def test_a_site_never_mirrors_a_step_of_its_own():
+    with pytest.raises(RuleBroken):
+        across("south").mirror("approved", {"acted_by": None})
