@@ -302,7 +302,8 @@ def sites():
 @sites.command("link")
 @click.argument("site")
 @click.argument("remote_uri")
-@click.option("--reconnect-delay", default=5.0, show_default=True, help="Seconds between the shovel's reconnects.")
+@click.option("--reconnect-delay", default=5, type=click.IntRange(min=1), show_default=True,
+              help="Whole seconds between the shovel's reconnects (RabbitMQ restarts a shovel only with a positive integer).")
 def sites_link(site, remote_uri, reconnect_delay):
     """Send this site's crossing events to SITE, whose broker REMOTE_URI names (its vhost too): declares
     the queue they wait in (pitlane.sites.to.SITE) and sets the shovel pitlane-to-SITE."""

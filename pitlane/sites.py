@@ -25,15 +25,17 @@ def _api(path: str):
     return base + path, (unquote(url.username or "guest"), unquote(url.password or "guest"))
 
 
-def shovel_definition(site: str, remote_uri: str, reconnect_delay: float = 5) -> dict:
+def shovel_definition(site: str, remote_uri: str, reconnect_delay: int = 5) -> dict:
     """The shovel's parameter value: from this site's queue for `site` to that site's sites.events,
-    acknowledged to this broker only once the other broker confirmed (nothing lost through a cut)."""
+    acknowledged to this broker only once the other broker confirmed (nothing lost through a cut).
+    The reconnect delay must be a whole number of seconds: RabbitMQ 3.10 restarts a shovel whose
+    delay is 1.0 never (a `temporary` child), one whose delay is 1 every second."""
     vhost = _vhost(config.amqp_uri())
     return {
         "src-protocol": "amqp091", "src-uri": "amqp://" if vhost == "/" else f"amqp:///{quote(vhost, safe='')}",
         "src-queue": site_queue(site),
         "dest-protocol": "amqp091", "dest-uri": remote_uri, "dest-exchange": SITES_INBOUND,
-        "ack-mode": "on-confirm", "reconnect-delay": reconnect_delay, "src-delete-after": "never",
+        "ack-mode": "on-confirm", "reconnect-delay": max(1, int(reconnect_delay)), "src-delete-after": "never",
     }
 
 
@@ -48,7 +50,7 @@ def declare_link_queue(site: str):
                     queue_arguments=queue_arguments(dead_letters=False))(channel).declare()
 
 
-def link(site: str, remote_uri: str, reconnect_delay: float = 5) -> dict:
+def link(site: str, remote_uri: str, reconnect_delay: int = 5) -> dict:
     if site == config.site():
         raise ValueError(f"{site} is this site (PITLANE_SITE)")
     declare_link_queue(site)

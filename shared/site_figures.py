@@ -4,23 +4,19 @@ from datetime import timedelta
 
 from psycopg.types.json import Jsonb
 
-NEVER = None
-
 
 def claim_publication(tx, kind: str, interval: float) -> tuple | None:
     """(the previous publication's time or None, this one's) when it is this process's turn to publish
     `kind`: the interval has passed and no other process of the service is publishing it right now;
     else None. Committed with what is published, so a publication that fails is claimed again."""
-    tx.execute("INSERT INTO site_publications (kind, as_of) VALUES (%s, '-infinity') ON CONFLICT DO NOTHING",
-               (kind,))
-    row = tx.one("SELECT as_of, now() AS now, as_of = '-infinity' AS never FROM site_publications"
-                 " WHERE kind = %s FOR UPDATE SKIP LOCKED", (kind,))
+    tx.execute("INSERT INTO site_publications (kind) VALUES (%s) ON CONFLICT DO NOTHING", (kind,))
+    row = tx.one("SELECT as_of, now() AS now FROM site_publications WHERE kind = %s FOR UPDATE SKIP LOCKED", (kind,))
     if row is None:
         return None  # another process holds the claim
-    if not row["never"] and row["as_of"] > row["now"] - timedelta(seconds=interval * 0.9):
+    if row["as_of"] is not None and row["as_of"] > row["now"] - timedelta(seconds=interval * 0.9):
         return None
     tx.execute("UPDATE site_publications SET as_of = %s WHERE kind = %s", (row["now"], kind))
-    return (None if row["never"] else row["as_of"]), row["now"]
+    return row["as_of"], row["now"]
 
 
 def keep_remote_sla(tx, site: str, as_of, compliance: list) -> bool:

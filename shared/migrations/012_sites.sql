@@ -17,5 +17,5 @@ CREATE TABLE sla_site_figures (
 -- across all its processes (claimed by a conditional update).
 CREATE TABLE site_publications (
     kind  text        PRIMARY KEY,
-    as_of timestamptz NOT NULL
+    as_of timestamptz  -- none yet
 );

@@ -47,9 +47,11 @@ def _keep_logs(source: Path, name: str):
 
 class PrivateRabbit:
     """A RabbitMQ node of its own: node name pitlane-test-<id>@localhost, its own AMQP,
-    distribution and management ports, its config, plugins, data and logs in a temp dir."""
+    distribution and management ports, its config, plugins, data and logs in a temp dir; `plugins`
+    are the ones its enabled_plugins file names (the sites' tests add rabbitmq_shovel and
+    rabbitmq_shovel_management)."""
 
-    def __init__(self):
+    def __init__(self, plugins=("rabbitmq_management",)):
         self.id = uuid.uuid4().hex[:8]
         self.node = f"pitlane-test-{self.id}@localhost"
         self.port, self.dist_port, self.management_port = free_ports(3)
@@ -58,7 +60,8 @@ class PrivateRabbit:
         (self.dir / "rabbitmq-env.conf").write_text("")  # not /etc/rabbitmq's (it names the machine's node)
         (self.dir / "rabbitmq.conf").write_text(
             f"management.tcp.port = {self.management_port}\nmanagement.tcp.ip = 127.0.0.1\n")
-        (self.dir / "enabled_plugins").write_text("[rabbitmq_management].\n")
+        self.plugins = tuple(plugins)
+        (self.dir / "enabled_plugins").write_text(f"[{','.join(self.plugins)}].\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RABBITMQ_", "ERL_"))}
         self.env = {
             **env,
