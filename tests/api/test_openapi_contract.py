@@ -246,7 +246,7 @@ def test_schemathesis_finds_no_conformance_failure(gateway, world, admin, docume
          "--header", f"Authorization: Bearer {token}",
          "--checks", "response_schema_conformance,status_code_conformance,content_type_conformance,"
                      "unsupported_method",
-         "--phases", "examples,coverage,fuzzing", "--max-examples", "12", "--seed", "22",
+         "--phases", "examples,coverage,fuzzing", "--max-examples", "8", "--seed", "22",
          "--request-timeout", "30",
          "--generation-database", "none", "--workers", "1", "--no-color",
          "--report", "junit", "--report-junit-path", str(report)],
