@@ -388,9 +388,10 @@ def _default_collectors(call):
         from gateway.sla_metrics import SlaCollector
     except ImportError:
         return []
+    from gateway.site_metrics import SiteCollector
     from gateway.webhook_metrics import WebhookCollector
     from gateway.workshop_metrics import WorkshopCollector
-    return [SlaCollector(call), WorkshopCollector(call), WebhookCollector(call)]
+    return [SlaCollector(call), WorkshopCollector(call), WebhookCollector(call), SiteCollector(call)]
 
 
 def _broker_ok():

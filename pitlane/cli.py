@@ -309,8 +309,10 @@ def sites_link(site, remote_uri, reconnect_delay):
     the queue they wait in (pitlane.sites.to.SITE) and sets the shovel pitlane-to-SITE."""
     from pitlane import sites as links
 
-    links.link(site, remote_uri, reconnect_delay)
+    linked = links.link(site, remote_uri, reconnect_delay)
     click.echo(f"linked to {site}: shovel {links.shovel_name(site)} from queue pitlane.sites.to.{site}")
+    if not linked["whole_figures_asked"]:
+        click.echo("(parts' database is not reachable now: its whole stock figures go within ten intervals)")
 
 
 @sites.command("unlink")

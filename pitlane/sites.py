@@ -50,6 +50,22 @@ def declare_link_queue(site: str):
                     queue_arguments=queue_arguments(dead_letters=False))(channel).declare()
 
 
+def ask_for_whole_figures() -> bool:
+    """This site's parts service sends every shelf at its next interval, not only what changed: the site
+    just linked has none of them yet (shared/sites.py, RemoteSite: deltas follow on from a whole set).
+    False when its database cannot be reached now (the whole set then comes within ten intervals)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(config.dsn("parts"), connect_timeout=5, autocommit=True) as conn:
+            conn.execute("UPDATE parts.site_publications SET as_of = NULL WHERE kind = 'stock_snapshot'")
+    except psycopg.errors.UndefinedTable:
+        return True  # parts has not started here yet: its first figures are a whole set anyway
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
 def link(site: str, remote_uri: str, reconnect_delay: int = 5) -> dict:
     if site == config.site():
         raise ValueError(f"{site} is this site (PITLANE_SITE)")
@@ -58,6 +74,7 @@ def link(site: str, remote_uri: str, reconnect_delay: int = 5) -> dict:
     url, auth = _api(f"/parameters/shovel/{vhost}/{shovel_name(site)}")
     value = shovel_definition(site, remote_uri, reconnect_delay)
     requests.put(url, json={"value": value}, auth=auth, timeout=10).raise_for_status()
+    value["whole_figures_asked"] = ask_for_whole_figures()
     return value
 
 

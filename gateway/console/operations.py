@@ -1,4 +1,5 @@
-"""The operations screen: SLA compliance by policy, by branch and by region (GET /sla/summary), the
+"""The operations screen: SLA compliance by policy, by branch and by region (GET /sla/summary), each
+site's of the group with the age of its figures when there are several (docs/sites.md), the
 clocks at risk or breached and still open now, the clocks that breached today (GET /sla/clocks of
 every service), where to find the dead letters, and a link to Grafana when PITLANE_GRAFANA_URL is set.
 
@@ -62,6 +63,15 @@ def operations():
     by_region = _rollup(rows, lambda r: r["region_id"])
     policies = sorted({r["policy"] for r in rows} | ({query["policy"]} if "policy" in query else set()))
 
+    # the group across sites (docs/sites.md): each site's compliance as of its figures, with their age
+    sites = []
+    for site in summary.get("sites") or []:
+        (total,) = _rollup(site["compliance"], lambda r: site["site"]) or [{"key": site["site"], "met": 0,
+                                                                              "breached": 0, "cancelled": 0,
+                                                                              "open": 0, "compliance": None}]
+        sites.append({**total, "local": site["local"], "as_of": site["as_of"], "age_seconds": site["age_seconds"],
+                      "old": site["age_seconds"] > 3 * config.site_figures_interval()})
+
     at_risk = summary.get("at_risk") or []
     for clock in at_risk:
         clock["tz"] = known.get(clock["branch_id"], {}).get("timezone")
@@ -98,7 +108,7 @@ def operations():
     except Refused as refused:
         dead = {"count": None, "items": [], "error": refused.message}
     return render_template(
-        "console/operations.html", dead=dead, rows=rows, by_policy=by_policy, by_branch=by_branch, by_region=by_region,
+        "console/operations.html", dead=dead, rows=rows, sites=sites, by_policy=by_policy, by_branch=by_branch, by_region=by_region,
         at_risk=at_risk, breaches=breaches, unanswered=unanswered, grafana=grafana, known=known, regions=regions,
         policies=policies, query=query, stamp=FEED.stamp(watched),
         changes=url_for("console.changes", branch=watched) if watched else url_for("console.changes"),

@@ -9,6 +9,7 @@ from nameko.timer import timer
 from services.parts import domain, store
 from shared import config, org, site_figures, sites
 from shared.bus.messaging import NotYetKnown, on_site_event
+from shared.bus.rpc import rpc
 from shared.contracts import errors
 from shared.domain import RuleBroken
 
@@ -90,6 +91,14 @@ class SiteLinks:
                 self._save_transfer(tx, transfer)
         except domain.TransferBehind as exc:
             raise NotYetKnown(str(exc)) from None
+
+    @rpc
+    def site_figures(self):
+        """Each other site whose figures this site holds: as of when, and how old (for /metrics)."""
+        now = datetime.now(timezone.utc)
+        with self.db.read() as tx:
+            return [{"site": r["site"], "as_of": r["as_of"].isoformat() if r["as_of"] else None,
+                     "age_seconds": sites.age_seconds(r["as_of"], now)} for r in store.remote_sites(tx)]
 
     # -- reads: which site a branch is at ---------------------------------------------------------------------
     def _site_of_branch(self, tx, branch_id) -> str | None:

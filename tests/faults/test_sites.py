@@ -5,12 +5,15 @@ restored; every step arrives once and in order, both sites serve their customers
 ranking stops proposing figures that grew too old, and the group SLA view shows both sites with the age
 of their figures. The nodes and clusters are the test's own and are removed; the machine's broker and
 database are never used."""
+import json
 import threading
 import time
 
 import pytest
+import requests
 
 from tests.support import fixtures
+from tests.support.gateway import metric
 from tests.support.infra import wait_for
 from tests.support.journey import Journey, until
 from tests.support.sites import two_sites
@@ -99,6 +102,26 @@ def journeys(site, who, branch_id, count, results, offset):
             results.append((site.name, f"failed: {exc}"[:300]))
 
 
+def console_page(site, login, role, path, **scope) -> str:
+    """A console page as a member of the site's staff sees it, signed in with a password."""
+    password = "pitlane-sites-test"
+    site.cli("staff", "add", "--login", login, "--role", role, "--password", password,
+             *[arg for key, value in scope.items() for arg in (f"--{key}", value)])
+    with requests.Session() as browser:
+        signed = browser.post(site.url + "/console/sign-in", data={"login": login, "password": password}, timeout=30)
+        assert signed.status_code == 200, signed.text[:300]
+        page = browser.get(site.url + path, timeout=60)
+        assert page.status_code == 200, page.text[:300]
+        return page.text
+
+
+def waiting_in_status(site, to) -> int:
+    """What `pitlane sites status` at `site` says waits for `to`."""
+    (line,) = [line for line in site.cli("sites", "status").stdout.splitlines() if f"pitlane-to-{to} " in line]
+    waiting = line.split("waiting", 1)[1].split()[0]
+    return int(waiting) if waiting.isdigit() else 0
+
+
 def steps_of(admin, transfer_id):
     return [s["step"] for s in admin.ok("GET", f"/transfers/{transfer_id}")["steps"]]
 
@@ -158,6 +181,7 @@ def test_a_repair_order_at_north_is_served_by_south_through_a_transfer_across_a_
         sender.ok("POST", f"/transfers/{transfer_id}/tracking", {"tracking_reference": f"DHL-{transfer_id[:8]}"})
     wait_for(lambda: (south.queue_depth("pitlane.sites.to.north") or 0) > 0, timeout=15,
              message="south's steps to wait in its link queue")
+    wait_for(lambda: waiting_in_status(south, "north") > 0, timeout=15, message="`pitlane sites status` to show them")
     assert [north_admin.ok("GET", f"/transfers/{i}")["status"] for i in ids] == ["picked"] * 4
     # north's figures of south age past the limit: south is listed, stale, and a purchase is proposed
     plan = until(lambda: donors_at_north(north_admin), lambda p: p["donors"] and p["donors"][0]["stale"],
@@ -165,6 +189,13 @@ def test_a_repair_order_at_north_is_served_by_south_through_a_transfer_across_a_
     assert plan["proposal"]["kind"] == "purchase" and plan["donors"][0]["age_seconds"] >= MAX_AGE
     group = north_admin.ok("GET", "/sla/summary")["sites"]
     assert [s["site"] for s in group] == ["north", "south"] and group[1]["age_seconds"] > MAX_AGE
+    assert metric(north, "pitlane_site_figures_age_seconds", site="south") > MAX_AGE  # what SiteFiguresOld watches
+    # and the console says so: the coordinator's donor for the waiting order is too old to take, and
+    # operations see south's figures ageing
+    parts_page = console_page(north, "parts-north", "parts_coordinator", "/console/parts", region=NORTH_REGION)
+    assert "site south, figures" in parts_page and "figures too old: ask site south" in parts_page
+    operations_page = console_page(north, "ops-north", "operations", "/console/operations")
+    assert 'data-site="south"' in operations_page and "link down?" in operations_page
     for worker in workers:
         worker.join(timeout=240)
     assert not [r for r in served if isinstance(r[1], str)], served
@@ -177,8 +208,12 @@ def test_a_repair_order_at_north_is_served_by_south_through_a_transfer_across_a_
           lambda ts: all(t["status"] == "dispatched" and t["tracking_reference"] for t in ts), timeout=60,
           what="the dispatches at north")
     assert north_admin.ok("GET", "/stock", branch_id=NORTH_BRANCH, part_number=SHORT_PART)["items"][0]["in_transit"] == 4
+    # the tracking reference, given at south, reached north's workshop as a local event (the advisor's timeline)
+    until(lambda: json.dumps(at_north["advisor"].ok("GET", f"/repair-orders/{ro}")["timeline"]),
+          lambda timeline: f"DHL-{ids[0][:8]}" in timeline, timeout=30, what="the tracking reference at north")
     plan = until(lambda: donors_at_north(north_admin), lambda p: p["donors"] and not p["donors"][0]["stale"],
                  timeout=30, what="south's figures fresh again")
+    assert metric(north, "pitlane_site_figures_age_seconds", site="south") <= MAX_AGE
     assert plan["donors"][0]["available"] == 8  # 12 less the 4 sent
 
     # north receives: the repair order waiting for the part is served first, then goes on to its invoice
