@@ -24,6 +24,13 @@ def crosses(event_type: str, event: dict) -> bool:
     return False
 
 
+def stays_home_too(event_type: str) -> bool:
+    """Whether a crossing event goes to its own site's services as well. A site's figures do not: they
+    are for the other sites (nothing here consumes them, and integrators need no heartbeat every interval);
+    a transfer's step does."""
+    return event_type not in SITE_FIGURES
+
+
 @dataclass(frozen=True)
 class Site:
     """This stack as a site: its name and the regions it hosts (None: every region)."""

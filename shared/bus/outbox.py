@@ -5,6 +5,7 @@ import threading
 import time
 from datetime import timedelta
 
+from shared import sites
 from shared.contracts import errors
 from shared.storage.db import delete_old
 from shared.bus.broker import EVENTS_EXCHANGE, SITES_OUTBOUND, ConfirmingPublisher, JsonText, PublishFailed
@@ -78,8 +79,9 @@ class Relay:
                 messages = []
                 for r in rows:
                     body = JsonText(r["payload"], r["event_id"])
-                    messages.append((EVENTS_EXCHANGE, r["event_type"], body, {}))
-                    if r["crossing"]:  # for the other sites too: the shovels take it from there
+                    if not r["crossing"] or sites.stays_home_too(r["event_type"]):
+                        messages.append((EVENTS_EXCHANGE, r["event_type"], body, {}))
+                    if r["crossing"]:  # for the other sites (too): the shovels take it from there
                         messages.append((SITES_OUTBOUND, r["event_type"], body, {}))
                 self.publisher.publish(messages)
         return len(rows)

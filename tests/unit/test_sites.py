@@ -19,6 +19,11 @@ def test_site_figures_always_cross_and_local_events_never_do():
         assert not sites.crosses(local, {"from_site": "south", "to_site": "north"})
 
 
+def test_a_sites_figures_go_only_to_the_other_sites_and_a_transfer_step_to_both():
+    assert not sites.stays_home_too("stock.site_figures") and not sites.stays_home_too("sla.site_figures")
+    assert sites.stays_home_too("transfer.dispatched")
+
+
 def test_a_transfer_step_crosses_only_between_two_sites_and_only_from_where_it_was_taken():
     assert sites.crosses("transfer.approved", transfer_event())
     assert not sites.crosses("transfer.approved", transfer_event(mirrored_from="south"))  # never back again
