@@ -140,13 +140,7 @@ def on_event(event_type: str):
     def decorate(fn):
         @functools.wraps(fn)
         def handler(self, payload):
-            event = events.load(event_type, payload)
-            consumer = f"{self.name}.{fn.__name__}"
-            with self.db.transaction() as tx:
-                if not tx.first_delivery(str(event["event_id"]), consumer):
-                    log.info("%s: %s already applied", consumer, event["event_id"])
-                    return None
-                return fn(self, tx, event)
+            return _once(self, fn, events.load(event_type, payload))
 
         handler.pitlane_event_type = event_type
         return EventConsumer.decorator(EXCHANGE_OWNER, event_type)(handler)
@@ -156,7 +150,7 @@ def on_event(event_type: str):
 
 def on_site_event(event_type: str, type_of=None):
     """Declare a handler of an event from another site (docs/sites.md), delivered by a shovel into this
-    site's sites.events: `def handler(self, tx, event)`, in a transaction with its inbox mark, as
+    site's sites.events: `def handler(self, tx, event_type, event)`, in a transaction with its inbox mark, as
     on_event. `event_type` may be a routing pattern (transfer.*: every step of a transfer in one queue,
     so one subject's steps are handled in the order they were taken); `type_of(payload)` then names the
     catalogued type of each message."""
@@ -171,18 +165,23 @@ def on_site_event(event_type: str, type_of=None):
                 events.spec(concrete)
             except (KeyError, TypeError, LookupError):
                 raise errors.ValidationFailed("not a catalogued event", {"event_type": [event_type]}) from None
-            event = events.load(concrete, payload)
-            consumer = f"{self.name}.{fn.__name__}"
-            with self.db.transaction() as tx:
-                if not tx.first_delivery(str(event["event_id"]), consumer):
-                    log.info("%s: %s already applied", consumer, event["event_id"])
-                    return None
-                return fn(self, tx, concrete, event)
+            return _once(self, fn, events.load(concrete, payload), concrete)
 
         handler.pitlane_event_type, handler.pitlane_site_event = event_type, True
         return EventConsumer.decorator(SITES_INBOUND_OWNER, event_type)(handler)
 
     return decorate
+
+
+def _once(service, fn, event, *before):
+    """Run the handler `fn(service, tx, *before, event)` in a transaction that marks the event applied by
+    it (the inbox): a second copy finds the mark and does nothing."""
+    consumer = f"{service.name}.{fn.__name__}"
+    with service.db.transaction() as tx:
+        if not tx.first_delivery(str(event["event_id"]), consumer):
+            log.info("%s: %s already applied", consumer, event["event_id"])
+            return None
+        return fn(service, tx, *before, event)
 
 
 def exchange_of(queue_name: str) -> str:
