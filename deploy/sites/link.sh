@@ -38,6 +38,8 @@ case $OTHER_URI in
   *) die "OTHER_URI is the other site's AMQP URI, amqp://user:password@host:5672/vhost" ;;
 esac
 case $OTHER_URI$VHOST in *'"'*|*'\'*) die "no \" or \\ in OTHER_URI or VHOST" ;; esac
+# RabbitMQ restarts a shovel after a lost connection only when its reconnect-delay is a positive integer.
+case $RECONNECT_DELAY in ''|*[!0-9]*|0) die "RECONNECT_DELAY is whole seconds, at least 1: '$RECONNECT_DELAY'" ;; esac
 
 QUEUE=pitlane.sites.to.$OTHER_SITE
 SHOVEL=pitlane-to-$OTHER_SITE

@@ -104,6 +104,12 @@ def test_the_summary_counts_the_clocks_of_the_outcome_asked_for(admin, clocks):
     assert mine and all(r["breached"] == 0 and r["met"] >= 2 for r in mine), rows
 
 
+def test_a_stack_of_one_site_lists_itself_alone_in_the_group_view_as_of_now(admin, clocks):
+    (site,) = admin.ok("GET", "/sla/summary", policy=POLICY)["sites"]
+    assert (site["site"], site["local"], site["age_seconds"]) == ("local", True, 0)
+    assert [p["policy"] for p in site["compliance"]] == [POLICY] and site["compliance"][0]["met"] >= 2
+
+
 # -- SLA clocks by when they breached -------------------------------------------------------------------------
 def test_clocks_breached_in_the_window_are_listed_open_or_ended_and_no_others(admin, clocks):
     since_start = admin.ok("GET", "/sla/clocks", service="booking", branch_id=BRANCH, breached_from=clocks["start"],

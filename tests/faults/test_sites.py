@@ -122,6 +122,23 @@ def waiting_in_status(site, to) -> int:
     return int(waiting) if waiting.isdigit() else 0
 
 
+def resend_crossing_events(source, target, like) -> list:
+    """Publish again into `target`'s sites.events every crossing event of `source`'s parts outbox whose
+    type is `like` (SQL LIKE), as they left the first time."""
+    import kombu
+    import psycopg
+
+    with psycopg.connect(source.dsn) as conn:
+        rows = conn.execute("SELECT event_type, payload::text FROM parts.outbox WHERE crossing AND event_type LIKE %s"
+                            " ORDER BY id", (like,)).fetchall()
+    with kombu.Connection(target.amqp_uri) as broker:
+        producer = broker.Producer(exchange=kombu.Exchange("sites.events", "topic", durable=True))
+        for event_type, payload in rows:
+            producer.publish(payload, routing_key=event_type, content_type="application/json",
+                             content_encoding="utf-8", delivery_mode=2)
+    return rows
+
+
 def steps_of(admin, transfer_id):
     return [s["step"] for s in admin.ok("GET", f"/transfers/{transfer_id}")["steps"]]
 
@@ -239,6 +256,13 @@ def test_a_repair_order_at_north_is_served_by_south_through_a_transfer_across_a_
     assert (stock["south"]["on_hand"], stock["south"]["reserved"]) == (8, 0)
     # four arrived at north, one of them fitted to the repair order delivered
     assert (stock["north"]["on_hand"], stock["north"]["reserved"], stock["north"]["in_transit"]) == (3, 0, 0)
+    # a copy of every step south sent, as a shovel that lost its confirms sends again: no second effect
+    copies = resend_crossing_events(south, north, "transfer.%")
+    assert len(copies) == 4 * 4  # approved, picked, dispatched, tracking_sent of each
+    time.sleep(2)
+    for transfer_id in ids:
+        assert steps_of(north_admin, transfer_id) == STEPS
+    assert north_admin.ok("GET", "/stock", branch_id=NORTH_BRANCH, part_number=SHORT_PART)["items"][0]["on_hand"] == 3
     for admin in (north_admin, south_admin):
         assert admin.ok("GET", "/dead-letters")["count"] == 0
 
