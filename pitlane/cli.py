@@ -61,7 +61,7 @@ def service_topology(cls) -> list[str]:
     from nameko.rpc import Rpc
     from nameko.timer import Timer
 
-    from shared.bus.messaging import handler_queue
+    from shared.bus.messaging import EXCHANGE_OWNER, handler_queue, owner_of
 
     lines = [f"{cls.name} ({cls.__module__}.{cls.__qualname__})"]
     rpcs, handlers, timers = [], [], []
@@ -72,12 +72,10 @@ def service_topology(cls) -> list[str]:
         timers += [f"  timer  {method_name} every {e.interval:g} s{origin}"
                    for e in getattr(method, "nameko_entrypoints", ()) if isinstance(e, Timer)]
         event_type = getattr(method, "pitlane_event_type", None)
-        if event_type and getattr(method, "pitlane_site_event", False):
-            handlers.append(f"  site   {event_type} -> {method_name}  queue evt-sites-{event_type}--{cls.name}.{method_name}"
-                            f"  (from other sites){origin}")
-        elif event_type:
-            handlers.append(f"  event  {event_type} -> {method_name}  queue {handler_queue(event_type, cls.name, method_name)}"
-                            f"{origin}")
+        if event_type:
+            queue = handler_queue(event_type, cls.name, method_name, owner_of(method))
+            kind, note = ("site ", "  (from other sites)") if owner_of(method) != EXCHANGE_OWNER else ("event", "")
+            handlers.append(f"  {kind}  {event_type} -> {method_name}  queue {queue}{note}{origin}")
     handlers += [f"  stream {pattern}  queue {queue}  (consumed in batches)" for pattern, queue in getattr(cls, "stream_queues", ())]
     own = getattr(cls, "sla_own_events", ())
     tail = [f"  sla    {', '.join(own)}  (own events: clocks move in the publishing transaction, no queue)"] if own else []

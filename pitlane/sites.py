@@ -40,14 +40,14 @@ def shovel_definition(site: str, remote_uri: str, reconnect_delay: int = 5) -> d
 
 
 def declare_link_queue(site: str):
-    """The exchanges, and the durable queue bound to everything this site sends out, for `site`."""
+    """The exchanges (as `pitlane topology` declares them), and the durable queue bound to everything
+    this site sends out, for `site`."""
+    from shared.bus.messaging import declare_broker_plumbing
+
     with kombu.Connection(config.amqp_uri()) as conn:
-        channel = conn.default_channel
-        outbound = kombu.Exchange(SITES_OUTBOUND, "topic", durable=True)
-        outbound(channel).declare()
-        kombu.Exchange(SITES_INBOUND, "topic", durable=True)(channel).declare()
-        kombu.Queue(site_queue(site), outbound, routing_key="#", durable=True,
-                    queue_arguments=queue_arguments(dead_letters=False))(channel).declare()
+        declare_broker_plumbing(conn)
+        kombu.Queue(site_queue(site), kombu.Exchange(SITES_OUTBOUND, "topic", durable=True), routing_key="#",
+                    durable=True, queue_arguments=queue_arguments(dead_letters=False))(conn.default_channel).declare()
 
 
 def ask_for_whole_figures() -> bool:

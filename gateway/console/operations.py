@@ -66,10 +66,9 @@ def operations():
     # the group across sites (docs/sites.md): each site's compliance as of its figures, with their age
     sites = []
     for site in summary.get("sites") or []:
-        (total,) = _rollup(site["compliance"], lambda r: site["site"]) or [{"key": site["site"], "met": 0,
-                                                                              "breached": 0, "cancelled": 0,
-                                                                              "open": 0, "compliance": None}]
-        sites.append({**total, "local": site["local"], "as_of": site["as_of"], "age_seconds": site["age_seconds"],
+        totals = {k: sum(p[k] for p in site["compliance"]) for k in ("met", "breached", "cancelled", "open")}
+        sites.append({"key": site["site"], **totals, "compliance": _compliance(totals["met"], totals["breached"]),
+                      "local": site["local"], "age_seconds": site["age_seconds"],
                       "old": site["age_seconds"] > 3 * config.site_figures_interval()})
 
     at_risk = summary.get("at_risk") or []

@@ -31,9 +31,15 @@ log = logging.getLogger(__name__)
 EXCHANGE_OWNER = EVENTS_EXCHANGE.split(".")[0]  # nameko names the exchange "<owner>.events"
 
 
-def handler_queue(event_type: str, service: str, method: str) -> str:
-    """The durable queue of one handler; the same name nameko gives it."""
-    return f"evt-{EXCHANGE_OWNER}-{event_type}--{service}.{method}"
+def handler_queue(event_type: str, service: str, method: str, owner: str = EXCHANGE_OWNER) -> str:
+    """The durable queue of one handler; the same name nameko gives it (`owner`: of the exchange it is
+    bound to, <owner>.events)."""
+    return f"evt-{owner}-{event_type}--{service}.{method}"
+
+
+def owner_of(handler) -> str:
+    """The owner of the exchange a handler consumes: sites.events for events from other sites."""
+    return SITES_INBOUND_OWNER if getattr(handler, "pitlane_site_event", False) else EXCHANGE_OWNER
 
 
 class NotYetKnown(Exception):
@@ -196,8 +202,7 @@ def subscriptions(service_cls) -> list[tuple[str, str]]:
     for method_name, method in inspect.getmembers(service_cls, inspect.isfunction):
         event_type = getattr(method, "pitlane_event_type", None)
         if event_type:
-            owner = SITES_INBOUND_OWNER if getattr(method, "pitlane_site_event", False) else EXCHANGE_OWNER
-            found.append((event_type, f"evt-{owner}-{event_type}--{service_cls.name}.{method_name}"))
+            found.append((event_type, handler_queue(event_type, service_cls.name, method_name, owner_of(method))))
     return found
 
 

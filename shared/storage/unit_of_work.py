@@ -89,12 +89,9 @@ class Transaction:
         from shared.contracts import events
 
         typed, event = events.build_typed(event_type, branch_id, source=self.source, **facts)
-        if sites.crosses(event_type, event):  # for the other sites too: the relay sends it to sites.outbound
-            writes = [("INSERT INTO outbox (event_id, event_type, payload, crossing) VALUES (%s, %s, %s, true)",
-                       (event["event_id"], event_type, Jsonb(event)))]
-        else:
-            writes = [("INSERT INTO outbox (event_id, event_type, payload) VALUES (%s, %s, %s)",
-                       (event["event_id"], event_type, Jsonb(event)))]
+        # crossing: for the other sites too, the relay sends it to sites.outbound as well
+        writes = [("INSERT INTO outbox (event_id, event_type, payload, crossing) VALUES (%s, %s, %s, %s)",
+                   (event["event_id"], event_type, Jsonb(event), sites.crosses(event_type, event)))]
         after = _nothing
         if self.on_publish is not None:  # the service's own SLA clocks move in this transaction
             starts, after = self.on_publish(self, event_type, typed)
