@@ -2,7 +2,7 @@
 transfers."""
 import uuid
 
-from services.parts import catalogue, domain, donors, store
+from services.parts import catalogue, domain, donors, site_store, store, transfers
 from services.parts.tiers_service import ShortageTiers  # thresholds, replenishment, escalation
 from shared import config, org
 from shared.contracts import errors
@@ -271,10 +271,10 @@ class PartsService(SlaClocks, BranchDirectory, LedgerCommands, ShortageTiers, Si
             self._part(tx, request["part_number"])
             if donor:
                 shelf = (store.stock(tx, request["from_branch_id"], request["part_number"]) if from_site is None
-                         else store.remote_shelf(tx, request["from_branch_id"], request["part_number"]))
+                         else site_store.remote_shelf(tx, request["from_branch_id"], request["part_number"]))
                 donors.accept(shelf, request["quantity"], **fresh_now())
             actor = request.pop("acted_by")
-            transfer = domain.Transfer.request(uuid.uuid4(), **request, by=self.scope.branches, repair_order=named,
+            transfer = transfers.Transfer.request(uuid.uuid4(), **request, by=self.scope.branches, repair_order=named,
                                                actor=actor, from_site=from_site, here=here)
             row = store.insert_transfer(tx, transfer)
             tx.publish_recorded(transfer)
@@ -387,7 +387,7 @@ class PartsService(SlaClocks, BranchDirectory, LedgerCommands, ShortageTiers, Si
     def operations_figures(self):
         with self.db.read() as tx:
             return {"below_reorder": [dict(r) for r in store.below_reorder_counts(tx)],
-                    "open_transfers": [dict(r) for r in store.open_transfer_counts(tx, domain.OPEN_TRANSFER)]}
+                    "open_transfers": [dict(r) for r in store.open_transfer_counts(tx, transfers.OPEN_TRANSFER)]}
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _arrive(self, tx, branch_id, arrivals, linked=None):
@@ -463,9 +463,9 @@ class PartsService(SlaClocks, BranchDirectory, LedgerCommands, ShortageTiers, Si
             raise errors.NotFound("no such part in the catalogue", {"part_number": ["unknown part"]})
         return row
 
-    def _transfer(self, tx, transfer_id, lock=False) -> domain.Transfer:
+    def _transfer(self, tx, transfer_id, lock=False) -> transfers.Transfer:
         row = store.transfer(tx, record_id(transfer_id, "transfer"), lock=lock)
         if row is None:  # as shared/scope.py Scope.admit answers: a scoped caller cannot tell missing from foreign
             raise errors.Forbidden(NOT_IN_SCOPE, {}) if self.scope.limited else \
                 errors.NotFound("no such transfer", {"transfer_id": ["unknown transfer"]})
-        return domain.Transfer.from_row(row, config.site())
+        return transfers.Transfer.from_row(row, config.site())

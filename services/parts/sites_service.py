@@ -1,12 +1,12 @@
 """parts across sites (docs/sites.md): this site's stock figures for the others' donor ranking, theirs
 kept as a read model, and the steps of transfers between branches of two sites applied to this site's
-copy. The rules are shared/sites.py's and domain.Transfer's; here they are loaded, told and saved."""
+copy. The rules are shared/sites.py's and transfers.Transfer's; here they are loaded, told and saved."""
 import logging
 from datetime import datetime, timedelta, timezone
 
 from nameko.timer import timer
 
-from services.parts import domain, store
+from services.parts import site_store, store, transfers
 from shared import config, org, site_figures, sites
 from shared.bus.messaging import NotYetKnown, on_site_event
 from shared.bus.rpc import rpc
@@ -41,7 +41,7 @@ class SiteLinks:
                 since, as_of = claim
                 if site_figures.claim_publication(tx, "stock_snapshot", min(interval * SNAPSHOT_EVERY, 600.0)):
                     since = None
-                shelves = store.shelves_changed(tx, None if since is None else since - timedelta(seconds=OVERLAP))
+                shelves = site_store.shelves_changed(tx, None if since is None else since - timedelta(seconds=OVERLAP))
                 regions = sorted(config.site_regions() or ())
                 for i in range(0, max(len(shelves), 1), CHUNK):
                     tx.publish("stock.site_figures", "GROUP", site=site, regions=regions, as_of=as_of,
@@ -56,14 +56,14 @@ class SiteLinks:
         as of these when they follow on from what is kept (shared/sites.py, RemoteSite)."""
         if event["site"] == config.site():
             return
-        row = store.remote_site(tx, event["site"], lock=True)
+        row = site_store.remote_site(tx, event["site"], lock=True)
         remote = sites.RemoteSite(row["site"], row["as_of"])
-        store.keep_remote_shelves(tx, event["site"], event["shelves"], event["as_of"])
+        site_store.keep_remote_shelves(tx, event["site"], event["shelves"], event["as_of"])
         if not remote.follows_on(event["since"]):
             log.info("figures of %s as of %s do not follow on from %s: shelves kept, the site's age stands"
                      " until its next snapshot", event["site"], event["as_of"], remote.as_of)
         elif remote.take(event["as_of"]):
-            store.save_remote_site(tx, event["site"], event["regions"], remote.as_of)
+            site_store.save_remote_site(tx, event["site"], event["regions"], remote.as_of)
 
     @on_site_event("transfer.*", type_of=lambda payload: f"transfer.{payload['step']}")
     def mirror_transfer_step(self, tx, event_type, event):
@@ -78,18 +78,18 @@ class SiteLinks:
             if org.region_of(tx, event["from_branch_id"]) is None:
                 raise RuleBroken("no such branch at this site", from_branch_id="unknown branch")
             self._part(tx, event["part_number"])
-            transfer = domain.Transfer.mirror_request(event, here)
+            transfer = transfers.Transfer.mirror_request(event, here)
             store.insert_transfer(tx, transfer)
             tx.publish_recorded(transfer)
             return
         row = store.transfer(tx, event["transfer_id"], lock=True)
         if row is None:
             raise NotYetKnown(f"transfer {event['transfer_id']} is not known here yet")
-        transfer = domain.Transfer.from_row(row, here)
+        transfer = transfers.Transfer.from_row(row, here)
         try:
             if transfer.mirror(step, event):
                 self._save_transfer(tx, transfer)
-        except domain.TransferBehind as exc:
+        except transfers.TransferBehind as exc:
             raise NotYetKnown(str(exc)) from None
 
     @rpc
@@ -98,7 +98,7 @@ class SiteLinks:
         now = datetime.now(timezone.utc)
         with self.db.read() as tx:
             return [{"site": r["site"], "as_of": r["as_of"].isoformat() if r["as_of"] else None,
-                     "age_seconds": sites.age_seconds(r["as_of"], now)} for r in store.remote_sites(tx)]
+                     "age_seconds": sites.age_seconds(r["as_of"], now)} for r in site_store.remote_sites(tx)]
 
     # -- reads: which site a branch is at ---------------------------------------------------------------------
     def _site_of_branch(self, tx, branch_id) -> str | None:
@@ -106,7 +106,7 @@ class SiteLinks:
         NotFound for neither."""
         if org.region_of(tx, branch_id) is not None:
             return None
-        remote = store.remote_branch(tx, branch_id) if config.site() else None
+        remote = site_store.remote_branch(tx, branch_id) if config.site() else None
         if remote is None:
             raise errors.NotFound(f"branch {branch_id} is not known", {"branch_id": ["unknown branch"]})
         return remote["site"]
@@ -114,6 +114,6 @@ class SiteLinks:
     def _region_anywhere(self, tx, branch_id) -> str | None:
         region = org.region_of(tx, branch_id)
         if region is None:
-            remote = store.remote_branch(tx, branch_id)
+            remote = site_store.remote_branch(tx, branch_id)
             region = remote["region_id"] if remote else None
         return region

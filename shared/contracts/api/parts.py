@@ -1,12 +1,12 @@
-"""What parts takes and gives, and the words it uses (services/parts/domain.py and ledger.py import them
-from here)."""
+"""What parts takes and gives, and the words it uses (services/parts/domain.py, transfers.py and ledger.py
+import them from here)."""
 from marshmallow import fields, validate
 
 from shared.contracts.schemas import ListQuery, StatusListQuery, Out, Strict, aware_datetime, money, status_filter, text
 
 RESERVATION_STATUSES = ("held", "consumed", "released")  # reservations_status_check
 ORIGINS = ("oem", "alternative")
-# the life cycles in their order (TRANSFER in services/parts/domain.py, PURCHASE_ORDER in ledger.py;
+# the life cycles in their order (TRANSFER in services/parts/transfers.py, PURCHASE_ORDER in ledger.py;
 # unit tests keep them equal)
 TRANSFER_STATUSES = ("requested", "approved", "picked", "dispatched", "received", "closed", "cancelled")
 PURCHASE_ORDER_STATUSES = ("open", "received", "cancelled")

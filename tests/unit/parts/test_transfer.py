@@ -3,7 +3,8 @@ from uuid import UUID
 
 import pytest
 
-from services.parts.domain import NOT_IN_SCOPE, TRANSFER, KnownRepairOrder, Transfer
+from services.parts.domain import NOT_IN_SCOPE, KnownRepairOrder
+from services.parts.transfers import TRANSFER, Transfer, TransferBehind
 from shared.contracts.api.parts import TRANSFER_STATUSES
 from shared.domain import IllegalTransition, NotPermitted, RuleBroken, StateConflict
 
@@ -267,7 +268,6 @@ def test_the_transfer_life_cycle_has_the_statuses_the_api_names():
 
 
 # -- between two sites (docs/sites.md): SOUTH-1 at site south sends to NORTH-1 at site north --------------------
-from services.parts.domain import TransferBehind  # noqa: E402
 
 
 def across(here, status="requested", received=0):
